@@ -25,6 +25,8 @@ export interface Finding {
   strings?: StringMatch[];
   /** True when `strings` was cut to the cap. */
   stringsTruncated?: boolean;
+  /** What to do about it, from the rule's `action` metadata (shown in text help and SARIF help). */
+  action?: string;
   /** Hash only: which digest matched. */
   hash?: { algorithm: "md5" | "sha1" | "sha256"; value: string };
 }

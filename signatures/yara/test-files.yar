@@ -1,0 +1,28 @@
+// Anti-malware test files: harmless files that every scanner detects on purpose, so that users
+// can check their pipeline end to end (detection, report, exit code) without real malware.
+
+rule EICAR_Test_File : test_file
+{
+    meta:
+        id = "ring3.test.eicar"
+        description = "EICAR anti-malware test file (harmless; used to test scanners)"
+        category = "test-file"
+        severity = "medium"
+        reference = "https://www.eicar.org/download-anti-malware-testfile/"
+        date = "2026-11-24"
+        action = "A test file, not malware. If nobody meant to put it here, find out who did; otherwise allowlist it or exclude its path."
+
+    strings:
+        // The standard: the file starts with these 68 bytes, optionally followed by whitespace
+        // (space, tab, LF, CR, Ctrl-Z) to at most 128 bytes in all.
+        $eicar = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+    condition:
+        // A range whose start is past its end makes a `for all` false, so 68 bytes is its own case.
+        $eicar at 0 and filesize <= 128 and (
+            filesize == 68 or
+            for all i in (68 .. filesize - 1) : (
+                uint8(i) == 0x20 or uint8(i) == 0x09 or uint8(i) == 0x0A or uint8(i) == 0x0D or uint8(i) == 0x1A
+            )
+        )
+}

@@ -1,0 +1,94 @@
+// ring3's command line (the contract scripts depend on): `scan`, `rules list`, `rules check`,
+// `--version`. Exit codes as ClamAV: 0 clean, 1 detected, 2 incomplete or a fatal error.
+import { Command, CommanderError, Option } from "commander";
+import { formatDiagnostic } from "../engines/yara/yarax";
+import { RuleCompileError } from "../pool/pool";
+import { BUNDLED_HASHES, BUNDLED_VERSION, BUNDLED_YARA, bundledContentId } from "../signatures/bundled";
+import type { ExitCode } from "../types";
+import { inSea } from "../util/assets";
+import { collect, DEFAULT_TIMEOUT_PER_FILE, parseDefine, toConfig, UsageError } from "./options";
+import { checkRules, listBundled } from "./rules";
+import { runScan } from "./scan";
+import { countRules } from "./signatures";
+import { VERSION } from "./version";
+import { readHashList } from "../engines/hash/lists";
+
+function versionText(): string {
+  const rules = BUNDLED_YARA.reduce((n, f) => n + countRules(f.text), 0);
+  const hashes = BUNDLED_HASHES.reduce((n, f) => n + readHashList(f).length, 0);
+  return [
+    `ring3 ${VERSION}`,
+    `signatures ${BUNDLED_VERSION} (content ${bundledContentId()}): ${rules} YARA rule(s), ${hashes} hash signature(s)`,
+    `node ${process.versions.node}${inSea() ? " (single executable)" : ""}`,
+  ].join("\n");
+}
+
+function program(setExit: (c: ExitCode) => void): Command {
+  const p = new Command("ring3")
+    .description("A user-mode malware scanner: hash and YARA signatures, parallel workers, text/JSON/NDJSON/SARIF reports.")
+    .version(versionText(), "-V, --version", "print the version and the signature set's version and content id")
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  p.command("scan")
+    .description("scan files and folders (no PATH: the current folder; '-': standard input)")
+    .argument("[paths...]", "files or folders to scan; '-' scans bytes from standard input")
+    .option("--paths-from <file>", "read paths from FILE ('-': standard input), newline- or NUL-separated")
+    .addOption(new Option("-f, --format <format>", "report format").choices(["text", "json", "ndjson", "sarif"]).default("text"))
+    .option("-o, --output <file>", "write the report to FILE instead of standard output")
+    .option("--all", "also report clean files (json, ndjson, sarif: with their SHA-256)")
+    .option("--rules <path>", "YARA rules: a .yar/.yara file or a folder of them (repeatable)", collect, [])
+    .option("--no-bundled", "do not use the bundled signatures")
+    .option("--hashes <file>", "hash list: ClamAV .hdb/.hsb or HASH;name lines (repeatable)", collect, [])
+    .option("-d, --define <name=value>", "set a YARA external variable (repeatable)", parseDefine, {})
+    .option("--include <glob>", "scan only files matching GLOB (repeatable; no slash: matches the base name)", collect, [])
+    .option("--exclude <glob>", "skip files and folders matching GLOB (repeatable)", collect, [])
+    .option("--max-filesize <size>", "hash but do not pattern-match files over SIZE (reported partial)", "128M")
+    .option("--follow-symlinks", "follow symbolic links (loops are detected)")
+    .option("--one-file-system", "do not enter other file systems")
+    .option("-w, --workers <n>", "parallel workers (default: available parallelism)")
+    .option("--timeout-per-file <seconds>", "give up on a file after SECONDS (0: never)", String(DEFAULT_TIMEOUT_PER_FILE))
+    .option("--progress", "show a progress bar on a terminal (default)")
+    .option("--no-progress", "never show a progress bar")
+    .action(async (paths: string[], opts: Record<string, unknown>) => {
+      setExit(await runScan(toConfig(paths, opts)));
+    });
+
+  const rules = p.command("rules").description("inspect signatures");
+  rules
+    .command("list")
+    .description("list the bundled signatures: id, severity, description")
+    .option("--json", "as JSON")
+    .action((opts: { json?: boolean }) => setExit(listBundled(Boolean(opts.json))));
+  rules
+    .command("check")
+    .description("compile YARA rule files and print errors as file:line:col: message")
+    .argument("<paths...>", "rule files or folders")
+    .option("-d, --define <name=value>", "set a YARA external variable (repeatable)", parseDefine, {})
+    .action((paths: string[], opts: { define: Record<string, string> }) => setExit(checkRules(paths, opts.define)));
+  return p;
+}
+
+async function main(): Promise<void> {
+  let code: ExitCode = 0;
+  try {
+    await program((c) => (code = c)).parseAsync(process.argv);
+  } catch (err) {
+    code = 2;
+    if (err instanceof CommanderError) {
+      // --help and --version end here too, with their own (zero) exit code.
+      if (err.exitCode === 0) code = 0;
+    } else if (err instanceof RuleCompileError) {
+      for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + "\n");
+      process.stderr.write(`ring3: ${err.message}; nothing scanned\n`);
+    } else if (err instanceof UsageError) {
+      process.stderr.write(`ring3: ${err.message}\n`);
+    } else {
+      process.stderr.write(`ring3: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+  }
+  process.exitCode = code;
+}
+
+void main();

@@ -1,0 +1,92 @@
+// Turns command-line words into a frozen ScanConfig before any work starts (ripgrep's habit:
+// no option is re-read in the hot loop). Bad input is a UsageError: exit 2 with a message.
+import * as os from "node:os";
+
+export class UsageError extends Error {}
+
+export type Format = "text" | "json" | "ndjson" | "sarif";
+export const FORMATS: readonly Format[] = ["text", "json", "ndjson", "sarif"];
+
+export interface ScanConfig {
+  targets: string[];
+  pathsFrom?: string;
+  format: Format;
+  output?: string;
+  all: boolean;
+  rules: string[];
+  bundled: boolean;
+  hashes: string[];
+  defines: Record<string, string>;
+  include: string[];
+  exclude: string[];
+  maxFilesize: number;
+  followSymlinks: boolean;
+  oneFileSystem: boolean;
+  workers: number;
+  timeoutPerFile: number; // seconds, 0 = none
+  progress: "auto" | "never";
+}
+
+const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** "100M", "1.5G", "4096" (binary units, as ClamAV's --max-filesize). */
+export function parseSize(s: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(s);
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new UsageError(`invalid size "${s}" (examples: 4096, 512K, 100M, 2G)`);
+  const n = Math.floor(Number(m[1]) * unit);
+  // Buffers and WASM memory cap what one worker can hold in memory.
+  const max = 2 * 1024 ** 3 - 1;
+  if (n < 1 || n > max) throw new UsageError(`--max-filesize must be between 1 byte and 2G, got "${s}"`);
+  return n;
+}
+
+export function parseDefine(s: string, into: Record<string, string>): Record<string, string> {
+  const eq = s.indexOf("=");
+  if (eq <= 0) throw new UsageError(`--define takes NAME=VALUE, got "${s}"`);
+  const name = s.slice(0, eq);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`--define: "${name}" is not a valid identifier`);
+  return { ...into, [name]: s.slice(eq + 1) };
+}
+
+export const DEFAULT_MAX_FILESIZE = 128 * 1024 ** 2;
+export const DEFAULT_TIMEOUT_PER_FILE = 120;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function toConfig(paths: string[], o: Record<string, any>): ScanConfig {
+  const format = String(o.format ?? "text") as Format;
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got "${format}"`);
+  const workers = o.workers === undefined ? os.availableParallelism() : Number(o.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError(`--workers must be a whole number from 1 to 256, got "${o.workers}"`);
+  const timeout = o.timeoutPerFile === undefined ? DEFAULT_TIMEOUT_PER_FILE : Number(o.timeoutPerFile);
+  if (!Number.isFinite(timeout) || timeout < 0) throw new UsageError(`--timeout-per-file takes seconds (0 for none), got "${o.timeoutPerFile}"`);
+  if (o.pathsFrom !== undefined && paths.length > 0) throw new UsageError("give paths either as arguments or with --paths-from, not both");
+  if (paths.filter((p) => p === "-").length > 1) throw new UsageError("'-' (standard input) can be given only once");
+  if (o.pathsFrom === "-" && paths.includes("-")) throw new UsageError("standard input cannot be both --paths-from - and a '-' path");
+  if (!o.bundled && (o.rules ?? []).length === 0 && (o.hashes ?? []).length === 0) {
+    throw new UsageError("--no-bundled leaves no signatures: add --rules or --hashes");
+  }
+  return Object.freeze({
+    targets: paths.length > 0 || o.pathsFrom !== undefined ? paths : ["."],
+    pathsFrom: o.pathsFrom,
+    format,
+    output: o.output,
+    all: Boolean(o.all),
+    rules: o.rules ?? [],
+    bundled: o.bundled !== false,
+    hashes: o.hashes ?? [],
+    defines: o.define ?? {},
+    include: o.include ?? [],
+    exclude: o.exclude ?? [],
+    maxFilesize: o.maxFilesize === undefined ? DEFAULT_MAX_FILESIZE : parseSize(String(o.maxFilesize)),
+    followSymlinks: Boolean(o.followSymlinks),
+    oneFileSystem: Boolean(o.oneFileSystem),
+    workers,
+    timeoutPerFile: timeout,
+    progress: o.progress === false ? "never" : "auto",
+  });
+}
+
+export function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}

@@ -1,0 +1,158 @@
+// `ring3 scan`: wires the stages (ripgrep's core habit: the binary only wires them).
+// plan (config, signatures) -> walk -> pool of workers -> summary + sink -> exit code.
+import * as fs from "node:fs";
+import { Pool } from "../pool/pool";
+import type { ScanTask } from "../pool/protocol";
+import { createSink } from "../report/sink";
+import { Summarizer } from "../report/summary";
+import type { ExitCode, RunInfo, ScanResult } from "../types";
+import { getAsset } from "../util/assets";
+import { makeFilters } from "../walk/filters";
+import { walk } from "../walk/walk";
+import { UsageError, type ScanConfig } from "./options";
+import { Progress } from "./progress";
+import { loadSignatures } from "./signatures";
+import { VERSION } from "./version";
+
+/** Reads --paths-from: newline- or NUL-separated, CRLF and a UTF-8 BOM tolerated; paths kept as bytes. */
+export function parsePathList(data: Buffer): Buffer[] {
+  let b = data;
+  if (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) b = b.subarray(3);
+  const sep = b.includes(0) ? 0 : 0x0a;
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i <= b.length; i++) {
+    if (i < b.length && b[i] !== sep) continue;
+    let end = i;
+    if (sep === 0x0a && end > start && b[end - 1] === 0x0d) end--;
+    if (end > start) out.push(b.subarray(start, end));
+    start = i + 1;
+  }
+  return out;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks);
+}
+
+export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
+  const started = performance.now();
+  const startIso = new Date().toISOString();
+
+  // Plan: everything that can fail on bad input fails here, before any file is touched.
+  const sigs = loadSignatures(cfg);
+  let targets: (string | Buffer)[] = cfg.targets;
+  if (cfg.pathsFrom !== undefined) {
+    const list = cfg.pathsFrom === "-" ? await readAll(process.stdin) : fs.readFileSync(cfg.pathsFrom);
+    targets = [...targets, ...parsePathList(list)];
+  }
+  const wasm = new WebAssembly.Module(getAsset("yara_x_js_bg.wasm"));
+  const pool = new Pool({
+    size: cfg.workers,
+    source: getAsset("worker.js").toString("utf8"),
+    hardTimeoutMs: cfg.timeoutPerFile > 0 ? cfg.timeoutPerFile * 1000 + 5000 : 0,
+    init: {
+      wasm,
+      yara: sigs.yara,
+      defines: sigs.defines,
+      perFileExternals: sigs.perFileExternals,
+      hashDb: sigs.hashDb ? sigs.hashDb.toShared() : null,
+      maxFilesize: cfg.maxFilesize,
+      timeoutMs: cfg.timeoutPerFile * 1000,
+      hashClean: cfg.all,
+    },
+  });
+  await pool.start(); // throws RuleCompileError with every diagnostic
+
+  let out: NodeJS.WritableStream = process.stdout;
+  if (cfg.output !== undefined && cfg.output !== "-") {
+    try {
+      out = fs.createWriteStream(cfg.output, { flags: "w" });
+      await new Promise<void>((resolve, reject) => {
+        (out as fs.WriteStream).once("open", () => resolve()).once("error", reject);
+      });
+    } catch (err) {
+      await pool.close();
+      throw new UsageError(`--output ${cfg.output}: ${(err as Error).message}`);
+    }
+  }
+  const color = cfg.format === "text" && out === process.stdout && process.stdout.isTTY === true && !process.env.NO_COLOR;
+  const sink = createSink(cfg.format, out, { all: cfg.all, color });
+  const run: RunInfo = {
+    tool: { name: "ring3", version: VERSION },
+    signatures: sigs.info,
+    scan: {
+      roots: targets.map((t) => (typeof t === "string" ? t : t.toString("utf8"))),
+      cwd: process.cwd(),
+      options: {
+        include: cfg.include,
+        exclude: cfg.exclude,
+        maxFilesize: cfg.maxFilesize,
+        followSymlinks: cfg.followSymlinks,
+        oneFileSystem: cfg.oneFileSystem,
+        workers: cfg.workers,
+        timeoutPerFile: cfg.timeoutPerFile,
+        defines: cfg.defines,
+        all: cfg.all,
+      },
+      start: startIso,
+    },
+  };
+  sink.begin(run);
+  const summarizer = new Summarizer(started);
+  const progress = cfg.progress === "auto" ? Progress.maybe() : undefined;
+
+  const emit = (r: ScanResult) => {
+    summarizer.add(r);
+    sink.result(r);
+    progress?.result(r);
+  };
+
+  // Stop cleanly on Ctrl-C: what was scanned is reported, the rest is not called clean.
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+  };
+  process.once("SIGINT", onSigint);
+
+  const inFlight = new Set<Promise<void>>();
+  const limit = cfg.workers * 4;
+  const submit = async (task: ScanTask) => {
+    const p: Promise<void> = pool.scan(task).then(emit);
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    progress?.found();
+    while (inFlight.size >= limit) await Promise.race(inFlight);
+  };
+
+  const filters = makeFilters(cfg.include, cfg.exclude);
+  const roots = targets.filter((t) => !(typeof t === "string" && t === "-"));
+  if (targets.some((t) => t === "-")) await submit({ path: null, root: "-", follow: false });
+  for await (const item of walk(roots, { filters, followSymlinks: cfg.followSymlinks, oneFileSystem: cfg.oneFileSystem })) {
+    if (interrupted) break;
+    if (item.kind === "result") {
+      progress?.found();
+      emit(item.result);
+    }
+    else await submit({ path: item.path, root: item.root, follow: item.follow });
+  }
+  await Promise.all(inFlight);
+  await pool.close();
+  process.off("SIGINT", onSigint);
+  progress?.stop();
+
+  const summary = summarizer.summary();
+  if (interrupted) {
+    // Files never reached are not results; the scan as a whole is incomplete.
+    process.stderr.write("ring3: interrupted; the report covers only the files scanned so far\n");
+    if (summary.exitCode === 0) {
+      summary.exitCode = 2;
+      summary.status = "incomplete";
+    }
+  }
+  run.scan.end = new Date().toISOString();
+  await sink.end(summary, run);
+  return summary.exitCode;
+}

@@ -1,0 +1,183 @@
+// The worker pool: starts N scan workers from bundled source (`new Worker(src, { eval: true })`,
+// since `new Worker(__filename)` fails inside a single executable), feeds them one file at a
+// time, and turns a crash or a hung file into an `error` result while a fresh worker takes over.
+import { Worker } from "node:worker_threads";
+import type { Diagnostic } from "../engines/yara/yarax";
+import type { ScanResult } from "../types";
+import { displayPath } from "../util/paths";
+import type { FromWorker, ScanTask, WorkerInit } from "./protocol";
+
+export class RuleCompileError extends Error {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(`${diagnostics.length} error(s) compiling rules`);
+  }
+}
+
+interface Job {
+  id: number;
+  task: ScanTask;
+  resolve(r: ScanResult): void;
+}
+
+interface Slot {
+  worker: Worker;
+  job?: Job;
+  timer?: NodeJS.Timeout;
+  ready: boolean;
+}
+
+export interface PoolOptions {
+  size: number;
+  source: string;
+  init: WorkerInit;
+  /** A file that takes longer than this (ms) is abandoned: its worker is killed and replaced. 0: never. */
+  hardTimeoutMs: number;
+}
+
+export class Pool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closing = false;
+  private startError?: Error;
+  private readyWaiters: (() => void)[] = [];
+  /** Workers replaced after a crash or timeout. */
+  respawns = 0;
+
+  constructor(private readonly opts: PoolOptions) {}
+
+  /** Starts the workers and waits until every one has compiled the rules. */
+  async start(): Promise<void> {
+    for (let i = 0; i < this.opts.size; i++) this.slots.push(this.spawn());
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (this.startError || this.slots.every((s) => s.ready)) resolve();
+        else this.readyWaiters.push(check);
+      };
+      check();
+    });
+    if (this.startError) {
+      await this.close();
+      throw this.startError;
+    }
+  }
+
+  /** Number of files queued or in a worker. */
+  get pending(): number {
+    return this.queue.length + this.slots.filter((s) => s.job).length;
+  }
+
+  scan(task: ScanTask): Promise<ScanResult> {
+    return new Promise((resolve) => {
+      this.queue.push({ id: this.nextId++, task, resolve });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.opts.source, {
+      eval: true,
+      workerData: this.opts.init,
+      // The JS heap of a worker stays small (bytes live in Buffers and WASM memory); a runaway
+      // heap ends that worker, not the scan.
+      resourceLimits: { maxOldGenerationSizeMb: 1024 },
+      stdout: false,
+      stderr: false,
+    });
+    const slot: Slot = { worker, ready: false };
+    worker.on("message", (msg: FromWorker) => this.onMessage(slot, msg));
+    worker.on("error", (err) => this.onDeath(slot, `worker crashed: ${err.message}`));
+    worker.on("exit", (code) => this.onDeath(slot, `worker exited with code ${code}`));
+    return slot;
+  }
+
+  private notifyReady(): void {
+    const waiters = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private onMessage(slot: Slot, msg: FromWorker): void {
+    switch (msg.type) {
+      case "ready":
+        slot.ready = true;
+        this.notifyReady();
+        this.dispatch();
+        break;
+      case "fatal":
+        this.startError ??= new RuleCompileError(msg.errors);
+        this.notifyReady();
+        break;
+      case "crash":
+        this.startError ??= new Error(`worker failed to start: ${msg.message}`);
+        this.notifyReady();
+        break;
+      case "result": {
+        const job = slot.job;
+        if (!job || job.id !== msg.id) return;
+        clearTimeout(slot.timer);
+        slot.job = undefined;
+        slot.timer = undefined;
+        job.resolve(msg.result);
+        this.dispatch();
+        break;
+      }
+      default: {
+        const never: never = msg;
+        throw new Error(`unknown message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** A worker died (crash, out of memory, killed after a timeout): its file becomes an error. */
+  private onDeath(slot: Slot, why: string, code: "worker-crash" | "timeout" = "worker-crash"): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return; // already replaced
+    clearTimeout(slot.timer);
+    const job = slot.job;
+    slot.job = undefined;
+    if (this.closing) return;
+    if (!slot.ready && !job) {
+      // Died while starting: nothing will start better next time.
+      this.startError ??= new Error(`worker failed to start: ${why}`);
+      this.notifyReady();
+      return;
+    }
+    this.slots[i] = this.spawn();
+    this.respawns++;
+    if (code === "timeout") void slot.worker.terminate();
+    if (job) {
+      const p = job.task.path === null ? "<stdin>" : Buffer.from(job.task.path);
+      job.resolve({
+        verdict: "error",
+        ...displayPath(p),
+        root: job.task.root,
+        size: null,
+        hashes: {},
+        findings: [],
+        reason: { code, message: why },
+      });
+    }
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (!slot.ready || slot.job) continue;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      if (this.opts.hardTimeoutMs > 0) {
+        slot.timer = setTimeout(
+          () => this.onDeath(slot, `no answer within ${Math.round(this.opts.hardTimeoutMs / 1000)}s (--timeout-per-file); worker replaced`, "timeout"),
+          this.opts.hardTimeoutMs,
+        );
+      }
+      slot.worker.postMessage({ type: "scan", id: job.id, task: job.task });
+    }
+  }
+}

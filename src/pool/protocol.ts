@@ -1,0 +1,33 @@
+// Messages between the main thread and scan workers. Everything is structured-cloneable; the
+// hash database travels as SharedArrayBuffers and the YARA-X WASM module as a compiled Module.
+import type { SharedHashDb } from "../engines/hash/db";
+import type { Diagnostic, ExternalValue, FileExternals, RuleSource } from "../engines/yara/yarax";
+import type { ScanResult } from "../types";
+
+export interface WorkerInit {
+  wasm: WebAssembly.Module;
+  yara: RuleSource[];
+  defines: Record<string, ExternalValue>;
+  perFileExternals: (keyof FileExternals)[];
+  hashDb: SharedHashDb | null;
+  maxFilesize: number;
+  /** Per-file YARA timeout in ms (0: none). */
+  timeoutMs: number;
+  /** Compute SHA-256 of clean files too (the report shows them with --all). */
+  hashClean: boolean;
+}
+
+export interface ScanTask {
+  /** Path bytes; null means standard input. */
+  path: Uint8Array | null;
+  root: string;
+  follow: boolean;
+}
+
+export type ToWorker = { type: "scan"; id: number; task: ScanTask };
+
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "fatal"; errors: Diagnostic[] }
+  | { type: "crash"; message: string }
+  | { type: "result"; id: number; result: ScanResult };
