@@ -1,0 +1,365 @@
+// End to end: the built single executable on files each test creates. Every case asserts the
+// exit code and the result a user would read, never just "it ran".
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Ajv2020 from "ajv/dist/2020";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import ndjsonLineSchema from "../../src/report/schema/ndjson-line.schema.json";
+import reportSchema from "../../src/report/schema/report.schema.json";
+import { BIN, EICAR, EICAR_SHA256, json, ndjson, ring3, tempDir, write, type Json } from "./helpers";
+
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+ajv.addSchema(reportSchema);
+const validateReport = ajv.compile(reportSchema);
+const validateLine = ajv.compile(ndjsonLineSchema);
+
+function expectValidReport(doc: Json): void {
+  if (!validateReport(doc)) throw new Error(JSON.stringify(validateReport.errors, null, 2));
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = tempDir();
+});
+afterAll(() => {
+  spawnSync("chmod", ["-R", "u+rwX", dir]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A folder of its own for one test. */
+function folder(name: string): string {
+  const d = path.join(dir, name);
+  fs.mkdirSync(d, { recursive: true });
+  fs.chmodSync(d, 0o755);
+  return d;
+}
+
+describe("verdicts and exit codes", () => {
+  it("detects the EICAR file with both engines and exits 1", () => {
+    const d = folder("eicar");
+    write(d, "eicar.com", EICAR);
+    write(d, "readme.txt", "nothing to see\n");
+    const run = ring3(["scan", "--format", "json", d]);
+    expect(run.code).toBe(1);
+    const doc = json(run);
+    expectValidReport(doc);
+    expect(doc.summary).toMatchObject({ files: 2, clean: 1, detected: 1, exitCode: 1, status: "detected" });
+    const r = doc.results.find((x: Json) => x.path.endsWith("eicar.com"));
+    expect(r.verdict).toBe("detected");
+    expect(r.hashes).toMatchObject({ sha256: EICAR_SHA256, md5: "44d88612fea8a8f36de82e1278abb02f", sha1: "3395856ce81f2b7382dee72602f798b642f14140" });
+    const engines = r.findings.map((f: Json) => `${f.engine}:${f.rule}`).sort();
+    expect(engines).toEqual(["hash:EICAR-Test-File", "yara:EICAR_Test_File"]);
+    const y = r.findings.find((f: Json) => f.engine === "yara");
+    expect(y.strings).toEqual([{ id: "$eicar", offset: 0, length: 68 }]);
+    expect(y.references[0]).toMatch(/^https:\/\/www\.eicar\.org\//);
+    // Clean files are not listed without --all.
+    expect(doc.results).toHaveLength(1);
+  });
+
+  it.each([
+    ["68 bytes", true, EICAR],
+    ["trailing CRLF and spaces", true, EICAR + "\r\n   \t"],
+    ["60 bytes of whitespace (128 in all)", true, EICAR + " ".repeat(60)],
+    ["61 bytes of whitespace (129 in all)", false, EICAR + " ".repeat(61)],
+    ["trailing Ctrl-Z", true, EICAR + "\x1a"],
+    ["a non-whitespace byte after it", false, EICAR + "x"],
+    ["not at offset 0", false, " " + EICAR],
+  ])("EICAR rule: %s -> detected %s", (_name, detected, content) => {
+    const d = folder(`eicar-form-${Math.random().toString(36).slice(2)}`);
+    write(d, "f.txt", content);
+    const run = ring3(["scan", "--no-bundled", "--rules", path.join(__dirname, "../../signatures/yara"), "--format", "json", d]);
+    expect(run.code).toBe(detected ? 1 : 0);
+    expect(json(run).summary.detected).toBe(detected ? 1 : 0);
+  });
+
+  it("exits 0 on a clean folder and on an empty folder", () => {
+    const d = folder("clean");
+    write(d, "a.txt", "hello\n");
+    write(d, "sub/b.bin", Buffer.from([0, 1, 2, 3, 255]));
+    write(d, "empty", "");
+    const run = ring3(["scan", "--format", "json", "--all", d]);
+    expect(run.code).toBe(0);
+    const doc = json(run);
+    expectValidReport(doc);
+    expect(doc.summary).toMatchObject({ files: 3, clean: 3, exitCode: 0, status: "clean" });
+    const empty = doc.results.find((r: Json) => r.path.endsWith("empty"));
+    expect(empty).toMatchObject({ verdict: "clean", size: 0 });
+    expect(empty.hashes.sha256).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+
+    const e = folder("empty-folder");
+    const run2 = ring3(["scan", "--format", "json", e]);
+    expect(run2.code).toBe(0);
+    expect(json(run2).summary.files).toBe(0);
+  });
+
+  it("reports a file it may not read as skipped (permission-denied) and exits 2, run as nobody", () => {
+    const d = folder("unreadable");
+    write(d, "ok.txt", "fine\n");
+    const secret = write(d, "secret.txt", "hidden\n");
+    fs.chmodSync(secret, 0o000);
+    const locked = path.join(d, "locked");
+    fs.mkdirSync(locked);
+    write(locked, "inner.txt", "x");
+    fs.chmodSync(locked, 0o000);
+    const bin = path.join(folder("bin-copy"), "ring3");
+    fs.copyFileSync(BIN, bin);
+    fs.chmodSync(bin, 0o755);
+    const run = ring3(["scan", "--format", "json", d], { as: "nobody", bin, cwd: "/" });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(2);
+    const doc = json(run);
+    expectValidReport(doc);
+    const byPath = Object.fromEntries(doc.results.map((r: Json) => [path.basename(r.path), r]));
+    expect(byPath["secret.txt"]).toMatchObject({ verdict: "skipped", reason: { code: "permission-denied" } });
+    expect(byPath["locked"]).toMatchObject({ verdict: "skipped", reason: { code: "permission-denied" } });
+    expect(doc.summary).toMatchObject({ clean: 1, skipped: 2, incomplete: 2, exitCode: 2, status: "incomplete" });
+    // The text report names the file and the reason.
+    const text = ring3(["scan", d], { as: "nobody", bin, cwd: "/" });
+    expect(text.code).toBe(2);
+    expect(text.stdout).toMatch(/secret\.txt.*permission-denied/);
+  });
+
+  it("never opens a FIFO (no hang) and does not fail the scan for it", () => {
+    const d = folder("fifo");
+    write(d, "a.txt", "x");
+    expect(spawnSync("mkfifo", [path.join(d, "pipe")]).status).toBe(0);
+    const run = ring3(["scan", "--format", "json", d], { timeout: 60_000 });
+    expect(run.code).toBe(0);
+    const r = json(run).results.find((x: Json) => x.path.endsWith("pipe"));
+    expect(r).toMatchObject({ verdict: "skipped", reason: { code: "not-regular" } });
+    // Named directly on the command line, too.
+    const direct = ring3(["scan", "--format", "json", path.join(d, "pipe")], { timeout: 60_000 });
+    expect(json(direct).results[0]).toMatchObject({ verdict: "skipped", reason: { code: "not-regular" } });
+  });
+
+  it("does not follow symlinks by default, and ends on a symlink loop when following", () => {
+    const d = folder("links");
+    write(d, "real/eicar.txt", EICAR);
+    fs.symlinkSync(".", path.join(d, "real", "loop"));
+    fs.symlinkSync("/etc/hostname", path.join(d, "outside"));
+    const run = ring3(["scan", "--format", "json", d]);
+    expect(run.code).toBe(1);
+    const doc = json(run);
+    const links = doc.results.filter((r: Json) => r.reason?.code === "symlink").map((r: Json) => path.basename(r.path)).sort();
+    expect(links).toEqual(["loop", "outside"]);
+    expect(doc.summary.detected).toBe(1); // the target inside the scan is scanned once, as itself
+
+    const follow = ring3(["scan", "--format", "json", "--follow-symlinks", d], { timeout: 60_000 });
+    expect(follow.code).toBe(1);
+    const fdoc = json(follow);
+    expect(fdoc.results.some((r: Json) => r.reason?.code === "loop" && r.path.endsWith("loop"))).toBe(true);
+    expect(fdoc.results.some((r: Json) => r.path.endsWith("outside") && r.verdict === "clean")).toBe(false); // clean: not listed
+    expect(fdoc.summary.clean).toBe(1); // /etc/hostname followed out of the scan on request
+  });
+
+  it("keeps a non-UTF-8 file name exact: escaped path plus the bytes in base64", () => {
+    const d = folder("names");
+    const name = Buffer.concat([Buffer.from("bad-"), Buffer.from([0xff, 0xfe]), Buffer.from(".txt")]);
+    fs.writeFileSync(Buffer.concat([Buffer.from(d + "/"), name]), EICAR);
+    const run = ring3(["scan", "--format", "json", d]);
+    expect(run.code).toBe(1);
+    const r = json(run).results[0];
+    expect(r.path).toBe(`${d}/bad-\\xff\\xfe.txt`);
+    expect(Buffer.from(r.pathBytes, "base64").equals(Buffer.concat([Buffer.from(d + "/"), name]))).toBe(true);
+    const nd = ring3(["scan", "--format", "ndjson", d]);
+    const line = ndjson(nd).find((l) => l.type === "result");
+    expect(line.pathBytes).toBe(r.pathBytes);
+  });
+
+  it("reports a file deleted between walk and read as skipped (vanished)", async () => {
+    const d = folder("vanish");
+    const victim = write(d, "sub/victim.txt", "x");
+    // One worker, busy reading standard input first; the walk queues the victim meanwhile.
+    const child = spawn(BIN, ["scan", "--workers", "1", "--format", "ndjson", "-", d], { env: { ...process.env, CI: "true" } });
+    let out = "";
+    child.stdout.on("data", (c) => (out += c));
+    await new Promise<void>((resolve) => {
+      const check = () => (out.includes('"type":"begin"') ? resolve() : setTimeout(check, 20));
+      check();
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    fs.unlinkSync(victim);
+    child.stdin.end("harmless stdin data");
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    const lines = out.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const r = lines.find((l) => l.type === "result" && l.path.endsWith("victim.txt"));
+    expect(r).toMatchObject({ verdict: "skipped", reason: { code: "vanished" } });
+    expect(code).toBe(2);
+  });
+
+  it("reports a missing path as an error and exits 2", () => {
+    const run = ring3(["scan", "--format", "json", path.join(dir, "does-not-exist")]);
+    expect(run.code).toBe(2);
+    expect(json(run).results[0]).toMatchObject({ verdict: "error", reason: { code: "io-error" } });
+  });
+
+  it("hashes but does not pattern-match a file over --max-filesize: partial, exit 2", () => {
+    const d = folder("big");
+    write(d, "big.txt", EICAR + " ".repeat(4000));
+    write(d, "eicar.com", EICAR);
+    const run = ring3(["scan", "--format", "json", "--max-filesize", "1K", d]);
+    expect(run.code).toBe(1);
+    const doc = json(run);
+    const big = doc.results.find((r: Json) => r.path.endsWith("big.txt"));
+    expect(big).toMatchObject({ verdict: "partial", size: 4068, reason: { code: "max-filesize" } });
+    expect(big.hashes.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const alone = ring3(["scan", "--format", "json", "--max-filesize", "1K", path.join(d, "big.txt")]);
+    expect(alone.code).toBe(2);
+    // A hash signature still matches a file over the limit.
+    const hsb = write(folder("big-hash"), "big.hsb", `${big.hashes.sha256}:4068:Big-Test\n`);
+    const h = ring3(["scan", "--format", "json", "--max-filesize", "1K", "--hashes", hsb, path.join(d, "big.txt")]);
+    expect(h.code).toBe(1);
+    expect(json(h).results[0]).toMatchObject({ verdict: "detected", reason: { code: "max-filesize" } });
+  });
+});
+
+describe("inputs", () => {
+  it("scans standard input with '-'", () => {
+    const run = ring3(["scan", "--format", "json", "-"], { input: EICAR });
+    expect(run.code).toBe(1);
+    const r = json(run).results[0];
+    expect(r).toMatchObject({ verdict: "detected", path: "<stdin>", size: 68 });
+    const clean = ring3(["scan", "-"], { input: "hello" });
+    expect(clean.code).toBe(0);
+  });
+
+  it("reads --paths-from - with CRLF and a BOM, and NUL-separated lists", () => {
+    const d = folder("paths-from");
+    const a = write(d, "a b.txt", EICAR);
+    const b = write(d, "clean.txt", "x");
+    const list = `\ufeff${a}\r\n${b}\r\n\r\n`;
+    const run = ring3(["scan", "--format", "json", "--all", "--paths-from", "-"], { input: list });
+    expect(run.code).toBe(1);
+    const doc = json(run);
+    expect(doc.results.map((r: Json) => r.path).sort()).toEqual([a, b].sort());
+    const nul = ring3(["scan", "--format", "json", "--paths-from", "-"], { input: `${a}\0${b}\0` });
+    expect(nul.code).toBe(1);
+    expect(json(nul).summary.files).toBe(2);
+  });
+
+  it("applies --include and --exclude (base name without a slash, path with one)", () => {
+    const d = folder("filters");
+    write(d, "keep/e.txt", EICAR);
+    write(d, "node_modules/pkg/e.txt", EICAR);
+    write(d, "keep/e.log", EICAR);
+    const run = ring3(["scan", "--format", "json", "--exclude", "node_modules", "--exclude", "*.log", d]);
+    expect(json(run).results.map((r: Json) => path.relative(d, r.path))).toEqual(["keep/e.txt"]);
+    const inc = ring3(["scan", "--format", "json", "--include", "*.log", d]);
+    expect(json(inc).results.map((r: Json) => path.relative(d, r.path))).toEqual(["keep/e.log"]);
+    const byPath = ring3(["scan", "--format", "json", "--exclude", "keep/**", d]);
+    expect(json(byPath).results.map((r: Json) => path.relative(d, r.path))).toEqual(["node_modules/pkg/e.txt"]);
+  });
+});
+
+describe("signatures", () => {
+  it("loads --rules with --define and the per-file LOKI variables", () => {
+    const d = folder("rules");
+    const rules = write(
+      d,
+      "r.yar",
+      `rule by_name { condition: filename == "target.bin" and extension == ".bin" }
+       rule by_define { condition: stage == 3 }
+       rule by_type { condition: filetype == "ELF" }`,
+    );
+    write(d, "files/target.bin", "abc");
+    write(d, "files/elf", Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]));
+    const run = ring3(["scan", "--no-bundled", "--rules", rules, "-d", "stage=3", "--format", "json", path.join(d, "files")]);
+    expect(run.code).toBe(1);
+    const got = json(run)
+      .results.flatMap((r: Json) => r.findings.map((f: Json) => `${path.basename(r.path)}:${f.rule}`))
+      .sort();
+    expect(got).toEqual(["elf:by_define", "elf:by_type", "target.bin:by_define", "target.bin:by_name"]);
+  });
+
+  it("fails with file:line:col on a broken rule, before scanning anything (exit 2)", () => {
+    const d = folder("broken");
+    const bad = write(d, "bad.yar", `rule ok { condition: true }\n\nrule bad {\n  condition: $x\n}\n`);
+    const run = ring3(["scan", "--no-bundled", "--rules", bad, "--format", "json", d]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain(`${bad}:4:14: error[E025]: unknown pattern`);
+    const check = ring3(["rules", "check", bad]);
+    expect(check.code).toBe(2);
+    expect(check.stdout).toContain(`${bad}:4:14: error[E025]`);
+    const good = write(d, "good.yar", `rule fine { strings: $a = "abc" condition: $a }`);
+    const ok = ring3(["rules", "check", good]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/1 file\(s\), 1 rule\(s\), 0 error\(s\)/);
+  });
+
+  it("matches ClamAV .hdb/.hsb and plain hash lists, by size where given", () => {
+    const d = folder("hashes");
+    const f = write(d, "scan/sample.bin", "sample payload\n");
+    const md5 = spawnSync("md5sum", [f]).stdout.toString().split(" ")[0];
+    const sha1 = spawnSync("sha1sum", [f]).stdout.toString().split(" ")[0];
+    const sha256 = spawnSync("sha256sum", [f]).stdout.toString().split(" ")[0];
+    const lists = [
+      write(d, "l.hdb", `${md5}:15:Md5.Sample\n`),
+      write(d, "l.hsb", `${sha1.toUpperCase()}:*:Sha1.Sample\r\n`),
+      write(d, "loki.txt", `# comment\n${sha256};Sha256.Sample\n`),
+      write(d, "wrongsize.hdb", `${md5}:16:Md5.WrongSize\n`),
+    ];
+    const run = ring3(["scan", "--no-bundled", ...lists.flatMap((l) => ["--hashes", l]), "--format", "json", path.join(d, "scan")]);
+    expect(run.code).toBe(1);
+    const names = json(run).results[0].findings.map((x: Json) => x.rule).sort();
+    expect(names).toEqual(["Md5.Sample", "Sha1.Sample", "Sha256.Sample"]);
+    const broken = write(d, "broken.hdb", `not-a-hash:1:x\n`);
+    const bad = ring3(["scan", "--no-bundled", "--hashes", broken, path.join(d, "scan")]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("broken.hdb:1");
+  });
+
+  it("lists the bundled rules and prints the version with the signature set", () => {
+    const list = ring3(["rules", "list"]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/ring3\.test\.eicar\s+medium\s+EICAR/);
+    const v = ring3(["--version"]);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/^ring3 \d+\.\d+\.\d+\nsignatures \S+ \(content [0-9a-f]{16}\)/);
+  });
+
+  it("rejects bad arguments with exit 2", () => {
+    expect(ring3(["scan", "--format", "xml", "."]).code).toBe(2);
+    expect(ring3(["scan", "--max-filesize", "lots", "."]).code).toBe(2);
+    expect(ring3(["scan", "--no-bundled", "."]).code).toBe(2);
+    expect(ring3(["frobnicate"]).code).toBe(2);
+  });
+});
+
+describe("formats", () => {
+  it("ndjson: begin, one line per result, summary; each line valid", () => {
+    const d = folder("nd");
+    write(d, "e.txt", EICAR);
+    write(d, "c.txt", "clean");
+    const run = ring3(["scan", "--format", "ndjson", "--all", d]);
+    expect(run.code).toBe(1);
+    expect(run.stdout.charCodeAt(0)).toBe(0x7b); // no BOM
+    const lines = ndjson(run);
+    for (const l of lines) if (!validateLine(l)) throw new Error(JSON.stringify(validateLine.errors));
+    expect(lines.map((l) => l.type)).toEqual(["begin", "result", "result", "summary"]);
+    expect(lines[3]).toMatchObject({ detected: 1, clean: 1, exitCode: 1 });
+  });
+
+  it("writes the report to --output and nothing else", () => {
+    const d = folder("out");
+    write(d, "e.txt", EICAR);
+    const outFile = path.join(folder("out-dir"), "report.json");
+    const before = fs.readdirSync(d);
+    const run = ring3(["scan", "--format", "json", "-o", outFile, d]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expectValidReport(JSON.parse(fs.readFileSync(outFile, "utf8")));
+    expect(fs.readdirSync(d)).toEqual(before);
+  });
+
+  it("text: one line per finding and problem, then a summary, no colour on a pipe", () => {
+    const d = folder("text");
+    write(d, "e.txt", EICAR);
+    const run = ring3(["scan", d]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`${d}/e.txt`);
+    expect(run.stdout).toMatch(/EICAR_Test_File/);
+    expect(run.stdout).not.toMatch(/\x1b\[/);
+  });
+});
