@@ -52,7 +52,8 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   const pool = new Pool({
     size: cfg.workers,
     source: getAsset("worker.js").toString("utf8"),
-    hardTimeoutMs: cfg.timeoutPerFile > 0 ? cfg.timeoutPerFile * 1000 + 5000 : 0,
+    // YARA-X's WASM build does not honour its own scan timeout (measured), so this is the bound.
+    hardTimeoutMs: cfg.timeoutPerFile * 1000,
     init: {
       wasm,
       yara: sigs.yara,

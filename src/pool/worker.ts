@@ -1,7 +1,7 @@
 // A scan worker: owns all reading and scanning of file bytes. It compiles the rules once, then
 // for each task opens the file without following links or blocking on FIFOs, reads at most
 // --max-filesize bytes into one reused buffer, hashes and matches them, and answers one result.
-import * as crypto from "node:crypto";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
@@ -87,10 +87,22 @@ function ownerOf(uid: number): string {
 
 function allHashes(data: Uint8Array): FileHashes {
   return {
-    sha256: crypto.createHash("sha256").update(data).digest("hex"),
-    sha1: crypto.createHash("sha1").update(data).digest("hex"),
-    md5: crypto.createHash("md5").update(data).digest("hex"),
+    sha256: createHash("sha256").update(data).digest("hex"),
+    sha1: createHash("sha1").update(data).digest("hex"),
+    md5: createHash("md5").update(data).digest("hex"),
   };
+}
+
+/**
+ * Test-only failpoints (RING3_FAILPOINT=crash:NAME or hang:NAME): make this worker die or spin on
+ * a file whose path ends with NAME, so the end-to-end tests can prove that a crashed or hung
+ * worker becomes an `error` result and the scan goes on. Unset, they cost one comparison.
+ */
+const FAILPOINT = /^(crash|hang):(.+)$/.exec(process.env.RING3_FAILPOINT ?? "");
+function failpoint(p: string): void {
+  if (!FAILPOINT || !p.endsWith(FAILPOINT[2])) return;
+  if (FAILPOINT[1] === "crash") process.exit(70);
+  for (;;); // hang: only the pool's timeout ends this
 }
 
 function scan(task: ScanTask): ScanResult {
@@ -99,6 +111,7 @@ function scan(task: ScanTask): ScanResult {
   const base: ScanResult = { verdict: "clean", ...displayPath(p), root: task.root, size: null, hashes: {}, findings: [] };
   const done = (r: ScanResult): ScanResult => ({ ...r, ms: Math.round((performance.now() - t0) * 1000) / 1000 });
   const fail = (verdict: "skipped" | "error", reason: Reason): ScanResult => done({ ...base, verdict, reason });
+  if (FAILPOINT) failpoint(base.path);
 
   let fd: number;
   let uid = -1;
@@ -189,7 +202,7 @@ function scan(task: ScanTask): ScanResult {
     // Detected files carry all three digests; others SHA-256 when the report shows them.
     if (n <= limit) {
       if (findings.length > 0) hashes = allHashes(data);
-      else if ((init.hashClean || reason) && !hashes.sha256) hashes = { ...hashes, sha256: crypto.createHash("sha256").update(data).digest("hex") };
+      else if ((init.hashClean || reason) && !hashes.sha256) hashes = { ...hashes, sha256: createHash("sha256").update(data).digest("hex") };
     }
 
     let verdict: ScanResult["verdict"];

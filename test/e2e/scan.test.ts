@@ -363,3 +363,39 @@ describe("formats", () => {
     expect(run.stdout).not.toMatch(/\x1b\[/);
   });
 });
+
+describe("isolation", () => {
+  it("turns a worker crash into an error result for that file and scans the rest", () => {
+    const d = folder("crash");
+    write(d, "a/crash-me.txt", "x");
+    write(d, "b/eicar.txt", EICAR);
+    for (let i = 0; i < 5; i++) write(d, `c/clean${i}.txt`, `clean ${i}`);
+    const run = ring3(["scan", "--workers", "2", "--format", "json", "--all", d], { env: { RING3_FAILPOINT: "crash:crash-me.txt" } });
+    expect(run.code).toBe(1);
+    const doc = json(run);
+    expect(doc.results.find((r: Json) => r.path.endsWith("crash-me.txt"))).toMatchObject({ verdict: "error", reason: { code: "worker-crash" } });
+    expect(doc.summary).toMatchObject({ files: 7, clean: 5, detected: 1, error: 1 });
+  });
+
+  it("abandons a file that hangs past --timeout-per-file, replaces the worker, and exits 2", () => {
+    const d = folder("hang");
+    write(d, "a/hang-me.txt", "x");
+    for (let i = 0; i < 3; i++) write(d, `b/clean${i}.txt`, `clean ${i}`);
+    const run = ring3(["scan", "--workers", "1", "--timeout-per-file", "1", "--format", "json", d], { env: { RING3_FAILPOINT: "hang:hang-me.txt" }, timeout: 90_000 });
+    expect(run.code).toBe(2);
+    const doc = json(run);
+    expect(doc.results.find((r: Json) => r.path.endsWith("hang-me.txt"))).toMatchObject({ verdict: "error", reason: { code: "timeout" } });
+    expect(doc.summary).toMatchObject({ files: 4, clean: 3, error: 1 });
+  });
+
+  // YARA-X's WASM build ignores Scanner.setTimeoutMs (measured: a 1M-iteration loop ran 28 s with
+  // a 500 ms timeout), so the pool's own timeout is what bounds a slow rule.
+  it("stops a YARA scan that runs past --timeout-per-file: error (timeout)", () => {
+    const d = folder("slow");
+    const rules = write(d, "slow.yar", `rule slow { condition: for all i in (0..filesize) : ( for all j in (0..filesize) : ( uint8(i) != 1 or uint8(j) != 2 ) ) }`);
+    write(d, "files/big.bin", Buffer.alloc(1 << 20));
+    const run = ring3(["scan", "--no-bundled", "--rules", rules, "--timeout-per-file", "1", "--format", "json", path.join(d, "files")], { timeout: 90_000 });
+    expect(run.code).toBe(2);
+    expect(json(run).results[0]).toMatchObject({ verdict: "error", reason: { code: "timeout" } });
+  });
+});
