@@ -47,7 +47,7 @@ $(DEPS): package-lock.json
 
 # One esbuild run writes the three bundle files, each only when its bytes change, so that an
 # edit that leaves the bundle as it was does not relink the executables below.
-$(BUNDLE_STAMP): $(DEPS) $(SOURCES) scripts/build.mjs
+$(BUNDLE_STAMP): $(DEPS) $(SOURCES) package.json scripts/build.mjs
 	$(NODE22) scripts/build.mjs bundle
 	@mkdir -p $(@D) && touch $@
 
