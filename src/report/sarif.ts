@@ -19,6 +19,7 @@ import {
   artifactLocation,
   byteString,
   pathStyleOf,
+  isWithin,
   resolveBytes,
   uriBase,
   type ArtifactLocation,
@@ -129,7 +130,13 @@ export function sarifSink(
       }
     },
     end(summary: Summary, info: RunInfo): Promise<void> {
-      const base = uriBase(style, rootAbs !== undefined && !rootIsFile ? rootAbs : byteString(info.scan.cwd));
+      // GitHub code scanning resolves relative URIs from the repository root and ignores
+      // originalUriBaseIds (codeql-action#2215). So %SRCROOT% is the working directory (a CI
+      // job's checkout) whenever the scan root lies inside it, and `ring3 scan dist/` reports
+      // dist/app.exe, not app.exe; only a single folder root outside it becomes %SRCROOT%.
+      const cwd = resolveBytes(style, info.scan.cwd, ".");
+      const useRoot = rootAbs !== undefined && !rootIsFile && !isWithin(style, cwd, rootAbs);
+      const base = uriBase(style, useRoot ? rootAbs! : cwd);
       const log = buildLog({ run: info, summary, detected, incomplete, scanned, notListed, base, limits });
       return out.finish(JSON.stringify(log, null, 2) + "\n");
     },

@@ -30,6 +30,12 @@ export interface UriBase {
   uri: string;
 }
 
+/** True when the absolute path `inner` is `outer` or lies below it. */
+export function isWithin(style: PathStyle, outer: string, inner: string): boolean {
+  const rel = nodePath[style].relative(outer, inner);
+  return rel === "" || (!rel.startsWith("..") && !nodePath[style].isAbsolute(rel));
+}
+
 export function uriBase(style: PathStyle, dir: string): UriBase {
   const uri = fileUri(style, dir);
   return { style, dir, uri: uri.endsWith("/") ? uri : uri + "/" };

@@ -230,14 +230,16 @@ describe("sarif document", () => {
     expect(mimi.locations[0].physicalLocation.region).toEqual({ startLine: 1, byteOffset: 0x1f0, byteLength: 8 });
   });
 
-  test("URIs relative to %SRCROOT% = the single directory root, percent-encoded", () => {
-    expect(run0("main").originalUriBaseIds).toEqual({ "%SRCROOT%": { uri: "file:///work/scan/samples/" } });
+  // GitHub resolves relative URIs from the repository root and ignores originalUriBaseIds, so a
+  // root inside the working directory keeps %SRCROOT% at the working directory.
+  test("URIs relative to %SRCROOT% = the working directory holding the root, percent-encoded", () => {
+    expect(run0("main").originalUriBaseIds).toEqual({ "%SRCROOT%": { uri: "file:///work/scan/" } });
     expect(uris("main")).toEqual([
-      { uri: "dropper.exe", uriBaseId: "%SRCROOT%" },
-      { uri: "tools/mimi.exe", uriBaseId: "%SRCROOT%" },
-      { uri: "a%20dir/report%20%233%20100%25.pdf", uriBaseId: "%SRCROOT%" },
-      { uri: "%C3%BCber.js", uriBaseId: "%SRCROOT%" },
-      { uri: "caf%E9.exe", uriBaseId: "%SRCROOT%" }, // the exact byte from pathBytes
+      { uri: "samples/dropper.exe", uriBaseId: "%SRCROOT%" },
+      { uri: "samples/tools/mimi.exe", uriBaseId: "%SRCROOT%" },
+      { uri: "samples/a%20dir/report%20%233%20100%25.pdf", uriBaseId: "%SRCROOT%" },
+      { uri: "samples/%C3%BCber.js", uriBaseId: "%SRCROOT%" },
+      { uri: "samples/caf%E9.exe", uriBaseId: "%SRCROOT%" }, // the exact byte from pathBytes
     ]);
     expect(run0("main").invocations[0].workingDirectory.uri).toBe("file:///work/scan/");
   });
@@ -248,8 +250,8 @@ describe("sarif document", () => {
     ["absRoot", "file:///data/in/", [{ uri: "x%20y%23.bin", uriBaseId: "%SRCROOT%" }]],
     [
       "windows",
-      "file:///C:/Users/ci/build/out/",
-      [{ uri: "bin/setup%20%231%20%C3%BC.exe", uriBaseId: "%SRCROOT%" }, { uri: "file:///D:/cache/x.exe" }],
+      "file:///C:/Users/ci/build/",
+      [{ uri: "out/bin/setup%20%231%20%C3%BC.exe", uriBaseId: "%SRCROOT%" }, { uri: "file:///D:/cache/x.exe" }],
     ],
   ])("%%SRCROOT%% and URIs: %s", (name, srcroot, expected) => {
     expect(run0(name).originalUriBaseIds["%SRCROOT%"].uri).toBe(srcroot);
@@ -265,17 +267,17 @@ describe("sarif document", () => {
     expect(run0("main").artifacts).toBeUndefined();
     const artifacts = run0("all").artifacts;
     expect(artifacts.map((a: Sarif) => a.location.uri)).toEqual([
-      "readme.txt",
-      "dropper.exe",
-      "tools/mimi.exe",
-      "a%20dir/report%20%233%20100%25.pdf",
-      "%C3%BCber.js",
-      "caf%E9.exe",
-      "big.iso",
-      "evil%0Aname%1B%5B31m.txt",
+      "samples/readme.txt",
+      "samples/dropper.exe",
+      "samples/tools/mimi.exe",
+      "samples/a%20dir/report%20%233%20100%25.pdf",
+      "samples/%C3%BCber.js",
+      "samples/caf%E9.exe",
+      "samples/big.iso",
+      "samples/evil%0Aname%1B%5B31m.txt",
     ]);
     expect(artifacts[1]).toEqual({
-      location: { uri: "dropper.exe", uriBaseId: "%SRCROOT%" },
+      location: { uri: "samples/dropper.exe", uriBaseId: "%SRCROOT%" },
       length: 2048,
       hashes: { "sha-256": "a".repeat(64), md5: "b".repeat(32) },
     });
@@ -303,7 +305,7 @@ describe("sarif document", () => {
     ]);
     expect(notes[1].message.text).toContain("samples/secret/key.bin");
     expect(notes[1].message.text).toContain("permission-denied");
-    expect(notes[1].locations[0].physicalLocation.artifactLocation).toEqual({ uri: "secret/key.bin", uriBaseId: "%SRCROOT%" });
+    expect(notes[1].locations[0].physicalLocation.artifactLocation).toEqual({ uri: "samples/secret/key.bin", uriBaseId: "%SRCROOT%" });
     expect(run0("main").tool.driver.notifications.map((n: Sarif) => n.id)).toEqual(["max-filesize", "permission-denied", "worker-crash"]);
   });
 
