@@ -48,6 +48,7 @@ export function findingDocument(f: Finding): Record<string, unknown> {
     doc.strings = f.strings.map((s) => ({ id: s.id, offset: s.offset, length: s.length }));
   }
   if (f.stringsTruncated !== undefined) doc.stringsTruncated = f.stringsTruncated;
+  if (f.action !== undefined) doc.action = f.action;
   if (f.hash !== undefined) doc.hash = { algorithm: f.hash.algorithm, value: f.hash.value };
   return doc;
 }

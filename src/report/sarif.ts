@@ -314,9 +314,11 @@ function ruleOf(id: string, f: Finding): Record<string, unknown> {
       ? "The file contains the byte patterns the rule describes; the result lists the matched strings and their offsets."
       : `The file's ${f.hash?.algorithm ?? "hash"} equals a digest on the list: it is that exact file.`;
   const todo = [
+    // The rule's own advice (its `action` metadata) comes first: it knows the threat.
+    ...(f.action !== undefined && f.action.trim() !== "" ? [f.action.trim()] : []),
     "Quarantine: move the file out of reach (or delete it) and do not open or run it; find out how it got there.",
     "Verify: check the file's SHA-256 with a reputation service and its origin or code signature.",
-    "If it is a false positive, add its SHA-256 to a ring3 allowlist so later scans skip it.",
+    "If it is a false positive, exclude its path from the scan (--exclude) and report the rule's false positive.",
   ];
   const text = [
     short,
