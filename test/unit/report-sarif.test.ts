@@ -205,7 +205,7 @@ describe("sarif document", () => {
       expect(rule.shortDescription.text).not.toBe("");
       expect(rule.fullDescription.text).not.toBe("");
       expect(rule.help.text).toMatch(/Quarantine/);
-      expect(rule.help.markdown).toMatch(/allowlist/);
+      expect(rule.help.markdown).toMatch(/false positive, exclude its path/);
       expect(rule.properties.tags).toEqual(expect.arrayContaining(["security", rule.id.split("/")[0]]));
     }
     expect(driver.rules.map((r: Sarif) => [r.properties["security-severity"], r.defaultConfiguration.level])).toEqual([
