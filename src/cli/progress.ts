@@ -20,7 +20,7 @@ export class Progress {
         clearOnComplete: true,
         fps: 5,
       },
-      { barCompleteChar: "#", barIncompleteChar: "-" },
+      { format: "", barCompleteChar: "#", barIncompleteChar: "-" },
     );
     this.bar.start(0, 0, this.payload());
   }

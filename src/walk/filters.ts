@@ -13,7 +13,7 @@ function compile(globs: string[]): ((p: string) => boolean) | undefined {
   if (globs.length === 0) return undefined;
   const matchers = globs.map((g) => {
     const glob = g.replace(/\\/g, "/").replace(/^\.\//, "");
-    return picomatch(glob, { dot: true, basename: !glob.includes("/"), windows: false });
+    return picomatch(glob, { dot: true, basename: !glob.includes("/") });
   });
   return (p) => matchers.some((m) => m(p));
 }

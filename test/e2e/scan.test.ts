@@ -7,6 +7,7 @@ import Ajv2020 from "ajv/dist/2020";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ndjsonLineSchema from "../../src/report/schema/ndjson-line.schema.json";
 import reportSchema from "../../src/report/schema/report.schema.json";
+import { validate } from "../support/sarif-validator";
 import { BIN, EICAR, EICAR_SHA256, json, ndjson, ring3, tempDir, write, type Json } from "./helpers";
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
@@ -339,6 +340,42 @@ describe("formats", () => {
     for (const l of lines) if (!validateLine(l)) throw new Error(JSON.stringify(validateLine.errors));
     expect(lines.map((l) => l.type)).toEqual(["begin", "result", "result", "summary"]);
     expect(lines[3]).toMatchObject({ detected: 1, clean: 1, exitCode: 1 });
+  });
+
+  it("sarif: passes Microsoft's validator with GitHub's rules; repository-relative, stable fingerprints", () => {
+    const d = folder("sarif");
+    write(d, "dist/app.js", "console.log(1)\n");
+    write(d, "dist/eicar test#1.com", EICAR);
+    const secret = write(d, "dist/secret.bin", "x");
+    fs.chmodSync(secret, 0o000);
+    const bin = path.join(folder("sarif-bin"), "ring3");
+    fs.copyFileSync(BIN, bin);
+    fs.chmodSync(bin, 0o755);
+    const out = path.join(d, "ring3.sarif");
+    // As a CI job runs it: from the checkout, on a build folder, as an ordinary user.
+    fs.chmodSync(d, 0o777);
+    const run = ring3(["scan", "--format", "sarif", "-o", out, "dist"], { cwd: d, as: "nobody", bin });
+    expect(run.code).toBe(1);
+    const problems = validate([out]).filter((x) => x.level === "error" || x.level === "warning");
+    expect(problems).toEqual([]);
+    const sarif = JSON.parse(fs.readFileSync(out, "utf8"));
+    const r0 = sarif.runs[0];
+    expect(r0.results).toHaveLength(2); // hash and YARA findings on the EICAR file
+    for (const res of r0.results) {
+      expect(res.locations[0].physicalLocation.artifactLocation).toEqual({ uri: "dist/eicar%20test%231.com", uriBaseId: "%SRCROOT%" });
+      expect(res.partialFingerprints["ring3/v1"]).toMatch(/^[0-9a-f]{64}$/);
+    }
+    const yaraRule = r0.tool.driver.rules.find((x: Json) => x.name === "EICAR_Test_File");
+    expect(yaraRule.properties["security-severity"]).toBe("5.5");
+    expect(yaraRule.properties.tags).toContain("security");
+    expect(yaraRule.help.text).toMatch(/1\. A test file, not malware/); // the rule's action comes first
+    // The unreadable file is reported, not hidden, and the run says it was not fully successful.
+    expect(r0.invocations[0].executionSuccessful).toBe(false);
+    expect(JSON.stringify(r0.invocations[0].toolExecutionNotifications)).toContain("secret.bin");
+    // Same content elsewhere, same fingerprints.
+    const again = ring3(["scan", "--format", "sarif", path.join(d, "dist")]);
+    const fp = (doc: Json) => doc.runs[0].results.map((x: Json) => x.partialFingerprints["ring3/v1"]).sort();
+    expect(fp(JSON.parse(again.stdout))).toEqual(fp(sarif));
   });
 
   it("writes the report to --output and nothing else", () => {
