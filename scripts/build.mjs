@@ -218,14 +218,43 @@ export function sea({ root = ROOT, platform, useCodeCache = platform === "linux"
   const tmp = `${target}.${process.pid}.tmp`;
   fs.copyFileSync(base, tmp);
   fs.chmodSync(tmp, 0o755);
-  // postject also warns that injecting breaks node.exe's Authenticode signature: expected, the
-  // Windows binary is unsigned from here on (sign dist/ring3.exe afterwards to ship it signed).
+  // Injecting breaks node.exe's Authenticode signature; an executable whose signature does not
+  // verify looks worse (to Windows and to other scanners) than an unsigned one, so drop it first.
+  // Sign dist/ring3.exe afterwards to ship it signed.
+  if (platform === "win") removeAuthenticode(tmp);
   const postject = path.join(root, "node_modules/postject/dist/cli.js");
   run(node, [postject, tmp, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE], root);
   fs.renameSync(tmp, target);
   fs.writeFileSync(keyFile, digest);
   log(`${path.relative(root, target)}: ${(fs.statSync(target).size / 1e6).toFixed(1)} MB${useCodeCache ? " (code cache)" : ""}`);
   return target;
+}
+
+/**
+ * Removes a PE file's Authenticode signature: clears the certificate-table entry of the optional
+ * header's data directory and cuts the table off the end of the file, where PE puts it.
+ */
+export function removeAuthenticode(file) {
+  const fd = fs.openSync(file, "r+");
+  try {
+    const head = Buffer.alloc(4096);
+    fs.readSync(fd, head, 0, head.length, 0);
+    const pe = head.readUInt32LE(0x3c);
+    if (head.toString("latin1", 0, 2) !== "MZ" || head.toString("latin1", pe, pe + 4) !== "PE\0\0") throw new Error(`${file}: not a PE file`);
+    const optional = pe + 24;
+    const magic = head.readUInt16LE(optional); // 0x20b: PE32+, 0x10b: PE32
+    const security = optional + (magic === 0x20b ? 112 : 96) + 4 * 8; // data directory entry 4
+    const offset = head.readUInt32LE(security);
+    const size = head.readUInt32LE(security + 4);
+    if (offset === 0 || size === 0) return false;
+    const { size: fileSize } = fs.fstatSync(fd);
+    if (offset + size !== fileSize) throw new Error(`${file}: certificate table not at the end of the file`);
+    fs.writeSync(fd, Buffer.alloc(8), 0, 8, security);
+    fs.ftruncateSync(fd, offset);
+    return true;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Runs a build tool quietly and returns its stdout; its output is shown only when it fails. */
