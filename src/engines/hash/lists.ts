@@ -60,13 +60,14 @@ export function listNamespace(name: string): string {
   return name.slice(cut + 1);
 }
 
-const HEX = new Int8Array(128).fill(-1);
+// Indexed by any UTF-16 code unit, so the hot loop needs no range check.
+const HEX = new Int8Array(0x10000).fill(-1);
 for (let i = 0; i < 10; i++) HEX[48 + i] = i;
 for (let i = 0; i < 6; i++) HEX[65 + i] = HEX[97 + i] = 10 + i;
 
 /** Value of a hex digit's char code, or -1. */
 export function hexValue(c: number): number {
-  return c < 128 ? HEX[c] : -1;
+  return c >= 0 && c < 0x10000 ? HEX[c] : -1;
 }
 
 export function algorithmForHexLength(n: number): HashAlgorithm | undefined {
@@ -91,16 +92,13 @@ function isBlank(c: number): boolean {
  */
 function readDigest(text: string, from: number, end: number, out: Uint8Array): number {
   let p = from;
-  for (; p < end; p++) {
-    const c = text.charCodeAt(p);
-    const v = c < 128 ? HEX[c] : -1;
-    if (v < 0) break;
-    const k = p - from;
-    if (k < 64) {
-      if ((k & 1) === 0) out[k >> 1] = v << 4;
-      else out[k >> 1] |= v;
-    }
+  for (let k = 0; k < 32 && p + 1 < end; k++, p += 2) {
+    const hi = HEX[text.charCodeAt(p)];
+    const lo = HEX[text.charCodeAt(p + 1)];
+    if ((hi | lo) < 0) break;
+    out[k] = (hi << 4) | lo;
   }
+  while (p < end && HEX[text.charCodeAt(p)] >= 0) p++; // an odd digit, or digits past 64
   return p;
 }
 
@@ -199,8 +197,8 @@ function clamavLine(text: string, start: number, end: number, digest: Uint8Array
   }
 
   const nameStart = p + 1;
-  let nameEnd = nameStart;
-  while (nameEnd < end && text.charCodeAt(nameEnd) !== COLON) nameEnd++;
+  let nameEnd = text.indexOf(":", nameStart);
+  if (nameEnd < 0 || nameEnd > end) nameEnd = end;
   if (nameEnd === nameStart) return "empty signature name";
   // The optional fields are ClamAV functionality levels; a hash match does not depend on them.
   let fields = 3;
