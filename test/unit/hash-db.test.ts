@@ -7,6 +7,7 @@ import { HashDb, type HashListInput } from "../../src/engines/hash/db";
 import { digestBytes } from "../../src/engines/hash/digest";
 import { HashListError, type HashAlgorithm } from "../../src/engines/hash/lists";
 import type { FileHashes, Finding } from "../../src/types";
+import { sharedPath } from "../support/shared";
 
 const EICAR = Buffer.from("X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
 const E = digestBytes(EICAR, { md5: true, sha1: true, sha256: true }) as Required<FileHashes>;
@@ -238,9 +239,9 @@ describe("end to end with the digester", () => {
   });
 });
 
-const HASH_IOCS = process.env.RING3_HASH_IOCS ?? "/work/shared/rulesets/signature-base/iocs/hash-iocs.txt";
+const HASH_IOCS = sharedPath("rulesets/signature-base/iocs/hash-iocs.txt");
 
-describe.skipIf(!fs.existsSync(HASH_IOCS))("signature-base hash-iocs.txt in the database", () => {
+describe("signature-base hash-iocs.txt in the database", () => {
   const text = fs.existsSync(HASH_IOCS) ? fs.readFileSync(HASH_IOCS, "utf8") : "";
   const lines = text.split(/\r?\n/).filter((l) => /^[0-9a-fA-F]/.test(l));
   const iocs = HashDb.build([{ name: HASH_IOCS, text }]);

@@ -9,6 +9,7 @@ import {
   readHashList,
   type HashSignature,
 } from "../../src/engines/hash/lists";
+import { sharedPath } from "../support/shared";
 
 const MD5 = "44d88612fea8a8f36de82e1278abb02f";
 const SHA1 = "3395856ce81f2b7382dee72602f798b642f14140";
@@ -150,9 +151,9 @@ describe("plain (LOKI-style) lists", () => {
 });
 
 // signature-base's LOKI hash IOCs: the real file must load, every non-comment line a signature.
-const HASH_IOCS = process.env.RING3_HASH_IOCS ?? "/work/shared/rulesets/signature-base/iocs/hash-iocs.txt";
+const HASH_IOCS = sharedPath("rulesets/signature-base/iocs/hash-iocs.txt");
 
-describe.skipIf(!fs.existsSync(HASH_IOCS))("signature-base hash-iocs.txt", () => {
+describe("signature-base hash-iocs.txt", () => {
   const text = fs.existsSync(HASH_IOCS) ? fs.readFileSync(HASH_IOCS, "utf8") : "";
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "" && !l.trimStart().startsWith("#"));
 
