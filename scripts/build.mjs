@@ -3,7 +3,7 @@
 // copies YARA-X's wasm beside them, and turns the bundle into single executables with Node's own
 // SEA: dist/ring3 (linux-x64) and dist/ring3.exe (win-x64), both on the pinned Node 22 LTS.
 //
-//   node scripts/build.mjs [STEP...]    STEP: bundle | sea-linux | sea-win | all (default: all)
+//   node scripts/build.mjs [STEP...]    STEP: bundle | sea-linux | sea-win | fetch-win | all (default: all)
 //
 // Each step writes its outputs only when their bytes change, so Make (which decides what to rerun)
 // does not relink a 120 MB executable after an edit that left the bundle as it was.
