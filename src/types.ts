@@ -13,6 +13,8 @@ export interface StringMatch {
 
 export interface Finding {
   engine: "hash" | "yara";
+  /** The rule's stable `id` metadata, where it has one ("ring3.test.eicar"). */
+  id?: string;
   /** Rule identifier (YARA) or signature name (hash list). */
   rule: string;
   /** YARA namespace, or the hash list's file name for hash signatures. */
@@ -73,6 +75,17 @@ export interface FileHashes {
   md5?: string;
 }
 
+/** A finding removed by the user's false-positive controls, and by which. */
+export interface Suppression {
+  engine: Finding["engine"];
+  rule: string;
+  namespace: string;
+  id?: string;
+  by: "allow" | "exclude-rule" | "exclude-tag";
+  /** The allowlist entry's source, or the pattern / tag that matched. */
+  match: string;
+}
+
 /** The one result every file that passes the filters ends as. */
 export interface ScanResult {
   verdict: Verdict;
@@ -87,6 +100,8 @@ export interface ScanResult {
   findings: Finding[];
   /** Set for partial, skipped and error; may also accompany detected (detected in the part scanned). */
   reason?: Reason;
+  /** Findings an allowlist or an --exclude-rule/--exclude-tag removed: counted, never hidden. */
+  suppressed?: Suppression[];
   /** Wall time the worker spent on this file, milliseconds. */
   ms?: number;
 }
@@ -147,6 +162,8 @@ export interface Summary {
   /** Results that make the scan incomplete (see isIncomplete). */
   incomplete: number;
   findings: number;
+  /** Findings removed by --allow, --exclude-rule and --exclude-tag. */
+  suppressed: number;
   bytesScanned: number;
   durationMs: number;
   /** Reason code -> count, over skipped/partial/error results. */

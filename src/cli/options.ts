@@ -19,6 +19,9 @@ export interface ScanConfig {
   defines: Record<string, string>;
   include: string[];
   exclude: string[];
+  allow: string[];
+  excludeRules: string[];
+  excludeTags: string[];
   maxFilesize: number;
   followSymlinks: boolean;
   oneFileSystem: boolean;
@@ -78,6 +81,9 @@ export function toConfig(paths: string[], o: Record<string, any>): ScanConfig {
     defines: o.define ?? {},
     include: o.include ?? [],
     exclude: o.exclude ?? [],
+    allow: o.allow ?? [],
+    excludeRules: o.excludeRule ?? [],
+    excludeTags: o.excludeTag ?? [],
     maxFilesize: o.maxFilesize === undefined ? DEFAULT_MAX_FILESIZE : parseSize(String(o.maxFilesize)),
     followSymlinks: Boolean(o.followSymlinks),
     oneFileSystem: Boolean(o.oneFileSystem),

@@ -12,6 +12,7 @@ import { walk } from "../walk/walk";
 import { UsageError, type ScanConfig } from "./options";
 import { Progress } from "./progress";
 import { loadSignatures } from "./signatures";
+import { makeSuppressor } from "./suppress";
 import { VERSION } from "./version";
 
 /** Reads --paths-from: newline- or NUL-separated, CRLF and a UTF-8 BOM tolerated; paths kept as bytes. */
@@ -43,6 +44,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
 
   // Plan: everything that can fail on bad input fails here, before any file is touched.
   const sigs = loadSignatures(cfg);
+  const suppress = makeSuppressor(cfg);
   let targets: (string | Buffer)[] = cfg.targets;
   if (cfg.pathsFrom !== undefined) {
     const list = cfg.pathsFrom === "-" ? await readAll(process.stdin) : fs.readFileSync(cfg.pathsFrom);
@@ -90,6 +92,9 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
       options: {
         include: cfg.include,
         exclude: cfg.exclude,
+        allow: cfg.allow,
+        excludeRules: cfg.excludeRules,
+        excludeTags: cfg.excludeTags,
         maxFilesize: cfg.maxFilesize,
         followSymlinks: cfg.followSymlinks,
         oneFileSystem: cfg.oneFileSystem,
@@ -105,7 +110,8 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   const summarizer = new Summarizer(started);
   const progress = cfg.progress === "auto" ? Progress.maybe() : undefined;
 
-  const emit = (r: ScanResult) => {
+  const emit = (found: ScanResult) => {
+    const r = suppress ? suppress(found) : found;
     summarizer.add(r);
     sink.result(r);
     progress?.result(r);

@@ -30,6 +30,9 @@ export function resultDocument(r: ReportedResult): Record<string, unknown> {
   doc.hashes = hashes;
   if (r.reason !== undefined) doc.reason = { code: r.reason.code, message: r.reason.message };
   doc.findings = r.findings.map(findingDocument);
+  if (r.suppressed !== undefined && r.suppressed.length > 0) {
+    doc.suppressed = r.suppressed.map((x) => ({ engine: x.engine, rule: x.rule, namespace: x.namespace, ...(x.id !== undefined ? { id: x.id } : {}), by: x.by, match: x.match }));
+  }
   if (r.ms !== undefined) doc.ms = r.ms;
   return doc;
 }
@@ -37,6 +40,7 @@ export function resultDocument(r: ReportedResult): Record<string, unknown> {
 export function findingDocument(f: Finding): Record<string, unknown> {
   const doc: Record<string, unknown> = {
     engine: f.engine,
+    ...(f.id !== undefined ? { id: f.id } : {}),
     namespace: f.namespace,
     rule: f.rule,
     severity: f.severity,
@@ -63,6 +67,7 @@ export function summaryDocument(s: Summary): Record<string, unknown> {
     error: s.error,
     incomplete: s.incomplete,
     findings: s.findings,
+    suppressed: s.suppressed,
     bytesScanned: s.bytesScanned,
     durationMs: s.durationMs,
     reasons: { ...s.reasons },

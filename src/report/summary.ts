@@ -14,6 +14,7 @@ export class Summarizer {
   };
   private incomplete = 0;
   private findings = 0;
+  private suppressed = 0;
   private bytesScanned = 0;
   private readonly reasons = new Map<string, number>();
 
@@ -24,6 +25,7 @@ export class Summarizer {
     this.byVerdict[r.verdict] += 1;
     if (isIncomplete(r)) this.incomplete += 1;
     this.findings += r.findings.length;
+    this.suppressed += r.suppressed?.length ?? 0;
     if (r.reason !== undefined) {
       this.reasons.set(r.reason.code, (this.reasons.get(r.reason.code) ?? 0) + 1);
     }
@@ -59,6 +61,7 @@ export class Summarizer {
       error: v.error,
       incomplete: this.incomplete,
       findings: this.findings,
+      suppressed: this.suppressed,
       bytesScanned: this.bytesScanned,
       durationMs: Math.max(0, Math.round(durationMs)),
       reasons,

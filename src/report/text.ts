@@ -132,7 +132,7 @@ export function summaryBlock(s: Summary, paint: Paint): string {
     `${s.files} (${s.clean} clean, ${s.detected} detected, ${s.partial} partial, ` +
       `${s.skipped} skipped, ${s.error} error)`,
   );
-  row("Findings", String(s.findings));
+  row("Findings", s.suppressed > 0 ? `${s.findings} (${s.suppressed} suppressed by --allow or --exclude-rule/--exclude-tag)` : String(s.findings));
   const entries = Object.entries(s.reasons).sort(([a], [b]) => a.localeCompare(b));
   const policy = entries.filter(([code]) => POLICY_SKIPS.has(code as ReasonCode));
   const problems = entries.filter(([code]) => !POLICY_SKIPS.has(code as ReasonCode));

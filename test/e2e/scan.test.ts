@@ -311,6 +311,34 @@ describe("signatures", () => {
     expect(bad.stderr).toContain("broken.hdb:1");
   });
 
+  it("suppresses findings with --allow, --exclude-rule and --exclude-tag, and counts them", () => {
+    const d = folder("suppress");
+    write(d, "scan/eicar.com", EICAR);
+    write(d, "scan/eicar-ws.txt", EICAR + "\n");
+    const target = path.join(d, "scan");
+    const allow = write(d, "fp.sfp", `# known test file\n${EICAR_SHA256}:68:EICAR-ok\n`);
+    const a = ring3(["scan", "--format", "json", "--all", "--allow", allow, target]);
+    expect(a.code).toBe(1); // the copy with a newline has another SHA-256: still detected
+    const doc = json(a);
+    expectValidReport(doc);
+    const allowed = doc.results.find((r: Json) => r.path.endsWith("eicar.com"));
+    expect(allowed).toMatchObject({ verdict: "clean", findings: [] });
+    expect(allowed.suppressed.map((x: Json) => `${x.by}:${x.rule}`).sort()).toEqual(["allow:EICAR-Test-File", "allow:EICAR_Test_File"]);
+    expect(doc.summary).toMatchObject({ detected: 1, suppressed: 2 });
+
+    const byId = json(ring3(["scan", "--format", "json", "--exclude-rule", "ring3.test.*", target]));
+    // The YARA rule (id ring3.test.eicar) is suppressed on both files; the hash signature is not.
+    expect(byId.summary).toMatchObject({ detected: 1, suppressed: 2, findings: 1 });
+    const byTag = ring3(["scan", "--format", "json", "--exclude-tag", "test_file", "--exclude-rule", "EICAR-Test-File", target]);
+    expect(byTag.code).toBe(0);
+    expect(json(byTag).summary).toMatchObject({ detected: 0, suppressed: 3, exitCode: 0 });
+
+    const bad = write(d, "bad.txt", "not-a-hash\n");
+    const run = ring3(["scan", "--allow", bad, target]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${bad}:1:`);
+  });
+
   it("lists the bundled rules and prints the version with the signature set", () => {
     const list = ring3(["rules", "list"]);
     expect(list.code).toBe(0);

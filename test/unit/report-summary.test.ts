@@ -59,6 +59,7 @@ describe("counts", () => {
       error: 1,
       incomplete: 3,
       findings: 5,
+      suppressed: 0,
       // clean, detected and partial count; skipped and error do not (crash.bin has size 777).
       bytesScanned: 1000 + 2048 + 4096 + 512 + 64 + 300 + 5_000_000_000 + 10,
       durationMs: 1234,
@@ -66,6 +67,18 @@ describe("counts", () => {
       exitCode: 1,
       status: "detected",
     });
+  });
+
+  test("suppressed findings are counted, and a fully suppressed file is not a detection", () => {
+    const allowed = {
+      ...R.clean,
+      suppressed: [
+        { engine: "yara" as const, rule: "A", namespace: "default", by: "allow" as const, match: "fp.sfp" },
+        { engine: "hash" as const, rule: "B", namespace: "l.hsb", by: "exclude-rule" as const, match: "B*" },
+      ],
+    };
+    const s = summarize([allowed, R.clean]);
+    expect(s).toMatchObject({ suppressed: 2, findings: 0, detected: 0, exitCode: 0 });
   });
 
   test("reason keys are sorted and a size of null counts as 0", () => {

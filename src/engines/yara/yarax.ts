@@ -157,6 +157,7 @@ function toFinding(m: YaraXMatch): Finding {
   }
   const f: Finding = {
     engine: "yara",
+    ...(typeof meta.get("id") === "string" ? { id: meta.get("id") as string } : {}),
     rule: m.identifier,
     namespace: m.namespace,
     severity: severityOf(meta),
