@@ -93,7 +93,8 @@ async function* walkRoot(rootBytes: Buffer, opts: WalkOptions): AsyncGenerator<W
       const childRel = rel === "" ? ent.name.toString("utf8") : `${rel}/${ent.name.toString("utf8")}`;
       let isDir = ent.isDirectory();
       let isFile = ent.isFile();
-      if (ent.isSymbolicLink()) {
+      const viaLink = ent.isSymbolicLink();
+      if (viaLink) {
         if (!opts.followSymlinks) {
           if (opts.filters.file(childRel)) yield { kind: "result", result: skipped(full, root, "symlink", "symbolic link, not followed (use --follow-symlinks)") };
           continue;
@@ -118,11 +119,26 @@ async function* walkRoot(rootBytes: Buffer, opts: WalkOptions): AsyncGenerator<W
         } else if (!isFile) {
           if (opts.filters.file(childRel)) yield { kind: "result", result: skipped(full, root, "not-regular", describeType(target)) };
           continue;
+        } else if (VIRTUAL_DIRS.size > 0 && opts.filters.file(childRel)) {
+          // A link to a kernel file (/proc/kcore, /sys/...) is not a file on disk either.
+          const real = await fs.promises.realpath(full.toString("utf8")).catch(() => "");
+          if ([...VIRTUAL_DIRS].some((v) => real.startsWith(`${v}/`))) {
+            yield { kind: "result", result: skipped(full, root, "virtual-filesystem", `links to ${real}, a kernel file system, not scanned`) };
+            continue;
+          }
         }
       }
       if (isDir) {
         if (opts.filters.dirExcluded(childRel)) continue;
-        const abs = path.resolve(full.toString("utf8"));
+        // Through a link, what counts is where it leads (a link to /proc is /proc).
+        let abs = path.resolve(full.toString("utf8"));
+        if (viaLink) {
+          try {
+            abs = await fs.promises.realpath(full.toString("utf8"));
+          } catch {
+            // unresolvable now: the stat below reports it
+          }
+        }
         if (VIRTUAL_DIRS.has(abs)) {
           yield { kind: "result", result: skipped(full, root, "virtual-filesystem", `${abs} is a kernel file system, not scanned`) };
           continue;

@@ -154,6 +154,31 @@ describe("verdicts and exit codes", () => {
     expect(fdoc.summary.clean).toBe(1); // /etc/hostname followed out of the scan on request
   });
 
+  it("never walks into /proc through a link, and stays on one file system with --one-file-system", () => {
+    const d = folder("fs-bounds");
+    write(d, "a.txt", "x");
+    fs.symlinkSync("/proc", path.join(d, "proc-link"));
+    fs.symlinkSync("/proc/self/environ", path.join(d, "environ-link"));
+    const shm = fs.mkdtempSync("/dev/shm/ring3-e2e-");
+    try {
+      fs.writeFileSync(path.join(shm, "eicar.txt"), EICAR);
+      fs.symlinkSync(shm, path.join(d, "shm-link"));
+      const run = ring3(["scan", "--format", "json", "--follow-symlinks", "--one-file-system", d], { timeout: 60_000 });
+      expect(run.code).toBe(0);
+      const doc = json(run);
+      const byName = Object.fromEntries(doc.results.map((r: Json) => [path.basename(r.path), r]));
+      expect(byName["proc-link"]).toMatchObject({ verdict: "skipped", reason: { code: "virtual-filesystem" } });
+      expect(byName["environ-link"]).toMatchObject({ verdict: "skipped", reason: { code: "virtual-filesystem" } });
+      expect(byName["shm-link"]).toMatchObject({ verdict: "skipped", reason: { code: "other-filesystem" } });
+      expect(doc.summary).toMatchObject({ clean: 1, detected: 0, skipped: 3, incomplete: 0 });
+      // Without --one-file-system the other file system is scanned.
+      const all = ring3(["scan", "--format", "json", "--follow-symlinks", d], { timeout: 60_000 });
+      expect(all.code).toBe(1);
+    } finally {
+      fs.rmSync(shm, { recursive: true, force: true });
+    }
+  });
+
   it("keeps a non-UTF-8 file name exact: escaped path plus the bytes in base64", () => {
     const d = folder("names");
     const name = Buffer.concat([Buffer.from("bad-"), Buffer.from([0xff, 0xfe]), Buffer.from(".txt")]);
