@@ -85,6 +85,8 @@ async function main(): Promise<void> {
     } else if (err instanceof RuleCompileError) {
       for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + "\n");
       process.stderr.write(`ring3: ${err.message}; nothing scanned\n`);
+    } else if ((err as NodeJS.ErrnoException).code === "EPIPE") {
+      // The reader went away (`ring3 scan ... | head`): the report is cut short, say nothing more.
     } else if (err instanceof UsageError) {
       process.stderr.write(`ring3: ${err.message}\n`);
     } else {

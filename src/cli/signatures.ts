@@ -66,6 +66,11 @@ export function externalDefines(args: Record<string, string>): { defines: Record
   return { defines, perFileExternals: FILE_EXTERNALS.filter((k) => !(k in args)) };
 }
 
+/** The file externals some rule mentions: only those are set per file (each set costs, see yarax.ts). */
+export function referencedExternals(sources: RuleSource[], candidates: readonly (keyof FileExternals)[]): (keyof FileExternals)[] {
+  return candidates.filter((k) => sources.some((s) => new RegExp(`\\b${k}\\b`).test(s.text)));
+}
+
 export function loadSignatures(opts: { bundled: boolean; rules: string[]; hashes: string[]; defines: Record<string, string> }): LoadedSignatures {
   const yara: RuleSource[] = [];
   const lists: HashListInput[] = [];
@@ -83,7 +88,8 @@ export function loadSignatures(opts: { bundled: boolean; rules: string[]; hashes
     sources.push(h);
     lists.push({ name: h, text: readText("--hashes", h) });
   }
-  const { defines, perFileExternals } = externalDefines(opts.defines);
+  const { defines, perFileExternals: settable } = externalDefines(opts.defines);
+  const perFileExternals = referencedExternals(yara, settable);
   let hashDb: HashDb | null = null;
   if (lists.length > 0) {
     try {

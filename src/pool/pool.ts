@@ -17,6 +17,8 @@ interface Job {
   id: number;
   task: ScanTask;
   resolve(r: ScanResult): void;
+  /** Engine traps seen on this file so far; the second one is the file's result. */
+  traps: number;
 }
 
 interface Slot {
@@ -41,7 +43,7 @@ export class Pool {
   private closing = false;
   private startError?: Error;
   private readyWaiters: (() => void)[] = [];
-  /** Workers replaced after a crash or timeout. */
+  /** Workers replaced: after a crash or timeout, or retired before YARA-X's leak traps. */
   respawns = 0;
 
   constructor(private readonly opts: PoolOptions) {}
@@ -69,7 +71,7 @@ export class Pool {
 
   scan(task: ScanTask): Promise<ScanResult> {
     return new Promise((resolve) => {
-      this.queue.push({ id: this.nextId++, task, resolve });
+      this.queue.push({ id: this.nextId++, task, resolve, traps: 0 });
       this.dispatch();
     });
   }
@@ -117,12 +119,27 @@ export class Pool {
         this.startError ??= new Error(`worker failed to start: ${msg.message}`);
         this.notifyReady();
         break;
+      case "trap": {
+        // The worker exits after this message; onDeath replaces it. The file is tried once more
+        // on the fresh worker, because a trap can come from an instance worn by earlier files.
+        const job = slot.job;
+        if (!job || job.id !== msg.id) return;
+        clearTimeout(slot.timer);
+        slot.job = undefined;
+        this.replace(slot);
+        job.traps++;
+        // Standard input cannot be read twice.
+        if (job.traps < 2 && job.task.path !== null) this.queue.unshift(job);
+        else job.resolve(errorResult(job.task, "engine-error", `${msg.message} (twice, on fresh workers)`));
+        break;
+      }
       case "result": {
         const job = slot.job;
         if (!job || job.id !== msg.id) return;
         clearTimeout(slot.timer);
         slot.job = undefined;
         slot.timer = undefined;
+        if (msg.worn) this.replace(slot);
         job.resolve(msg.result);
         this.dispatch();
         break;
@@ -132,6 +149,15 @@ export class Pool {
         throw new Error(`unknown message ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /** Ends a worker that can do no more good work and starts a fresh one in its place. */
+  private replace(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0 || this.closing) return;
+    this.slots[i] = this.spawn(); // first, so that the old worker's exit is not taken for a crash
+    this.respawns++;
+    void slot.worker.terminate();
   }
 
   /** A worker died (crash, out of memory, killed after a timeout): its file becomes an error. */
@@ -151,18 +177,7 @@ export class Pool {
     this.slots[i] = this.spawn();
     this.respawns++;
     if (code === "timeout") void slot.worker.terminate();
-    if (job) {
-      const p = job.task.path === null ? "<stdin>" : Buffer.from(job.task.path);
-      job.resolve({
-        verdict: "error",
-        ...displayPath(p),
-        root: job.task.root,
-        size: null,
-        hashes: {},
-        findings: [],
-        reason: { code, message: why },
-      });
-    }
+    if (job) job.resolve(errorResult(job.task, code, why));
   }
 
   private dispatch(): void {
@@ -180,4 +195,9 @@ export class Pool {
       slot.worker.postMessage({ type: "scan", id: job.id, task: job.task });
     }
   }
+}
+
+function errorResult(task: ScanTask, code: "worker-crash" | "timeout" | "engine-error", message: string): ScanResult {
+  const p = task.path === null ? "<stdin>" : Buffer.from(task.path);
+  return { verdict: "error", ...displayPath(p), root: task.root, size: null, hashes: {}, findings: [], reason: { code, message } };
 }

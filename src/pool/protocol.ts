@@ -30,4 +30,7 @@ export type FromWorker =
   | { type: "ready" }
   | { type: "fatal"; errors: Diagnostic[] }
   | { type: "crash"; message: string }
-  | { type: "result"; id: number; result: ScanResult };
+  /** `worn`: the worker's YARA-X instance is near its call limit; the pool replaces the worker. */
+  | { type: "result"; id: number; result: ScanResult; worn: boolean }
+  /** YARA-X trapped on this file; the pool replaces the worker and retries the file once. */
+  | { type: "trap"; id: number; message: string };

@@ -8,7 +8,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { HashDb } from "../engines/hash/db";
 import { createDigester } from "../engines/hash/digest";
 import { fileType } from "../engines/yara/filetype";
-import { compile, initYaraX, YaraScanner, type FileExternals } from "../engines/yara/yarax";
+import { compile, engineWorn, initYaraX, YaraScanner, type FileExternals } from "../engines/yara/yarax";
 import type { FileHashes, Finding, Reason, ScanResult } from "../types";
 import { displayPath } from "../util/paths";
 import { describeType, reasonForError } from "../walk/walk";
@@ -93,15 +93,19 @@ function allHashes(data: Uint8Array): FileHashes {
   };
 }
 
+/** YARA-X failed inside its WASM instance; the instance is not to be trusted with another file. */
+class EngineTrap extends Error {}
+
 /**
- * Test-only failpoints (RING3_FAILPOINT=crash:NAME or hang:NAME): make this worker die or spin on
+ * Test-only failpoints (RING3_FAILPOINT=crash:NAME, hang:NAME or trap:NAME): make this worker die, spin or act as if YARA-X trapped on
  * a file whose path ends with NAME, so the end-to-end tests can prove that a crashed or hung
  * worker becomes an `error` result and the scan goes on. Unset, they cost one comparison.
  */
-const FAILPOINT = /^(crash|hang):(.+)$/.exec(process.env.RING3_FAILPOINT ?? "");
+const FAILPOINT = /^(crash|hang|trap):(.+)$/.exec(process.env.RING3_FAILPOINT ?? "");
 function failpoint(p: string): void {
   if (!FAILPOINT || !p.endsWith(FAILPOINT[2])) return;
   if (FAILPOINT[1] === "crash") process.exit(70);
+  if (FAILPOINT[1] === "trap") throw new EngineTrap("unreachable (failpoint)");
   for (;;); // hang: only the pool's timeout ends this
 }
 
@@ -192,9 +196,8 @@ function scan(task: ScanTask): ScanResult {
         } catch (err) {
           const msg = err instanceof Error ? err.message : String(err);
           const timedOut = /timeout/i.test(msg) || (init.timeoutMs > 0 && performance.now() - y0 >= init.timeoutMs);
-          reason = timedOut
-            ? { code: "timeout", message: `YARA scan stopped after --timeout-per-file ${init.timeoutMs / 1000}s` }
-            : { code: "engine-error", message: `YARA-X: ${msg}` };
+          if (!timedOut) throw new EngineTrap(msg); // this instance is unusable now: see yarax.ts
+          reason = { code: "timeout", message: `YARA scan stopped after --timeout-per-file ${init.timeoutMs / 1000}s` };
         }
       }
     }
@@ -214,6 +217,7 @@ function scan(task: ScanTask): ScanResult {
     if (reason) r.reason = reason;
     return done(r);
   } catch (err) {
+    if (err instanceof EngineTrap) throw err;
     const r = reasonForError(err as NodeJS.ErrnoException);
     return fail(r.verdict, { code: r.code, message: r.message });
   } finally {
@@ -223,9 +227,20 @@ function scan(task: ScanTask): ScanResult {
 
 port.on("message", (msg: ToWorker) => {
   switch (msg.type) {
-    case "scan":
-      post({ type: "result", id: msg.id, result: scan(msg.task) });
+    case "scan": {
+      let result: ScanResult;
+      try {
+        result = scan(msg.task);
+      } catch (err) {
+        if (!(err instanceof EngineTrap)) throw err;
+        // The pool replaces this worker and tries the file once more on the fresh one.
+        post({ type: "trap", id: msg.id, message: `YARA-X: ${err.message}` });
+        break;
+      }
+      // Retire before YARA-X's leak makes it trap: the pool replaces a worn worker.
+      post({ type: "result", id: msg.id, result, worn: engineWorn() });
       break;
+    }
     default: {
       const never: never = msg.type;
       throw new Error(`unknown message ${String(never)}`);

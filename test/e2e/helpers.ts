@@ -1,6 +1,6 @@
 // Shared by the end-to-end tests: where the built binary is, how to run it, and fixtures the
 // tests synthesise (no malware is stored: EICAR is the public test string).
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -35,6 +35,19 @@ export function ring3(args: string[], opts: { input?: string | Buffer; cwd?: str
   return { code: raw.status, stdout: raw.stdout.toString("utf8"), stderr: raw.stderr.toString("utf8"), raw };
 }
 
+/** As ring3(), without blocking the test worker (for runs of a minute or more). */
+export function ring3Async(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Omit<Run, "raw">> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, { env: { ...process.env, CI: "true", NO_COLOR: "1", ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+  });
+}
+
 /** A fresh folder under the OS temp dir, readable by every user (tests run ring3 as nobody too). */
 export function tempDir(prefix = "ring3-e2e-"): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -52,7 +65,7 @@ export function write(dir: string, rel: string, data: string | Buffer): string {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 
-export function json(run: Run): Json {
+export function json(run: Pick<Run, "code" | "stdout" | "stderr">): Json {
   try {
     return JSON.parse(run.stdout);
   } catch {

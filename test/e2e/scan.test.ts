@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ndjsonLineSchema from "../../src/report/schema/ndjson-line.schema.json";
 import reportSchema from "../../src/report/schema/report.schema.json";
 import { validate } from "../support/sarif-validator";
-import { BIN, EICAR, EICAR_SHA256, json, ndjson, ring3, tempDir, write, type Json } from "./helpers";
+import { BIN, EICAR, EICAR_SHA256, json, ndjson, ring3, ring3Async, tempDir, write, type Json } from "./helpers";
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 ajv.addSchema(reportSchema);
@@ -466,6 +466,41 @@ describe("isolation", () => {
     expect(doc.results.find((r: Json) => r.path.endsWith("crash-me.txt"))).toMatchObject({ verdict: "error", reason: { code: "worker-crash" } });
     expect(doc.summary).toMatchObject({ files: 7, clean: 5, detected: 1, error: 1 });
   });
+
+  it("retries a file on a fresh worker when the engine traps, then reports it as an error", () => {
+    const d = folder("trap");
+    write(d, "a/trap-me.txt", "x");
+    write(d, "b/eicar.txt", EICAR);
+    for (let i = 0; i < 4; i++) write(d, `c/clean${i}.txt`, `clean ${i}`);
+    const run = ring3(["scan", "--workers", "1", "--format", "json", d], { env: { RING3_FAILPOINT: "trap:trap-me.txt" } });
+    expect(run.code).toBe(1);
+    const doc = json(run);
+    const r = doc.results.find((x: Json) => x.path.endsWith("trap-me.txt"));
+    expect(r).toMatchObject({ verdict: "error", reason: { code: "engine-error" } });
+    expect(r.reason.message).toMatch(/twice, on fresh workers/);
+    expect(doc.summary).toMatchObject({ files: 6, clean: 4, detected: 1, error: 1 });
+  });
+
+  // YARA-X's WASM build leaks a reference-table slot per call and traps at 17,412 slots
+  // (measured; see src/engines/yara/yarax.ts). Before workers retired in time, every file after
+  // that point was an engine error. 4,000 files on one worker, each changing four externals (five
+  // calls, about 20,000 slots), is well past it.
+  it("keeps scanning correctly past YARA-X's per-instance call limit", async () => {
+    const d = folder("many");
+    const rules = write(
+      d,
+      "r.yar",
+      `rule last_file { condition: filename == "f3999.b" and extension == ".b" and filetype == "ELF" and filepath contains "many" }`,
+    );
+    const elf = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+    for (let i = 0; i < 4000; i++) {
+      write(d, `files/${Math.floor(i / 500)}/f${i}.${i % 2 ? "b" : "a"}`, i % 2 ? Buffer.concat([elf, Buffer.from(` ${i}`)]) : `content ${i}`);
+    }
+    const run = await ring3Async(["scan", "--no-bundled", "--rules", rules, "--workers", "1", "--format", "json", path.join(d, "files")]);
+    const doc = json(run);
+    expect(doc.summary).toMatchObject({ files: 4000, clean: 3999, detected: 1, error: 0, exitCode: 1 });
+    expect(doc.results[0].path).toMatch(/f3999\.b$/);
+  }, 300_000);
 
   it("abandons a file that hangs past --timeout-per-file, replaces the worker, and exits 2", () => {
     const d = folder("hang");

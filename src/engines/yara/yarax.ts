@@ -30,13 +30,25 @@ export interface Diagnostic {
   detail: string;
 }
 
-let initialised = false;
+let externrefs: WebAssembly.Table | undefined;
 
 /** Instantiates the YARA-X WASM module (once per thread). */
 export function initYaraX(module: WebAssembly.Module | Uint8Array): void {
-  if (initialised) return;
-  initSync({ module });
-  initialised = true;
+  if (externrefs) return;
+  externrefs = initSync({ module }).__wbindgen_externrefs;
+}
+
+/**
+ * YARA-X's WASM build (1.20) leaks a slot of its JS-reference table on every setGlobal() and
+ * scan() call, and traps ("unreachable") once the table reaches 17,412 slots: measured after
+ * about 12,900 calls, the same with or without a fresh Scanner. After the trap every call fails
+ * ("recursive use of an object"). A worker therefore retires before the table gets there (the
+ * pool starts a fresh one), and a worker whose engine trapped retires at once.
+ */
+const EXTERNREF_RETIRE_AT = 14_000;
+
+export function engineWorn(): boolean {
+  return externrefs !== undefined && externrefs.length >= EXTERNREF_RETIRE_AT;
 }
 
 /** Parses one YARA-X diagnostic ("error[E025]: ...\n --> line:1:23\n ...") into a Diagnostic. */
@@ -125,9 +137,17 @@ export class YaraScanner {
     if (timeoutMs > 0) this.scanner.setTimeoutMs(timeoutMs);
   }
 
+  /** Values last given to setGlobal: each call costs a leaked slot, so unchanged ones are not re-sent. */
+  private readonly current = new Map<string, string>();
+
   /** Scans bytes; throws on an engine error (timeout included: message contains "timeout"). */
   scan(bytes: Uint8Array, ext: FileExternals): Finding[] {
-    for (const k of this.perFile) this.scanner.setGlobal(k, ext[k]);
+    for (const k of this.perFile) {
+      if (this.current.get(k) === ext[k]) continue;
+      this.current.delete(k); // unknown if setGlobal throws
+      this.scanner.setGlobal(k, ext[k]);
+      this.current.set(k, ext[k]);
+    }
     const res = this.scanner.scan(bytes) as { valid?: boolean; errors?: string[]; matches: YaraXMatch[] };
     if (res.valid === false) throw new Error((res.errors ?? []).join("; ") || "YARA-X scan failed");
     const findings: Finding[] = [];
