@@ -120,25 +120,21 @@ export class Pool {
         this.notifyReady();
         break;
       case "trap": {
-        // The worker exits after this message; onDeath replaces it. The file is tried once more
-        // on the fresh worker, because a trap can come from an instance worn by earlier files.
-        const job = slot.job;
-        if (!job || job.id !== msg.id) return;
-        clearTimeout(slot.timer);
-        slot.job = undefined;
+        // The file is tried once more on a fresh worker, since a trap can come from an instance
+        // worn by earlier files; this worker is replaced, never trusted with another file.
+        const job = this.takeJob(slot, msg.id);
+        if (!job) return;
         this.replace(slot);
         job.traps++;
         // Standard input cannot be read twice.
         if (job.traps < 2 && job.task.path !== null) this.queue.unshift(job);
-        else job.resolve(errorResult(job.task, "engine-error", `${msg.message} (twice, on fresh workers)`));
+        else job.resolve(errorResult(job.task, "engine-error", job.traps < 2 ? msg.message : `${msg.message} (twice, on fresh workers)`));
+        this.dispatch();
         break;
       }
       case "result": {
-        const job = slot.job;
-        if (!job || job.id !== msg.id) return;
-        clearTimeout(slot.timer);
-        slot.job = undefined;
-        slot.timer = undefined;
+        const job = this.takeJob(slot, msg.id);
+        if (!job) return;
         if (msg.worn) this.replace(slot);
         job.resolve(msg.result);
         this.dispatch();
@@ -149,6 +145,16 @@ export class Pool {
         throw new Error(`unknown message ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /** The slot's job if this answer is for it, now no longer in flight. */
+  private takeJob(slot: Slot, id: number): Job | undefined {
+    const job = slot.job;
+    if (!job || job.id !== id) return undefined;
+    clearTimeout(slot.timer);
+    slot.job = undefined;
+    slot.timer = undefined;
+    return job;
   }
 
   /** Ends a worker that can do no more good work and starts a fresh one in its place. */
