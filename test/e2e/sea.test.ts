@@ -94,7 +94,11 @@ describe("the bundles inside the executables", () => {
     const source = fs.readFileSync(file, "utf8");
     // Calls of `require(...)`, or of `__require(...)` in the worker's IIFE bundle; not esbuild's
     // own helper `function __require()`.
-    const required = [...source.matchAll(/(?<!function )\b(?:__)?require\(([^)]*)\)/g)].map((m) => m[1]!);
+    // Signature files are bundled as text, and a rule's comment may quote the code it detects.
+    const signatureText = signatureFiles().map((f) => fs.readFileSync(f, "utf8"));
+    const required = [...source.matchAll(/(?<!function )\b(?:__)?require\(([^)]*)\)/g)]
+      .filter((m) => !signatureText.some((t) => t.includes(m[0])))
+      .map((m) => m[1]!);
     expect(required.length).toBeGreaterThan(0);
     const notBuiltin = required.filter((arg) => {
       const name = /^["'](.*)["']$/.exec(arg.trim())?.[1];
@@ -134,3 +138,7 @@ describe("the single executables' format", () => {
     expect(bytes.includes("NODE_SEA_BLOB")).toBe(true);
   });
 });
+
+function signatureFiles(dir = path.join(ROOT, "signatures")): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? signatureFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
