@@ -5,7 +5,7 @@
 //
 // This file is the contract between the stages: change it only together with every consumer.
 
-/** 1-based line and column of a node's first character, and the byte offset in the source text. */
+/** 1-based line and column of a node's first character, and its index in the source string. */
 export interface Pos {
   line: number;
   column: number;
@@ -29,6 +29,11 @@ export interface Rule {
   /** The file this rule was written in (an included file's path, not the includer's). */
   file: string;
   pos: Pos;
+  /**
+   * The rule's exact source text, from its first modifier (or `rule`) to its closing brace: the
+   * YARA-X fallback compiles it again, with the source's imports, in a small group of its own.
+   */
+  text: string;
   private: boolean;
   global: boolean;
   tags: string[];

@@ -45,6 +45,8 @@ export interface PatternMatches {
  */
 export interface MatchTable {
   get(pattern: number): PatternMatches | undefined;
+  /** The patterns present in the table (any confirmed match, or complete === false), ascending. */
+  hits(): number[];
 }
 
 // ---------------------------------------------------------------------------------------------
