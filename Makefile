@@ -67,11 +67,12 @@ scan: dist/ring3
 	@test -n "$(TARGET)" || { echo "usage: make scan TARGET=DIR [ARGS='--format json ...']" >&2; exit 2; }
 	dist/ring3 scan $(ARGS) $(TARGET)
 
+# Tests run on the product's runtime (Node 22: zlib's zstd, the SEA's Node), not the machine's node.
 # vitest prints its own summary; the last line repeats it as "Tests: N passed, N failed" for tools
 # that read only a closing line. The exit code is vitest's.
 test: build
 	@mkdir -p $(BUILD)
-	@rc=0; PATH="$(CURDIR)/node_modules/.bin:$$PATH" npx vitest run --reporter=default \
+	@rc=0; $(NODE22) node_modules/vitest/vitest.mjs run --reporter=default \
 	  --reporter=json --outputFile.json=$(BUILD)/vitest.json || rc=$$?; \
 	$(NODE22) scripts/build-test-summary.mjs $(BUILD)/vitest.json; exit $$rc
 
