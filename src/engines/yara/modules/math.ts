@@ -1,0 +1,196 @@
+// The `math` module: statistics over a range of the file or over a string, and small integer
+// helpers. Each function follows YARA-X's lib/src/modules/math.rs operation for operation (same
+// summation order, same float operations), so results are equal to the last bit, not just close:
+// rules compare them with `==` and `>=` (math.entropy(0, filesize) >= 7.0).
+import { UNKNOWN, type ModuleFactory, type StructValue, type Value } from "../contracts";
+import { bytes, clippedRange, func, isBool, isFloat, isInt, isStr, struct, wrapI64 } from "./util";
+
+/** Byte counts of `data`: the distribution every statistic below starts from. */
+function histogram(data: Uint8Array): Float64Array {
+  const counts = new Float64Array(256);
+  for (let i = 0; i < data.length; i++) counts[data[i]]++;
+  return counts;
+}
+
+function entropy(data: Uint8Array): number {
+  if (data.length === 0) return 0;
+  const counts = histogram(data);
+  let e = 0;
+  for (let i = 0; i < 256; i++) {
+    if (counts[i] !== 0) {
+      const x = counts[i] / data.length;
+      e -= x * Math.log2(x);
+    }
+  }
+  return e;
+}
+
+function mean(data: Uint8Array): number | undefined {
+  if (data.length === 0) return undefined;
+  const counts = histogram(data);
+  let sum = 0;
+  for (let i = 0; i < 256; i++) sum += i * counts[i];
+  return sum / data.length;
+}
+
+function deviation(data: Uint8Array, m: number): number | undefined {
+  if (data.length === 0) return undefined;
+  const counts = histogram(data);
+  let sum = 0;
+  for (let i = 0; i < 256; i++) sum += Math.abs(i - m) * counts[i];
+  return sum / data.length;
+}
+
+function mode(data: Uint8Array): bigint | undefined {
+  if (data.length === 0) return undefined;
+  const counts = histogram(data);
+  let best = 0;
+  for (let i = 1; i < 256; i++) if (counts[i] > counts[best]) best = i;
+  return BigInt(best);
+}
+
+function serialCorrelation(data: Uint8Array): number {
+  // Three separate passes, as in YARA-X: each sum is sequential and rounds in the same order.
+  let scc1 = 0;
+  for (let i = 0; i + 1 < data.length; i++) scc1 += data[i] * data[i + 1];
+  let total = 0;
+  for (let i = 0; i < data.length; i++) total += data[i];
+  const scc2 = total * total;
+  let scc3 = 0;
+  for (let i = 0; i < data.length; i++) scc3 += data[i] * data[i];
+  if (data.length > 0) scc1 += data[0] * data[data.length - 1];
+  const n = data.length;
+  const scc = (n * scc1 - scc2) / (n * scc3 - scc2);
+  return Number.isNaN(scc) ? -100000 : scc;
+}
+
+const INCIRC = 281474943156225; // ((256 ^ 3) - 1) ^ 2
+
+function monteCarloPi(data: Uint8Array): number | undefined {
+  let inside = 0;
+  let points = 0;
+  for (let i = 0; i + 6 <= data.length; i += 6) {
+    const x = (data[i] * 256 + data[i + 1]) * 256 + data[i + 2];
+    const y = (data[i + 3] * 256 + data[i + 4]) * 256 + data[i + 5];
+    if (x * x + y * y < INCIRC) inside++;
+    points++;
+  }
+  if (points === 0) return undefined;
+  const pi = 4 * (inside / points);
+  return Math.abs(pi - Math.PI) / Math.PI;
+}
+
+function count(data: Uint8Array, byte: number): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] === byte) n++;
+  return n;
+}
+
+/** `byte.try_into::<u8>()`. */
+const asByte = (v: bigint): number | undefined => (v >= 0n && v <= 255n ? Number(v) : undefined);
+
+/** Rust's `{:x}` / `{:o}` of an i64: negative numbers print as their two's complement. */
+function radixString(x: bigint, base: number): string {
+  return BigInt.asUintN(64, x).toString(base);
+}
+
+/**
+ * Statistic over `(offset, length)` of the file or over a string argument. `extra` are the
+ * arguments after the data (deviation's mean); they are checked by `ok`.
+ */
+function dataOrString(
+  data: Uint8Array,
+  cache: Map<string, Value>,
+  name: string,
+  extraArgs: number,
+  extraOk: (extra: Value[]) => boolean,
+  compute: (bytes: Uint8Array, extra: Value[]) => Value,
+) {
+  return func((args) => {
+    if (args.length === 2 + extraArgs && isInt(args[0]) && isInt(args[1]) && extraOk(args.slice(2))) {
+      const key = `${name}:${args.map(String).join(",")}`;
+      if (cache.has(key)) return cache.get(key);
+      const range = clippedRange(data, args[0], args[1]);
+      const v = range === undefined ? undefined : compute(range, args.slice(2));
+      cache.set(key, v);
+      return v;
+    }
+    if (args.length === 1 + extraArgs && isStr(args[0]) && extraOk(args.slice(1))) return compute(args[0], args.slice(1));
+    return UNKNOWN;
+  });
+}
+
+const noExtra = (): boolean => true;
+const oneFloat = (extra: Value[]): boolean => isFloat(extra[0]);
+
+function load(data: Uint8Array): StructValue {
+  // Rules often repeat one call (math.entropy(0, filesize) in several rules): compute each once.
+  const cache = new Map<string, Value>();
+  return struct({
+    MEAN_BYTES: 127.5,
+    min: func((a) => (a.length === 2 && isInt(a[0]) && isInt(a[1]) ? (a[0] < a[1] ? a[0] : a[1]) : UNKNOWN)),
+    max: func((a) => (a.length === 2 && isInt(a[0]) && isInt(a[1]) ? (a[0] > a[1] ? a[0] : a[1]) : UNKNOWN)),
+    // i64::abs in a release build: abs(i64::MIN) wraps to i64::MIN.
+    abs: func((a) => (a.length === 1 && isInt(a[0]) ? wrapI64(a[0] < 0n ? -a[0] : a[0]) : UNKNOWN)),
+    in_range: func((a) => {
+      if (a.length !== 3) return UNKNOWN;
+      const [x, lo, hi] = a;
+      if (isInt(x) && isInt(lo) && isInt(hi)) return lo <= x && x <= hi;
+      if (isFloat(x) && isFloat(lo) && isFloat(hi)) return lo <= x && x <= hi;
+      return UNKNOWN;
+    }),
+    to_string: func((a) => {
+      if (a.length === 1 && isInt(a[0])) return bytes(a[0].toString());
+      if (a.length === 2 && isInt(a[0]) && isInt(a[1])) {
+        if (a[1] === 8n) return bytes(radixString(a[0], 8));
+        if (a[1] === 10n) return bytes(a[0].toString());
+        if (a[1] === 16n) return bytes(radixString(a[0], 16));
+        return undefined;
+      }
+      return UNKNOWN;
+    }),
+    to_number: func((a) => (a.length === 1 && isBool(a[0]) ? (a[0] ? 1n : 0n) : UNKNOWN)),
+    count: func((a) => {
+      if (a.length === 1 && isInt(a[0])) {
+        const b = asByte(a[0]);
+        return b === undefined ? undefined : BigInt(count(data, b));
+      }
+      if (a.length === 3 && isInt(a[0]) && isInt(a[1]) && isInt(a[2])) {
+        const b = asByte(a[0]);
+        const range = clippedRange(data, a[1], a[2]);
+        return b === undefined || range === undefined ? undefined : BigInt(count(range, b));
+      }
+      return UNKNOWN;
+    }),
+    percentage: func((a) => {
+      let b: number | undefined;
+      let range: Uint8Array | undefined;
+      if (a.length === 1 && isInt(a[0])) {
+        b = asByte(a[0]);
+        range = data;
+      } else if (a.length === 3 && isInt(a[0]) && isInt(a[1]) && isInt(a[2])) {
+        b = asByte(a[0]);
+        range = clippedRange(data, a[1], a[2]);
+      } else {
+        return UNKNOWN;
+      }
+      if (b === undefined || range === undefined || range.length === 0) return undefined;
+      return count(range, b) / range.length;
+    }),
+    mode: func((a) => {
+      if (a.length === 0) return mode(data);
+      if (a.length === 2 && isInt(a[0]) && isInt(a[1])) {
+        const range = clippedRange(data, a[0], a[1]);
+        return range === undefined ? undefined : mode(range);
+      }
+      return UNKNOWN;
+    }),
+    entropy: dataOrString(data, cache, "entropy", 0, noExtra, (d) => entropy(d)),
+    mean: dataOrString(data, cache, "mean", 0, noExtra, (d) => mean(d)),
+    deviation: dataOrString(data, cache, "deviation", 1, oneFloat, (d, e) => deviation(d, e[0] as number)),
+    serial_correlation: dataOrString(data, cache, "serial_correlation", 0, noExtra, (d) => serialCorrelation(d)),
+    monte_carlo_pi: dataOrString(data, cache, "monte_carlo_pi", 0, noExtra, (d) => monteCarloPi(d)),
+  });
+}
+
+export const math: ModuleFactory = { name: "math", load };
