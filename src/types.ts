@@ -57,7 +57,17 @@ export type ReasonCode =
   | "max-filesize" // partial: hashed but not pattern-matched
   | "timeout" // partial or error: --timeout-per-file reached
   | "worker-crash" // error: the worker died on this file
-  | "engine-error"; // error: an engine failed on this file
+  | "engine-error" // error: an engine failed on this file
+  // Inside containers (archives, compressed files): partial, never a policy skip.
+  | "archive-depth" // a container nested deeper than --archive-depth, not opened
+  | "archive-members" // more members than --archive-max-members
+  | "archive-total-size" // more unpacked bytes below one file than --archive-max-size
+  | "archive-member-size" // a member larger than --archive-max-member-size
+  | "archive-ratio" // a member expands more than --archive-max-ratio (zip bombs)
+  | "archive-time" // unpacking took longer than --archive-timeout
+  | "archive-encrypted" // an encrypted member: its bytes cannot be read
+  | "archive-unsupported" // a compression method or format variant ring3 cannot unpack
+  | "archive-corrupt"; // truncated or damaged container data
 
 export const POLICY_SKIPS: ReadonlySet<ReasonCode> = new Set([
   "symlink",
@@ -104,6 +114,27 @@ export interface ScanResult {
   suppressed?: Suppression[];
   /** Wall time the worker spent on this file, milliseconds. */
   ms?: number;
+  /**
+   * For a member inside a container: the member names below `path` (the top-level file),
+   * outermost first, in display form (invalid UTF-8 as \xNN). Never a file-system path.
+   */
+  members?: string[];
+  /** Exact bytes of each name in `members`, base64 (null where valid UTF-8); only when one is not. */
+  membersBytes?: (string | null)[];
+  /** Set when the file or member was opened as a container: what was found inside. */
+  container?: ContainerStats;
+}
+
+/** What a container held, counted over every depth below it. */
+export interface ContainerStats {
+  /** The layers opened, outermost first: ["gzip", "tar"] for a .tar.gz. */
+  format: string[];
+  /** Members scanned below it (clean ones included), every depth. */
+  members: number;
+  /** Of those, members with findings of their own. */
+  detected: number;
+  /** Members and nested containers not fully scanned (each has its own result with the reason). */
+  incomplete: number;
 }
 
 /** True when a result means "something was not fully scanned" for the exit code. */
@@ -152,7 +183,7 @@ export interface RunInfo {
 export type ExitCode = 0 | 1 | 2;
 
 export interface Summary {
-  /** Results seen, by verdict. */
+  /** Top-level results seen (files and standard input), by verdict; members are not files. */
   files: number;
   clean: number;
   detected: number;
@@ -161,12 +192,15 @@ export interface Summary {
   error: number;
   /** Results that make the scan incomplete (see isIncomplete). */
   incomplete: number;
+  /** Findings over every result, members' included (a file's result holds only its own). */
   findings: number;
   /** Findings removed by --allow, --exclude-rule and --exclude-tag. */
   suppressed: number;
+  /** Members scanned inside containers, every depth, clean ones included (not in `files`). */
+  members: number;
   bytesScanned: number;
   durationMs: number;
-  /** Reason code -> count, over skipped/partial/error results. */
+  /** Reason code -> count, over top-level results with a reason (a member's own reason is on its result). */
   reasons: Record<string, number>;
   exitCode: ExitCode;
   /** What the exit code means: "clean" (0), "detected" (1), "incomplete" (2). */

@@ -7,10 +7,18 @@ import type { Finding, RunInfo, ScanResult, Summary } from "../types";
 export const REPORT_SCHEMA_URI = "https://github.com/ring3/ring3/schema/report.schema.json";
 
 /**
- * A result as the report sees it. `members` is the container chain for a file inside an archive
- * (outermost first); the containers stage will set it.
+ * A result as the report sees it. `members` is the container chain for a member inside an
+ * archive (outermost first), below `path`, the top-level file.
  */
-export type ReportedResult = ScanResult & { members?: string[] };
+export type ReportedResult = ScanResult;
+
+/**
+ * The name a person reads: the file, then each archive member below it joined with "!"
+ * (`dist/app.zip!lib/pkg.tgz!package/index.js`, ClamAV's and 7-Zip's habit).
+ */
+export function displayChain(r: ScanResult): string {
+  return [r.path, ...(r.members ?? [])].join("!");
+}
 
 /** Whether a sink shows this result: everything not clean, and clean ones with --all. */
 export function isShown(r: ScanResult, all: boolean): boolean {
@@ -21,6 +29,7 @@ export function resultDocument(r: ReportedResult): Record<string, unknown> {
   const doc: Record<string, unknown> = { verdict: r.verdict, path: r.path };
   if (r.pathBytes !== undefined) doc.pathBytes = r.pathBytes;
   if (r.members !== undefined) doc.members = [...r.members];
+  if (r.membersBytes !== undefined) doc.membersBytes = [...r.membersBytes];
   doc.root = r.root;
   doc.size = r.size;
   const hashes: Record<string, string> = {};
@@ -32,6 +41,10 @@ export function resultDocument(r: ReportedResult): Record<string, unknown> {
   doc.findings = r.findings.map(findingDocument);
   if (r.suppressed !== undefined && r.suppressed.length > 0) {
     doc.suppressed = r.suppressed.map((x) => ({ engine: x.engine, rule: x.rule, namespace: x.namespace, ...(x.id !== undefined ? { id: x.id } : {}), by: x.by, match: x.match }));
+  }
+  if (r.container !== undefined) {
+    const c = r.container;
+    doc.container = { format: [...c.format], members: c.members, detected: c.detected, incomplete: c.incomplete };
   }
   if (r.ms !== undefined) doc.ms = r.ms;
   return doc;
@@ -68,6 +81,7 @@ export function summaryDocument(s: Summary): Record<string, unknown> {
     incomplete: s.incomplete,
     findings: s.findings,
     suppressed: s.suppressed,
+    members: s.members,
     bytesScanned: s.bytesScanned,
     durationMs: s.durationMs,
     reasons: { ...s.reasons },

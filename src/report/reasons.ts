@@ -16,6 +16,15 @@ export const REASON_DESCRIPTIONS: Readonly<Record<ReasonCode, string>> = {
   timeout: "The per-file time limit was reached before scanning finished.",
   "worker-crash": "The worker process scanning this file died.",
   "engine-error": "A scanning engine failed on this file.",
+  "archive-depth": "A container nested deeper than the archive depth limit (--archive-depth); not opened.",
+  "archive-members": "A container with more members than the limit (--archive-max-members); the rest were not scanned.",
+  "archive-total-size": "More unpacked bytes below one file than the limit (--archive-max-size); the rest were not scanned.",
+  "archive-member-size": "A member larger than the limit (--archive-max-member-size); only its first part was scanned.",
+  "archive-ratio": "A member that expands more than the limit (--archive-max-ratio), as zip bombs do; only its first part was scanned.",
+  "archive-time": "Unpacking took longer than the limit (--archive-timeout); the rest was not scanned.",
+  "archive-encrypted": "An encrypted member of an archive; its content could not be read.",
+  "archive-unsupported": "A compression method or container variant that ring3 cannot unpack.",
+  "archive-corrupt": "Truncated or damaged container data; what could be read was scanned.",
 };
 
 /** Every reason code, in the order of the table above (the schema's enum lists the same). */

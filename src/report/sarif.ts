@@ -11,7 +11,7 @@ import {
   type Severity,
   type Summary,
 } from "../types";
-import type { ReportedResult } from "./document";
+import { displayChain, type ReportedResult } from "./document";
 import type { Output } from "./output";
 import { REASON_DESCRIPTIONS } from "./reasons";
 import type { ReportSink, SinkOptions } from "./sink";
@@ -123,7 +123,8 @@ export function sarifSink(
       // A result at the root's own path means the root is a file, so %SRCROOT% is the cwd.
       if (rootAbs !== undefined && !rootIsFile && absolutePath(r, run, style) === rootAbs) rootIsFile = true;
       if (r.findings.length > 0) detected.push(r);
-      if (opts.all && hasHash(r)) scanned.push(r);
+      // Artifacts are files: a member's digests are on its result (properties.sha256).
+      if (opts.all && hasHash(r) && r.members === undefined) scanned.push(r);
       if (isIncomplete(r)) {
         if (incomplete.length < limits.maxNotifications) incomplete.push(r);
         else notListed += 1;
@@ -282,6 +283,7 @@ export function buildLog(input: LogInput): Record<string, unknown> {
             error: summary.error,
             incomplete: summary.incomplete,
             findings: summary.findings,
+            members: summary.members,
             bytesScanned: summary.bytesScanned,
             durationMs: summary.durationMs,
             reasons: { ...summary.reasons },
@@ -375,18 +377,29 @@ function resultOf(
   const sha256 = r.hashes.sha256;
   // Without the file's SHA-256 the location is the best stable identity left.
   const identity = sha256 ?? `${location.uriBaseId ?? ""}${location.uri}`;
+  const chain = r.members ?? [];
+  if (chain.length > 0) text += ` The location is the outermost file; the match is in the archive member ${chain.map((m) => `'${m}'`).join(" > ")}, at the offsets above within that member's unpacked bytes.`;
   return {
     ruleId,
     ruleIndex,
     level: levelOf(f.severity),
     message: { text },
-    locations: [{ physicalLocation: { artifactLocation: location, ...regionOf(r, f) } }],
-    partialFingerprints: { [FINGERPRINT_KEY]: fingerprintOf(ruleId, identity) },
+    locations: [
+      {
+        physicalLocation: { artifactLocation: location, ...(chain.length > 0 ? { region: { startLine: 1 } } : regionOf(r, f)) },
+        // SARIF has no physical location inside an archive; the member chain is its logical one.
+        ...(chain.length > 0 ? { logicalLocations: [{ name: chain[chain.length - 1], fullyQualifiedName: displayChain(r), kind: "resource" }] } : {}),
+      },
+    ],
+    // A member's fingerprint also names its place in the archive (not the archive's own path, so
+    // a moved or rebuilt archive keeps its alerts): two equal members in one archive stay two.
+    partialFingerprints: { [FINGERPRINT_KEY]: fingerprintOf(ruleId, chain.length > 0 ? `${identity}!${chain.join("!")}` : identity) },
     properties: {
       severity: f.severity,
       ...(sha256 !== undefined ? { sha256 } : {}),
       ...(r.size !== null ? { size: r.size } : {}),
       ...(r.members !== undefined ? { members: [...r.members] } : {}),
+      ...(r.membersBytes !== undefined ? { membersBytes: [...r.membersBytes] } : {}),
       ...(strings.length > 0 ? { strings: strings.map((s) => ({ ...s })) } : {}),
     },
   };
@@ -419,10 +432,9 @@ function artifactOf(r: ScanResult, location: ArtifactLocation): Record<string, u
   return { location, ...(r.size !== null ? { length: r.size } : {}), hashes };
 }
 
-/** The file as a person knows it: its display path, and the archive members leading to it. */
+/** The file as a person knows it: its display path and the archive members below it, as in text. */
 function displayName(r: ReportedResult): string {
-  const chain = [r.path, ...(r.members ?? [])];
-  return chain.map((p) => `'${p}'`).join(" > ");
+  return `'${displayChain(r)}'`;
 }
 
 function sentence(s: string): string {

@@ -15,6 +15,7 @@ export class Summarizer {
   private incomplete = 0;
   private findings = 0;
   private suppressed = 0;
+  private members = 0;
   private bytesScanned = 0;
   private readonly reasons = new Map<string, number>();
 
@@ -22,10 +23,14 @@ export class Summarizer {
   constructor(private readonly startedAt: number = performance.now()) {}
 
   add(r: ScanResult): void {
-    this.byVerdict[r.verdict] += 1;
-    if (isIncomplete(r)) this.incomplete += 1;
     this.findings += r.findings.length;
     this.suppressed += r.suppressed?.length ?? 0;
+    // A member is not a file: its detection or problem already shows in its top-level file's
+    // verdict (which is what files, incomplete, reasons and the exit code count).
+    if (r.members !== undefined) return;
+    this.members += r.container?.members ?? 0;
+    this.byVerdict[r.verdict] += 1;
+    if (isIncomplete(r)) this.incomplete += 1;
     if (r.reason !== undefined) {
       this.reasons.set(r.reason.code, (this.reasons.get(r.reason.code) ?? 0) + 1);
     }
@@ -47,7 +52,8 @@ export class Summarizer {
 
   summary(durationMs: number = performance.now() - this.startedAt): Summary {
     const v = this.byVerdict;
-    // A finding on a result that is not "detected" should not happen, but it still is a detection.
+    // A finding on a result that is not "detected" should not happen, but it still is a detection
+    // (and a member's finding always is one, whatever its file's result says).
     const exitCode = exitCodeFor(v.detected + (this.findings > 0 ? 1 : 0), this.incomplete);
     // Sorted so that two runs over the same files print the same document.
     const reasons: Record<string, number> = {};
@@ -62,6 +68,7 @@ export class Summarizer {
       incomplete: this.incomplete,
       findings: this.findings,
       suppressed: this.suppressed,
+      members: this.members,
       bytesScanned: this.bytesScanned,
       durationMs: Math.max(0, Math.round(durationMs)),
       reasons,

@@ -9,6 +9,7 @@ import {
   type ScanResult,
   type Summary,
 } from "../types";
+import { displayChain } from "./document";
 import type { Output } from "./output";
 import { isPolicySkip } from "./reasons";
 import type { ReportSink, SinkOptions } from "./sink";
@@ -46,7 +47,7 @@ export function textSink(out: Output, opts: SinkOptions): ReportSink {
 }
 
 export function resultLines(r: ScanResult, all: boolean, paint: Paint): string[] {
-  const path = printable(r.path) + ":";
+  const path = printable(displayChain(r)) + ":";
   const lines = r.findings.map((f) => `${path} ${findingText(f, paint)}`);
   switch (r.verdict) {
     case "clean":
@@ -132,6 +133,7 @@ export function summaryBlock(s: Summary, paint: Paint): string {
     `${s.files} (${s.clean} clean, ${s.detected} detected, ${s.partial} partial, ` +
       `${s.skipped} skipped, ${s.error} error)`,
   );
+  if (s.members > 0) row("Members", `${s.members} (inside archives and compressed files; not counted as files)`);
   row("Findings", s.suppressed > 0 ? `${s.findings} (${s.suppressed} suppressed by --allow or --exclude-rule/--exclude-tag)` : String(s.findings));
   const entries = Object.entries(s.reasons).sort(([a], [b]) => a.localeCompare(b));
   const policy = entries.filter(([code]) => POLICY_SKIPS.has(code as ReasonCode));

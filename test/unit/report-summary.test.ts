@@ -60,6 +60,7 @@ describe("counts", () => {
       incomplete: 3,
       findings: 5,
       suppressed: 0,
+      members: 0,
       // clean, detected and partial count; skipped and error do not (crash.bin has size 777).
       bytesScanned: 1000 + 2048 + 4096 + 512 + 64 + 300 + 5_000_000_000 + 10,
       durationMs: 1234,
