@@ -1,0 +1,216 @@
+// The pattern IR: what every string (text, hex, regex) becomes before atoms are chosen and the
+// verifier is built. It is a regular expression over bytes, small enough to translate exactly into a
+// JS RegExp run on a latin1 "binary string" (one char per byte), and to read literal atoms from.
+
+/** A set of bytes, as 8 x 32 bits. */
+export type ByteSet = Uint32Array;
+
+export type Node =
+  | { t: "set"; set: ByteSet }
+  | { t: "cat"; items: Node[] }
+  | { t: "alt"; alts: Node[] }
+  /** max null = unbounded. Hex jumps are lazy, regex quantifiers greedy unless `?` follows. */
+  | { t: "rep"; node: Node; min: number; max: number | null; greedy: boolean }
+  /** ^ and $ are the start and end of the data (YARA has no multi-line mode); \b \B ASCII words. */
+  | { t: "assert"; kind: "start" | "end" | "word" | "notword" };
+
+export function emptySet(): ByteSet {
+  return new Uint32Array(8);
+}
+export function byteSet(...bytes: number[]): ByteSet {
+  const s = emptySet();
+  for (const b of bytes) add(s, b);
+  return s;
+}
+export function add(s: ByteSet, b: number): void {
+  s[b >>> 5]! |= 1 << (b & 31);
+}
+export function has(s: ByteSet, b: number): boolean {
+  return ((s[b >>> 5]! >>> (b & 31)) & 1) === 1;
+}
+export function addRange(s: ByteSet, lo: number, hi: number): void {
+  for (let b = lo; b <= hi; b++) add(s, b);
+}
+export function union(a: ByteSet, b: ByteSet): void {
+  for (let i = 0; i < 8; i++) a[i]! |= b[i]!;
+}
+export function complement(a: ByteSet): ByteSet {
+  const s = emptySet();
+  for (let i = 0; i < 8; i++) s[i] = ~a[i]!;
+  return s;
+}
+export function members(s: ByteSet): number[] {
+  const out: number[] = [];
+  for (let b = 0; b < 256; b++) if (has(s, b)) out.push(b);
+  return out;
+}
+export function size(s: ByteSet): number {
+  let n = 0;
+  for (let i = 0; i < 8; i++) {
+    let v = s[i]! >>> 0;
+    while (v) {
+      v &= v - 1;
+      n++;
+    }
+  }
+  return n;
+}
+
+/** ASCII case folding only (YARA's nocase): a letter's set gains the other case. */
+export function foldCase(s: ByteSet): ByteSet {
+  const out = s.slice();
+  for (let b = 0x41; b <= 0x5a; b++) {
+    if (has(s, b)) add(out, b + 32);
+    if (has(s, b + 32)) add(out, b);
+  }
+  return out;
+}
+
+export function mapSets(n: Node, f: (s: ByteSet) => ByteSet): Node {
+  switch (n.t) {
+    case "set":
+      return { t: "set", set: f(n.set) };
+    case "cat":
+      return { t: "cat", items: n.items.map((x) => mapSets(x, f)) };
+    case "alt":
+      return { t: "alt", alts: n.alts.map((x) => mapSets(x, f)) };
+    case "rep":
+      return { ...n, node: mapSets(n.node, f) };
+    case "assert":
+      return n;
+  }
+}
+
+export function literal(bytes: ArrayLike<number>): Node {
+  const items: Node[] = [];
+  for (let i = 0; i < bytes.length; i++) items.push({ t: "set", set: byteSet(bytes[i]!) });
+  return { t: "cat", items };
+}
+
+/**
+ * `wide`: every byte becomes that byte followed by 0x00. Word-boundary assertions have YARA-X's own
+ * wide semantics, which are not translated: the caller gets null (undecidable).
+ */
+export function widen(n: Node): Node | null {
+  switch (n.t) {
+    case "set":
+      return { t: "cat", items: [n, { t: "set", set: byteSet(0) }] };
+    case "cat": {
+      const items: Node[] = [];
+      for (const x of n.items) {
+        const w = widen(x);
+        if (!w) return null;
+        items.push(w);
+      }
+      return { t: "cat", items };
+    }
+    case "alt": {
+      const alts: Node[] = [];
+      for (const x of n.alts) {
+        const w = widen(x);
+        if (!w) return null;
+        alts.push(w);
+      }
+      return { t: "alt", alts };
+    }
+    case "rep": {
+      const w = widen(n.node);
+      return w ? { ...n, node: w } : null;
+    }
+    case "assert":
+      return n.kind === "start" || n.kind === "end" ? n : null;
+  }
+}
+
+/** Smallest and largest number of bytes a node can match (max null = unbounded). */
+export function width(n: Node): { min: number; max: number | null } {
+  switch (n.t) {
+    case "set":
+      return { min: 1, max: 1 };
+    case "assert":
+      return { min: 0, max: 0 };
+    case "cat": {
+      let min = 0;
+      let max: number | null = 0;
+      for (const x of n.items) {
+        const w = width(x);
+        min += w.min;
+        max = max === null || w.max === null ? null : max + w.max;
+      }
+      return { min, max };
+    }
+    case "alt": {
+      let min = Infinity;
+      let max: number | null = 0;
+      for (const x of n.alts) {
+        const w = width(x);
+        min = Math.min(min, w.min);
+        max = max === null || w.max === null ? null : Math.max(max, w.max);
+      }
+      return { min: n.alts.length ? min : 0, max };
+    }
+    case "rep": {
+      const w = width(n.node);
+      return { min: w.min * n.min, max: n.max === null || w.max === null ? (w.max === 0 ? 0 : null) : w.max * n.max };
+    }
+  }
+}
+
+export function hasAnchor(n: Node): boolean {
+  switch (n.t) {
+    case "assert":
+      return n.kind === "start" || n.kind === "end";
+    case "set":
+      return false;
+    case "cat":
+      return n.items.some(hasAnchor);
+    case "alt":
+      return n.alts.some(hasAnchor);
+    case "rep":
+      return hasAnchor(n.node);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Translation to a JS RegExp source over a latin1 string. Every set is an explicit class of \xHH
+// ranges, so no JS flag (i, s, u) or JS class (\s, \w) with its own, wider meaning is involved.
+
+function hex2(b: number): string {
+  return "\\x" + b.toString(16).padStart(2, "0");
+}
+
+function setSource(s: ByteSet): string {
+  const n = size(s);
+  if (n === 256) return "[\\s\\S]";
+  if (n === 0) return "[^\\s\\S]";
+  if (n === 1) return hex2(members(s)[0]!);
+  let out = "[";
+  for (let b = 0; b < 256; b++) {
+    if (!has(s, b)) continue;
+    let e = b;
+    while (e < 255 && has(s, e + 1)) e++;
+    out += e === b ? hex2(b) : e === b + 1 ? hex2(b) + hex2(e) : hex2(b) + "-" + hex2(e);
+    b = e;
+  }
+  return out + "]";
+}
+
+export function toSource(n: Node): string {
+  switch (n.t) {
+    case "set":
+      return setSource(n.set);
+    case "cat":
+      return n.items.map((x) => (x.t === "alt" ? `(?:${toSource(x)})` : toSource(x))).join("");
+    case "alt":
+      return n.alts.map(toSource).join("|");
+    case "rep": {
+      const inner = toSource(n.node);
+      const atom = n.node.t === "set" ? inner : `(?:${inner})`;
+      const q = n.max === null ? (n.min === 0 ? "*" : n.min === 1 ? "+" : `{${n.min},}`) : n.min === n.max ? `{${n.min}}` : `{${n.min},${n.max}}`;
+      return atom + q + (n.greedy || n.min === n.max ? "" : "?");
+    }
+    case "assert":
+      // No `m` flag: ^ and $ are the start and end of the whole string, as in YARA.
+      return n.kind === "start" ? "^" : n.kind === "end" ? "$" : n.kind === "word" ? "\\b" : "\\B";
+  }
+}
