@@ -1,0 +1,284 @@
+// The rule compiler and three-valued evaluator of ring3's YARA fast path: SourceFile[] (from the
+// parser) -> Program; Program.evaluate(one file's bytes, matches, externals, modules) -> a Tri per
+// rule. Semantics are YARA-X's (see values.ts, loops.ts); UNKNOWN marks what the fast path cannot
+// decide, so the engine hands exactly those rules to YARA-X.
+//
+// Speed: most rules need one of their own strings to match. compileProgram finds them by running
+// each condition once with "no own string matched, everything else unknown"; a rule that comes out
+// false there is false on any file where none of its patterns is among MatchTable.hits(), and
+// evaluate() never runs it on such a file.
+import type { Meta, Pos, SourceFile, StringDecl } from "../ast";
+import { UNKNOWN, type MatchTable, type ModuleFactory, type Tri } from "../contracts";
+import { compileCondition, type Diagnostic, type Env, type Fn, type RegexCompiler, type Scope } from "./compile";
+import { caught, externalValue, type V } from "./values";
+
+export type { Diagnostic, RegexCompiler } from "./compile";
+
+export interface CompiledRule {
+  index: number;
+  name: string;
+  namespace: string;
+  private: boolean;
+  global: boolean;
+  tags: string[];
+  meta: Meta[];
+  file: string;
+  pos: Pos;
+  text: string;
+  /** Modules its source imports (the YARA-X fallback group needs them). */
+  imports: string[];
+  /** Global pattern indexes of its strings, in declaration order. */
+  patterns: number[];
+  /**
+   * Rules it needs to be evaluated in YARA-X: referenced rules (transitively) and the global rules
+   * of its namespace (with theirs), ascending.
+   */
+  deps: number[];
+}
+
+export interface Program {
+  rules: CompiledRule[];
+  /** Every rule's strings, rule by rule in order: pattern index = position here. */
+  decls: StringDecl[];
+  /** One file: the outcome of every rule (private and global included), by rule index. */
+  evaluate(ctx: EvalContext): Tri[];
+}
+
+export interface EvalContext {
+  /** The file's bytes. */
+  data: Uint8Array;
+  matches: MatchTable;
+  externals: Record<string, string | number | boolean>;
+  /** By name: pe, elf, math, hash, string, time, console. */
+  modules: Record<string, ModuleFactory>;
+}
+
+export interface CompileOptions {
+  /** External variables the rules may use, with their default values. */
+  externals: Record<string, string | number | boolean>;
+  /** Translates `matches` / regex arguments; without it they are UNKNOWN. */
+  regex?: RegexCompiler;
+}
+
+export function compileProgram(
+  sources: SourceFile[],
+  opts: CompileOptions,
+): { program?: Program; errors: Diagnostic[]; warnings: Diagnostic[] } {
+  const errors: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [];
+  const rules: CompiledRule[] = [];
+  const conditions: Fn[] = [];
+  const decls: StringDecl[] = [];
+  const refs: Set<number>[] = [];
+
+  const externalNames = Object.keys(opts.externals);
+  const externals = new Map(externalNames.map((n, i) => [n, i]));
+  const moduleNames: string[] = [];
+  const moduleIndex = (name: string): number => {
+    let i = moduleNames.indexOf(name);
+    if (i < 0) i = moduleNames.push(name) - 1;
+    return i;
+  };
+  /** Per namespace: rule name -> index, in definition order (a rule sees only earlier ones). */
+  const namespaces = new Map<string, Map<string, number>>();
+  let slotCount = 0;
+
+  for (const source of sources) {
+    const modules = new Map(source.imports.map((m) => [m, moduleIndex(m)]));
+    for (const rule of source.rules) {
+      const ns = namespaces.get(rule.namespace) ?? new Map<string, number>();
+      namespaces.set(rule.namespace, ns);
+      const err = (pos: Pos, message: string) => errors.push({ file: rule.file, line: pos.line, column: pos.column, message });
+      if (ns.has(rule.name)) err(rule.pos, `duplicate rule \`${rule.name}\``);
+
+      const strings: Scope["strings"] = [];
+      for (const d of rule.strings) {
+        if (d.id !== "$" && strings.some((s) => s.id === d.id)) err(d.pos, `duplicate pattern \`${d.id}\``);
+        strings.push({ id: d.id, pattern: decls.length });
+        decls.push(d);
+      }
+      const scope: Scope = {
+        file: rule.file,
+        rules: ns,
+        strings,
+        externals,
+        modules,
+        regex: opts.regex,
+        errors,
+        usedStrings: new Set(),
+        referencedRules: new Set(),
+        slotCount: 0,
+      };
+      conditions.push(compileCondition(rule.condition, scope));
+      slotCount = Math.max(slotCount, scope.slotCount);
+      rule.strings.forEach((d, i) => {
+        // YARA-X rejects unused patterns, except those whose identifier starts with `$_`.
+        if (!scope.usedStrings.has(i) && !d.id.startsWith("$_")) err(d.pos, `unused pattern \`${d.id}\``);
+      });
+      const index = rules.length;
+      refs.push(scope.referencedRules);
+      rules.push({
+        index,
+        name: rule.name,
+        namespace: rule.namespace,
+        private: rule.private,
+        global: rule.global,
+        tags: rule.tags,
+        meta: rule.meta,
+        file: rule.file,
+        pos: rule.pos,
+        text: rule.text,
+        imports: source.imports,
+        patterns: strings.map((s) => s.pattern),
+        deps: [],
+      });
+      if (!ns.has(rule.name)) ns.set(rule.name, index);
+    }
+  }
+  if (errors.length > 0) return { errors, warnings };
+
+  computeDeps(rules, refs);
+  const program = new CompiledProgram(rules, decls, conditions, slotCount, externalNames, opts.externals, moduleNames);
+  return { program, errors, warnings };
+}
+
+/** deps = referenced rules and the namespace's global rules, closed transitively. */
+function computeDeps(rules: CompiledRule[], refs: Set<number>[]): void {
+  const globals = new Map<string, number[]>();
+  for (const r of rules) if (r.global) globals.set(r.namespace, [...(globals.get(r.namespace) ?? []), r.index]);
+  const direct = rules.map((r) => new Set([...refs[r.index], ...(globals.get(r.namespace) ?? [])].filter((d) => d !== r.index)));
+  for (const r of rules) {
+    const seen = new Set<number>();
+    const stack = [...direct[r.index]];
+    while (stack.length > 0) {
+      const d = stack.pop()!;
+      if (d === r.index || seen.has(d)) continue;
+      seen.add(d);
+      stack.push(...direct[d]);
+    }
+    r.deps = [...seen].sort((a, b) => a - b);
+  }
+}
+
+const NO_MATCHES: MatchTable = { get: () => undefined, hits: () => [] };
+
+class CompiledProgram implements Program {
+  /** Rules evaluated on every file (they may be true without a hit), ascending. */
+  private readonly always: number[];
+  /** Pattern index -> the rule that declares it. */
+  private readonly owner: Uint32Array;
+  /** Namespaces with global rules: their globals and all their rules. */
+  private readonly globalGroups: { globals: number[]; members: number[] }[];
+  /** Rule outcomes before any evaluation: false everywhere (a rule not run had no hit). */
+  private readonly base: Tri[];
+  private readonly env: Env;
+  private moduleRoots: V[] = [];
+  private modules: Record<string, ModuleFactory> = {};
+
+  constructor(
+    readonly rules: CompiledRule[],
+    readonly decls: StringDecl[],
+    private readonly conditions: Fn[],
+    slotCount: number,
+    private readonly externalNames: string[],
+    private readonly externalDefaults: Record<string, string | number | boolean>,
+    private readonly moduleNames: string[],
+  ) {
+    this.owner = new Uint32Array(decls.length);
+    for (const r of rules) for (const p of r.patterns) this.owner[p] = r.index;
+    this.base = rules.map(() => false);
+    const defaults = externalNames.map((n) => externalValue(externalDefaults[n]));
+    this.env = {
+      data: new Uint8Array(0),
+      abstract: true,
+      matches: NO_MATCHES,
+      rules: this.base.slice(),
+      slots: new Array(slotCount).fill(undefined),
+      externals: defaults,
+      module: (i) => this.module(i),
+    };
+    // The abstract run: no string of the rule matched, everything else unknown.
+    this.always = [];
+    for (const r of rules) if (caught(conditions[r.index](this.env)) !== false) this.always.push(r.index);
+    this.env.abstract = false;
+
+    const groups = new Map<string, { globals: number[]; members: number[] }>();
+    for (const r of rules) if (r.global && !groups.has(r.namespace)) groups.set(r.namespace, { globals: [], members: [] });
+    for (const r of rules) {
+      const g = groups.get(r.namespace);
+      if (!g) continue;
+      g.members.push(r.index);
+      if (r.global) g.globals.push(r.index);
+    }
+    this.globalGroups = [...groups.values()];
+  }
+
+  /** Rules that are evaluated even on a file without any hit (for tests and diagnostics). */
+  get alwaysEvaluated(): readonly number[] {
+    return this.always;
+  }
+
+  private module(i: number): V {
+    let root = this.moduleRoots[i];
+    if (root === undefined) {
+      const factory = this.modules[this.moduleNames[i]];
+      root = factory ? factory.load(this.env.data) : UNKNOWN;
+      this.moduleRoots[i] = root;
+    }
+    return root;
+  }
+
+  evaluate(ctx: EvalContext): Tri[] {
+    const out = this.base.slice();
+    const env = this.env;
+    env.data = ctx.data;
+    env.matches = ctx.matches;
+    env.rules = out;
+    this.modules = ctx.modules;
+    if (this.moduleRoots.length > 0) this.moduleRoots = [];
+    this.setExternals(ctx.externals);
+
+    // Candidates: rules evaluated on every file, merged with the owners of the hit patterns, in
+    // ascending order so that a referenced rule (always an earlier one) is decided first. A rule
+    // that is not a candidate stays false, which is its outcome without a hit.
+    const hits = ctx.matches.hits();
+    const always = this.always;
+    let a = 0;
+    let h = 0;
+    let last = -1;
+    while (a < always.length || h < hits.length) {
+      const next = h >= hits.length || (a < always.length && always[a] <= this.owner[hits[h]]) ? always[a++] : this.owner[hits[h++]];
+      if (next === last) continue;
+      last = next;
+      out[next] = caught(this.conditions[next](env));
+    }
+
+    // A false global rule makes every rule of its namespace false; an UNKNOWN one makes the
+    // namespace's true rules UNKNOWN. References saw raw outcomes, which is exact: when every
+    // global is true the raw outcomes are the outcomes, and otherwise the namespace is false.
+    for (const g of this.globalGroups) {
+      let state: Tri = true;
+      for (const i of g.globals) {
+        if (out[i] === false) {
+          state = false;
+          break;
+        }
+        if (out[i] === UNKNOWN) state = UNKNOWN;
+      }
+      if (state === true) continue;
+      for (const i of g.members) if (state === false || out[i] === true) out[i] = state;
+    }
+    return out;
+  }
+
+  private setExternals(values: Record<string, string | number | boolean>): void {
+    const names = this.externalNames;
+    for (let i = 0; i < names.length; i++) {
+      const v = values[names[i]];
+      const def = this.externalDefaults[names[i]];
+      // An external keeps the type it was declared with (a float declared as 1.5 and set to 2 stays float).
+      this.env.externals[i] =
+        v === undefined ? externalValue(def) : typeof def === "number" && typeof v === "number" && !Number.isInteger(def) ? v : externalValue(v);
+    }
+  }
+}

@@ -1,0 +1,716 @@
+// The condition evaluator, table-driven: each case is rule text, bytes and the expected outcome of
+// the last rule. Every true/false expectation is also checked against YARA-X (the oracle), so a
+// wrong expectation cannot pass. The rule text goes through the real parser and string matcher
+// when they exist (src/engines/yara/parser.ts, strings/index.ts); until then through the small
+// condition parser and naive matcher at the bottom of this file.
+import { describe, expect, it } from "vitest";
+import type { Expr, HexToken, Iterable as AstIterable, Pos, Quantifier, Range, Rule, SourceFile, StringDecl, StringModifiers } from "../../src/engines/yara/ast";
+import { UNKNOWN, type MatchTable, type ModuleFactory, type PatternMatches, type StructValue, type Tri, type Value } from "../../src/engines/yara/contracts";
+import { compileProgram, type Program } from "../../src/engines/yara/eval/index";
+import { oracleMatches } from "../support/yarax-oracle";
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+
+type Data = string | Uint8Array;
+type Parse = (text: string, opts: { file: string; namespace: string }) => { source?: SourceFile; errors: { message: string }[] };
+type Scan = (decls: StringDecl[], data: Uint8Array) => MatchTable;
+
+const realParser = await optional<{ parse: Parse }>("../../src/engines/yara/parser");
+const realStrings = await optional<{ compilePatterns(d: StringDecl[]): { set: { scan(b: Uint8Array): MatchTable } } }>("../../src/engines/yara/strings/index");
+const parse: Parse = realParser?.parse ?? miniParse;
+const scan: Scan = realStrings ? (decls, data) => realStrings.compilePatterns(decls).set.scan(data) : naiveScan;
+
+async function optional<T>(path: string): Promise<T | undefined> {
+  try {
+    return (await import(/* @vite-ignore */ path)) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+const bytes = (d: Data): Uint8Array => (typeof d === "string" ? new TextEncoder().encode(d) : d);
+
+function compile(text: string, externals: Record<string, string | number | boolean> = {}): Program {
+  const parsed = parse(text, { file: "case.yar", namespace: "default" });
+  expect(parsed.errors.map((e) => e.message)).toEqual([]);
+  const out = compileProgram([parsed.source!], { externals });
+  expect(out.errors.map((e) => e.message)).toEqual([]);
+  return out.program!;
+}
+
+interface Opts {
+  externals?: Record<string, string | number | boolean>;
+  modules?: Record<string, ModuleFactory>;
+  /** Replace the matcher's answer for some patterns (to model an incomplete verifier). */
+  patch?: Record<number, PatternMatches>;
+  /** Skip the YARA-X check (fake modules YARA-X does not have). */
+  noOracle?: boolean;
+}
+
+function outcome(text: string, data: Data, opts: Opts = {}): { last: Tri; all: Tri[]; program: Program } {
+  const program = compile(text, opts.externals);
+  const b = bytes(data);
+  let matches = scan(program.decls, b);
+  if (opts.patch) matches = patched(matches, opts.patch);
+  const all = program.evaluate({ data: b, matches, externals: opts.externals ?? {}, modules: opts.modules ?? {} });
+  return { last: all[all.length - 1], all, program };
+}
+
+function patched(t: MatchTable, patch: Record<number, PatternMatches>): MatchTable {
+  return {
+    get: (p) => (p in patch ? patch[p] : t.get(p)),
+    hits: () => [...new Set([...t.hits(), ...Object.keys(patch).map(Number)])].filter((p) => (p in patch ? true : t.get(p))).sort((a, b) => a - b),
+  };
+}
+
+const lastRuleName = (text: string): string => [...text.matchAll(/rule\s+(\w+)/g)].at(-1)![1];
+
+/** A case: expected outcome of the last rule; YARA-X must agree on true/false. */
+type Case = [text: string, data: Data, expected: Tri, opts?: Opts];
+
+function check([text, data, expected, opts]: Case): void {
+  expect(outcome(text, data, opts).last).toBe(expected);
+  if (expected !== UNKNOWN && !opts?.noOracle) {
+    const matched = oracleMatches(text, bytes(data), opts?.externals ?? {}).includes(lastRuleName(text));
+    expect(matched, "YARA-X disagrees with the expectation").toBe(expected);
+  }
+}
+
+/** A condition-only case: `rule a { condition: <cond> }`. */
+const c = (cond: string, data: Data, expected: Tri, opts?: Opts): Case => [`rule a { condition: ${cond} }`, data, expected, opts];
+/** A case with strings: `rule a { strings: <strings> condition: <cond> }`. */
+const s = (strs: string, cond: string, data: Data, expected: Tri, opts?: Opts): Case => [
+  `rule a { strings: ${strs} condition: ${cond} }`,
+  data,
+  expected,
+  opts,
+];
+
+function table(name: string, cases: Case[]): void {
+  describe(name, () => {
+    it.each(cases.map((k, i) => [i, k[0], k] as const))("#%i %s", (_i, _t, k) => check(k));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Until the real parser lands: a small parser for the rules these tables use (imports, rule
+// modifiers, tags, text and plain hex strings, the whole condition grammar with YARA-X's
+// precedence), and a naive matcher (every offset, overlapping matches, text and masked hex bytes).
+
+interface Tok {
+  k: string;
+  v: string;
+  pos: Pos;
+}
+
+function lex(src: string): Tok[] {
+  const out: Tok[] = [];
+  let i = 0;
+  let line = 1;
+  let lineStart = 0;
+  const puncts = ["..", "==", "!=", "<=", ">=", "<<", ">>", "<", ">", "+", "-", "*", "\\", "%", "&", "|", "^", "~", "(", ")", "[", "]", ",", ".", ":", "=", "{", "}"];
+  while (i < src.length) {
+    const ch = src[i];
+    if (ch === "\n") {
+      line++;
+      lineStart = i + 1;
+      i++;
+      continue;
+    }
+    if (/\s/.test(ch)) {
+      i++;
+      continue;
+    }
+    const pos = { line, column: i - lineStart + 1, offset: i };
+    const rest = src.slice(i);
+    let m: RegExpMatchArray | null;
+    if ((m = rest.match(/^[$#@!][A-Za-z0-9_]*\*?/)) && (ch !== "!" || !rest.startsWith("!="))) {
+      out.push({ k: ch, v: m[0].slice(1), pos });
+      i += m[0].length;
+    } else if ((m = rest.match(/^(0x[0-9a-fA-F]+|0o[0-7]+|\d+\.\d+|\d+)(KB|MB)?/))) {
+      out.push({ k: m[1].includes(".") ? "float" : "int", v: m[0], pos });
+      i += m[0].length;
+    } else if ((m = rest.match(/^[A-Za-z_][A-Za-z0-9_]*/))) {
+      out.push({ k: "id", v: m[0], pos });
+      i += m[0].length;
+    } else if (ch === '"') {
+      let j = i + 1;
+      while (src[j] !== '"') j += src[j] === "\\" ? 2 : 1;
+      out.push({ k: "str", v: src.slice(i + 1, j), pos });
+      i = j + 1;
+    } else if (ch === "/" && out.at(-1)?.v === "matches") {
+      let j = i + 1;
+      while (src[j] !== "/") j += src[j] === "\\" ? 2 : 1;
+      const flags = rest.slice(j - i + 1).match(/^[is]*/)![0];
+      out.push({ k: "regex", v: src.slice(i + 1, j) + "/" + flags, pos });
+      i = j + 1 + flags.length;
+    } else {
+      const p = puncts.find((x) => rest.startsWith(x));
+      if (!p) throw new Error(`mini lexer: unexpected ${ch}`);
+      out.push({ k: p, v: p, pos });
+      i += p.length;
+    }
+  }
+  out.push({ k: "eof", v: "", pos: { line, column: i - lineStart + 1, offset: i } });
+  return out;
+}
+
+function unescape(s: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] !== "\\") {
+      out.push(...new TextEncoder().encode(s[i]));
+      continue;
+    }
+    const e = s[++i];
+    if (e === "x") {
+      out.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else out.push({ n: 10, t: 9, r: 13 }[e as "n"] ?? e.charCodeAt(0));
+  }
+  return new Uint8Array(out);
+}
+
+const MODIFIERS: StringModifiers = { nocase: false, ascii: true, wide: false, fullword: false, private: false };
+
+function miniParse(text: string, opts: { file: string; namespace: string }): { source?: SourceFile; errors: { message: string }[] } {
+  const t = lex(text);
+  let p = 0;
+  const peek = (o = 0) => t[p + o];
+  const is = (v: string, o = 0) => (peek(o).k === "id" || peek(o).k === v ? peek(o).v === v : false);
+  const take = (v?: string): Tok => {
+    const tok = t[p];
+    if (v !== undefined && tok.v !== v) throw new Error(`mini parser: expected ${v} at ${tok.pos.line}:${tok.pos.column}, got ${tok.v}`);
+    p++;
+    return tok;
+  };
+  const imports: string[] = [];
+  const rules: Rule[] = [];
+  while (peek().k !== "eof") {
+    if (is("import")) {
+      take();
+      imports.push(take().v);
+      continue;
+    }
+    const start = peek();
+    const priv = is("private") || (is("global") && is("private", 1));
+    const glob = is("global") || (is("private") && is("global", 1));
+    while (is("private") || is("global")) take();
+    take("rule");
+    const name = take().v;
+    const tags: string[] = [];
+    if (peek().v === ":") {
+      take();
+      while (peek().v !== "{") tags.push(take().v);
+    }
+    take("{");
+    const strings: StringDecl[] = [];
+    if (is("strings")) {
+      take();
+      take(":");
+      while (peek().k === "$") {
+        const idTok = take();
+        take("=");
+        const mods = { ...MODIFIERS };
+        let decl: StringDecl;
+        if (peek().k === "str") decl = { kind: "text", id: "$" + idTok.v, pos: idTok.pos, modifiers: mods, value: unescape(take().v) };
+        else {
+          take("{");
+          const tokens: HexToken[] = [];
+          while (peek().v !== "}") {
+            const raw = take().v; // hex bytes lex as ids/ints, possibly glued: "6162"
+            for (let i = 0; i < raw.length; i += 2) {
+              const pair = raw.slice(i, i + 2);
+              const hi = pair[0] === "?" ? 0 : 0xf0;
+              const lo = pair[1] === "?" ? 0 : 0x0f;
+              tokens.push({ type: "byte", value: parseInt(pair.replace(/\?/g, "0"), 16), mask: hi | lo, not: false });
+            }
+          }
+          take("}");
+          decl = { kind: "hex", id: "$" + idTok.v, pos: idTok.pos, modifiers: mods, tokens };
+        }
+        while (["nocase", "private", "wide", "ascii", "fullword"].includes(peek().v)) (mods as unknown as Record<string, boolean>)[take().v] = true;
+        strings.push(decl);
+      }
+    }
+    take("condition");
+    take(":");
+    const condition = orExpr();
+    const end = take("}");
+    rules.push({
+      name,
+      namespace: opts.namespace,
+      file: opts.file,
+      pos: start.pos,
+      text: text.slice(start.pos.offset, end.pos.offset + 1),
+      private: priv,
+      global: glob,
+      tags,
+      meta: [],
+      strings,
+      condition,
+    });
+  }
+  return { source: { file: opts.file, namespace: opts.namespace, imports, rules }, errors: [] };
+
+  function bin(op: string, left: Expr, right: Expr, pos: Pos): Expr {
+    return { type: "binary", op: op as never, left, right, pos };
+  }
+  function orExpr(): Expr {
+    let l = andExpr();
+    while (is("or")) l = bin(take().v, l, andExpr(), l.pos);
+    return l;
+  }
+  function andExpr(): Expr {
+    let l = boolTerm();
+    while (is("and")) l = bin(take().v, l, boolTerm(), l.pos);
+    return l;
+  }
+  function boolTerm(): Expr {
+    if (is("not") || is("defined")) {
+      const tok = take();
+      return { type: "unary", op: tok.v as "not", operand: boolTerm(), pos: tok.pos };
+    }
+    const l = level(0);
+    if (peek().k === "%" && is("of", 1)) {
+      take();
+      return ofRest({ kind: "percent", expr: l }, l.pos);
+    }
+    if (is("of")) return ofRest({ kind: "expr", expr: l }, l.pos);
+    const cmp = ["==", "!=", "<", "<=", ">", ">=", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith", "iequals", "matches"];
+    if (cmp.includes(peek().v) && (peek().k !== "str" && peek().k !== "regex")) {
+      const op = take().v;
+      return bin(op, l, level(0), l.pos);
+    }
+    return l;
+  }
+  // Arithmetic levels, loosest first: | ^ & (<< >>) (+ -) (* \ %)
+  function level(n: number): Expr {
+    const ops = [["|"], ["^"], ["&"], ["<<", ">>"], ["+", "-"], ["*", "\\", "%"]];
+    if (n === ops.length) return unary();
+    let l = level(n + 1);
+    while (ops[n].includes(peek().k) && !(peek().k === "%" && is("of", 1))) {
+      const op = take().v;
+      l = bin(op, l, level(n + 1), l.pos);
+    }
+    return l;
+  }
+  function unary(): Expr {
+    if (peek().k === "-" || peek().k === "~") {
+      const tok = take();
+      return { type: "unary", op: tok.v as "-", operand: unary(), pos: tok.pos };
+    }
+    return postfix(primary());
+  }
+  function postfix(e: Expr): Expr {
+    for (;;) {
+      if (peek().k === ".") {
+        take();
+        e = { type: "field", object: e, field: take().v, pos: e.pos };
+      } else if (peek().k === "[") {
+        take();
+        const index = orExpr();
+        take("]");
+        e = { type: "index", object: e, index, pos: e.pos };
+      } else if (peek().k === "(" && (e.type === "ident" || e.type === "field")) {
+        take();
+        const args: Expr[] = [];
+        while (peek().k !== ")") {
+          args.push(orExpr());
+          if (peek().k === ",") take();
+        }
+        take(")");
+        e = { type: "call", callee: e, args, pos: e.pos };
+      } else return e;
+    }
+  }
+  function range(): Range {
+    const pos = take("(").pos;
+    const lo = level(0);
+    take("..");
+    const hi = level(0);
+    take(")");
+    return { lo, hi, pos };
+  }
+  function intValue(v: string): bigint {
+    const mult = v.endsWith("KB") ? 1024n : v.endsWith("MB") ? 1048576n : 1n;
+    const d = v.replace(/KB|MB/, "");
+    return (d.startsWith("0o") ? BigInt("0o" + d.slice(2)) : BigInt(d)) * mult;
+  }
+  function quantifierKeyword(): Quantifier | undefined {
+    if (is("all") || is("any") || is("none")) return { kind: take().v as "all" };
+    return undefined;
+  }
+  function ofRest(quantifier: Quantifier, pos: Pos): Expr {
+    take("of");
+    let set: Extract<Expr, { type: "of" }>["set"];
+    if (is("them")) set = { kind: "them", pos: take().pos };
+    else {
+      const setPos = take("(").pos;
+      const items: { id: string; name: string; wildcard: boolean }[] = [];
+      let rulesSet = false;
+      while (peek().k !== ")") {
+        const tok = take();
+        rulesSet = tok.k !== "$";
+        const wildcard = tok.v.endsWith("*") || peek().k === "*";
+        if (peek().k === "*") take();
+        const name = tok.v.replace(/\*$/, "");
+        items.push({ id: "$" + name, name, wildcard });
+        if (peek().k === ",") take();
+      }
+      take(")");
+      set = rulesSet
+        ? { kind: "rules", items: items.map(({ name, wildcard }) => ({ name, wildcard })), pos: setPos }
+        : { kind: "strings", items: items.map(({ id, wildcard }) => ({ id, wildcard })), pos: setPos };
+    }
+    const e: Extract<Expr, { type: "of" }> = { type: "of", quantifier, set, pos };
+    if (is("at")) {
+      take();
+      e.at = level(0);
+    } else if (is("in")) {
+      take();
+      e.in = range();
+    }
+    return e;
+  }
+  function primary(): Expr {
+    const tok = peek();
+    switch (tok.k) {
+      case "int":
+        take();
+        return { type: "int", value: intValue(tok.v), pos: tok.pos };
+      case "float":
+        take();
+        return { type: "float", value: Number(tok.v), pos: tok.pos };
+      case "str":
+        take();
+        return { type: "str", value: unescape(tok.v), pos: tok.pos };
+      case "regex": {
+        take();
+        const slash = tok.v.lastIndexOf("/");
+        const flags = tok.v.slice(slash + 1);
+        return { type: "regex", source: tok.v.slice(0, slash), nocase: flags.includes("i"), dotAll: flags.includes("s"), pos: tok.pos };
+      }
+      case "(": {
+        take();
+        const e = orExpr();
+        take(")");
+        return e;
+      }
+      case "$": {
+        take();
+        const id = "$" + tok.v;
+        if (is("at")) {
+          take();
+          return { type: "string_match", id, at: level(0), pos: tok.pos };
+        }
+        if (is("in")) {
+          take();
+          return { type: "string_match", id, in: range(), pos: tok.pos };
+        }
+        return { type: "string_match", id, pos: tok.pos };
+      }
+      case "#": {
+        take();
+        if (is("in")) {
+          take();
+          return { type: "string_count", id: "$" + tok.v, in: range(), pos: tok.pos };
+        }
+        return { type: "string_count", id: "$" + tok.v, pos: tok.pos };
+      }
+      case "@":
+      case "!": {
+        take();
+        let index: Expr | undefined;
+        if (peek().k === "[") {
+          take();
+          index = orExpr();
+          take("]");
+        }
+        return { type: tok.k === "@" ? "string_offset" : "string_length", id: "$" + tok.v, index, pos: tok.pos };
+      }
+    }
+    if (tok.v === "true" || tok.v === "false") {
+      take();
+      return { type: "bool", value: tok.v === "true", pos: tok.pos };
+    }
+    if (tok.v === "filesize" || tok.v === "entrypoint") {
+      take();
+      return { type: tok.v, pos: tok.pos };
+    }
+    const q = quantifierKeyword();
+    if (q) return ofRest(q, tok.pos);
+    if (tok.v === "for") {
+      take();
+      const quantifier = quantifierKeyword() ?? (() => {
+        const e = level(0);
+        if (peek().k === "%") {
+          take();
+          return { kind: "percent" as const, expr: e };
+        }
+        return { kind: "expr" as const, expr: e };
+      })();
+      if (is("of")) {
+        const of = ofRest(quantifier, tok.pos) as Extract<Expr, { type: "of" }>;
+        take(":");
+        take("(");
+        const body = orExpr();
+        take(")");
+        return { type: "for_of", quantifier, set: of.set as never, body, pos: tok.pos };
+      }
+      const vars = [take().v];
+      while (peek().k === ",") {
+        take();
+        vars.push(take().v);
+      }
+      take("in");
+      let iterable: AstIterable;
+      if (peek().k === "(") {
+        // (lo..hi) or (a, b, c)
+        const save = p;
+        take("(");
+        const first = level(0);
+        if (peek().k === "..") {
+          p = save;
+          iterable = { kind: "range", range: range() };
+        } else {
+          const items = [first];
+          while (peek().k === ",") {
+            take();
+            items.push(level(0));
+          }
+          take(")");
+          iterable = { kind: "list", items };
+        }
+      } else iterable = { kind: "expr", expr: postfix(primary()) };
+      take(":");
+      take("(");
+      const body = orExpr();
+      take(")");
+      return { type: "for_in", quantifier, vars, iterable, body, pos: tok.pos };
+    }
+    if (tok.v === "with") {
+      take();
+      const bindings: { name: string; value: Expr }[] = [];
+      do {
+        if (peek().k === ",") take();
+        const name = take().v;
+        take("=");
+        bindings.push({ name, value: orExpr() });
+      } while (peek().k === ",");
+      take(":");
+      take("(");
+      const body = orExpr();
+      take(")");
+      return { type: "with", bindings, body, pos: tok.pos };
+    }
+    take();
+    return { type: "ident", name: tok.v, pos: tok.pos };
+  }
+}
+
+function naiveScan(decls: StringDecl[], data: Uint8Array): MatchTable {
+  const table = new Map<number, PatternMatches>();
+  decls.forEach((d, index) => {
+    let needle: { value: number; mask: number }[];
+    if (d.kind === "text") needle = [...d.value].map((b) => ({ value: b, mask: 0xff }));
+    else if (d.kind === "hex") needle = d.tokens.map((t) => (t.type === "byte" ? { value: t.value, mask: t.mask } : { value: 0, mask: 0 }));
+    else throw new Error("naive matcher: no regex");
+    const fold = (b: number) => (d.modifiers.nocase && b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
+    const offsets: number[] = [];
+    for (let i = 0; i + needle.length <= data.length; i++)
+      if (needle.every((n, j) => (fold(data[i + j]) & n.mask) === (fold(n.value) & n.mask))) offsets.push(i);
+    if (offsets.length > 0) table.set(index, { offsets, lengths: offsets.map(() => needle.length), complete: true });
+  });
+  return { get: (p) => table.get(p), hits: () => [...table.keys()].sort((a, b) => a - b) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+const ABC = "abcdef";
+const T = true;
+const F = false;
+const U = UNKNOWN;
+
+table("literals and truthiness", [
+  c("true", ABC, T),
+  c("false", ABC, F),
+  c("1", ABC, T),
+  c("0", ABC, F),
+  c("0.5", ABC, T),
+  c("0.0", ABC, F),
+  c('"x"', ABC, T),
+  c('""', ABC, F),
+  c("-1", ABC, T),
+  c("0x10 == 16 and 0o10 == 8", ABC, T),
+  c("1KB == 1024 and 2MB == 2097152", ABC, T),
+  c("filesize == 6", ABC, T),
+  c("filesize == 0", "", T),
+  c("filesize > 5 and filesize < 7", ABC, T),
+]);
+
+table("boolean operators and precedence", [
+  c("true and false", ABC, F),
+  c("true or false", ABC, T),
+  c("true or false and false", ABC, T),
+  c("(true or false) and false", ABC, F),
+  c("not true or true", ABC, T),
+  c("not (true or true)", ABC, F),
+  c("not false and false", ABC, F),
+  c("not not true", ABC, T),
+  c("not 1 == 2", ABC, T),
+  c("false or false or true", ABC, T),
+  c("true and true and false", ABC, F),
+]);
+
+table("undefined", [
+  c("uint8(100) == 0", ABC, F),
+  c("not (uint8(100) == 0)", ABC, F),
+  c("not not (uint8(100) == 0)", ABC, F),
+  c("uint8(100) == 0 or true", ABC, T),
+  c("true or uint8(100) == 0", ABC, T),
+  c("uint8(100) == 0 and true", ABC, F),
+  c("not (uint8(100) == 0 and true)", ABC, T),
+  c("not (uint8(100) == 0 or false)", ABC, T),
+  c("defined uint8(5)", ABC, T),
+  c("defined uint8(6)", ABC, F),
+  c("not defined uint8(6)", ABC, T),
+  c("defined (uint8(100) == 0)", ABC, F),
+  c("defined (uint8(100) == 0 or false)", ABC, T),
+  c("defined (not (uint8(100) == 0))", ABC, F),
+  c("uint8(100) + 1 > 0 or uint8(100) - 1 < 0", ABC, F),
+  c("not (uint8(100) * 2 == 0)", ABC, F),
+  c("uint8(100)", ABC, F),
+  c("not uint8(100)", ABC, F),
+  c('defined ("a" contains "b")', ABC, T),
+  c("-uint8(100) == 0 or ~uint8(100) == 0", ABC, F),
+  c("defined (uint8(6) < 1.5)", ABC, F),
+  c("not defined (uint8(6) \\ 2.0)", ABC, T),
+]);
+
+table("integer arithmetic (64-bit, YARA-X)", [
+  c("1 + 2 * 3 == 7", ABC, T),
+  c("(1 + 2) * 3 == 9", ABC, T),
+  c("10 - 2 - 3 == 5", ABC, T),
+  c("7 \\ 2 == 3", ABC, T),
+  c("-7 \\ 2 == -3", ABC, T),
+  c("7 \\ -2 == -3", ABC, T),
+  c("7 % 3 == 1", ABC, T),
+  c("-7 % 3 == -1", ABC, T),
+  c("7 % -3 == 1", ABC, T),
+  c("10 \\ 3 * 3 == 9", ABC, T),
+  c("2 * 3 % 4 == 2", ABC, T),
+  c("-filesize == -6", ABC, T),
+  c("--6 == 6", ABC, T),
+  c("1 \\ (filesize - 6) == 0", ABC, F),
+  c("not (1 \\ (filesize - 6) == 0)", ABC, F),
+  c("defined (1 \\ (filesize - 6))", ABC, F),
+  c("defined (1 % (filesize - 6))", ABC, F),
+  c("(filesize - 6) \\ 1 == 0", ABC, T),
+  c("0x7fffffffffffffff + (filesize - 5) == -9223372036854775807 - 1", ABC, T),
+  c("filesize + 0x7fffffffffffffff < 0", ABC, T),
+  c("defined (0x7fffffffffffffff * filesize)", ABC, T),
+  c("filesize * 0x4000000000000000 < 0", ABC, T),
+  c("-9223372036854775807 - filesize == 0x7ffffffffffffffb", ABC, T),
+  c("1 - filesize - 0x7fffffffffffffff > 0", ABC, T),
+  c("(-9223372036854775807 - filesize + 5) % -1 == 0", ABC, T),
+  c("-(-9223372036854775807 - filesize + 5) < 0", ABC, T),
+]);
+
+table("float arithmetic and int/float mixing", [
+  c("1 == 1.0", ABC, T),
+  c("2 > 1.5", ABC, T),
+  c("1.5 < 2", ABC, T),
+  c("0.1 + 0.2 != 0.3", ABC, T),
+  c("2.5 * 2 == 5", ABC, T),
+  c("5 \\ 2.0 == 2.5", ABC, T),
+  c("5.0 \\ 2 == 2.5", ABC, T),
+  c("1.0 \\ (filesize - 6) > 1000", ABC, T),
+  c("defined (1.0 \\ (filesize - 6))", ABC, T),
+  c("-1.5 \\ 0 < 0", ABC, T),
+  c("-1.5 == 0 - 1.5", ABC, T),
+  c("filesize + 0.5 == 6.5", ABC, T),
+  c("filesize \\ 4.0 == 1.5", ABC, T),
+  c("9007199254740993 == 9007199254740992.0", ABC, T),
+  c("3 - 0.5 == 2.5 and 3 * 0.5 == 1.5", ABC, T),
+]);
+
+table("bitwise operators and shifts", [
+  c("5 & 3 == 1", ABC, T),
+  c("5 | 3 == 7", ABC, T),
+  c("5 ^ 3 == 6", ABC, T),
+  c("~0 == -1", ABC, T),
+  c("-~1 == 2", ABC, T),
+  c("6 & 3 | 8 == 10", ABC, T),
+  c("1 | 6 ^ 3 == 5", ABC, T),
+  c("1 << 2 + 1 == 8", ABC, T),
+  c("1 << 63 < 0", ABC, T),
+  c("1 << 64 == 0", ABC, T),
+  c("5 >> 64 == 0", ABC, T),
+  c("-8 >> 1 == -4", ABC, T),
+  c("-1 >> 63 == -1", ABC, T),
+  c("1 << (filesize + 58) == 0", ABC, T),
+  c("1 << (filesize - 7) == 1 << 63", ABC, T),
+  c("5 >> (filesize - 7) == 0", ABC, T),
+  c("3 << (filesize - 70) == 3 << 0", ABC, T),
+  c("0xff00 >> 8 == 0xff", ABC, T),
+  c("0x7fffffffffffffff << 1 == -2", ABC, T),
+]);
+
+table("comparisons and string operators", [
+  c('"abc" == "abc"', ABC, T),
+  c('"abc" != "abd"', ABC, T),
+  c('"abc" < "abd"', ABC, T),
+  c('"ab" < "abc"', ABC, T),
+  c('"b" > "abc"', ABC, T),
+  c('"abc" <= "abc" and "abc" >= "abc"', ABC, T),
+  c('"\\xff" > "a"', ABC, T),
+  c('"ABCdef" contains "cde"', ABC, F),
+  c('"ABCdef" icontains "cDE"', ABC, T),
+  c('"abc" contains ""', ABC, T),
+  c('"" contains ""', ABC, T),
+  c('"" contains "a"', ABC, F),
+  c('"abc" startswith "ab"', ABC, T),
+  c('"abc" startswith "bc"', ABC, F),
+  c('"abc" istartswith "AB"', ABC, T),
+  c('"abc" endswith "bc"', ABC, T),
+  c('"abc" endswith "abcd"', ABC, F),
+  c('"abc" iendswith "BC"', ABC, T),
+  c('"abc" iequals "ABC"', ABC, T),
+  c('"abc" iequals "ABCD"', ABC, F),
+  c('"\\xe4" iequals "\\xc4"', ABC, F),
+  c('"@" iequals "`"', ABC, F),
+  c('"[" iequals "{"', ABC, F),
+  c('"Z" iequals "z"', ABC, T),
+  c("1 < 2 and 2 <= 2 and 3 > 2 and 3 >= 3 and 1 != 2", ABC, T),
+  c("-1 < 0", ABC, T),
+]);
+
+table("uintXX / intXX reads", [
+  c("uint8(0) == 0x61", ABC, T),
+  c("uint8(5) == 0x66", ABC, T),
+  c("uint16(0) == 0x6261", ABC, T),
+  c("uint16be(0) == 0x6162", ABC, T),
+  c("uint32(0) == 0x64636261", ABC, T),
+  c("uint32be(2) == 0x63646566", ABC, T),
+  c("defined uint32(3)", ABC, F),
+  c("defined uint16(5)", ABC, F),
+  c("defined uint16(4)", ABC, T),
+  c("int8(0) == 0x61", ABC, T),
+  c("int16be(0) == 0x6162", ABC, T),
+  c("int8(0) == -1", "\xff", F),
+  c("int8(0) == -1", new Uint8Array([0xff]), T),
+  c("uint8(0) == 255", new Uint8Array([0xff]), T),
+  c("int16(0) == -2", new Uint8Array([0xfe, 0xff]), T),
+  c("int16be(0) == -257", new Uint8Array([0xfe, 0xff]), T),
+  c("int32(0) == -1", new Uint8Array([0xff, 0xff, 0xff, 0xff]), T),
+  c("uint32(0) == 0xffffffff", new Uint8Array([0xff, 0xff, 0xff, 0xff]), T),
+  c("int32be(0) == 0x7fffffff", new Uint8Array([0x7f, 0xff, 0xff, 0xff]), T),
+  c("uint32be(0) == 0x80000000", new Uint8Array([0x80, 0, 0, 0]), T),
+  c("defined uint8(filesize - 7)", ABC, F),
+  c("defined uint8(filesize)", ABC, F),
+  c("uint8(uint8(0) - 0x60) == 0x62", ABC, T),
+  c("uint16(0) == 0x5a4d", "MZ\x90\x00", T),
+]);
