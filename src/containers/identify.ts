@@ -1,0 +1,59 @@
+// Which container a file is, from its first bytes only: a name can lie, and a member has only the
+// name its archive gave it. Formats with a magic number at offset 0 come first; tar (magic at 257,
+// or none at all in v7 tars) is recognised by its header checksum; ISO 9660 by "CD001" at 32 KiB.
+import { checksumOk } from "./tar";
+import type { ContainerFormat } from "./types";
+
+function at(data: Uint8Array, offset: number, bytes: readonly number[]): boolean {
+  if (offset + bytes.length > data.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (data[offset + i] !== bytes[i]) return false;
+  return true;
+}
+
+const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
+
+const MAGIC: [ContainerFormat, number, number[]][] = [
+  ["zip", 0, [0x50, 0x4b, 0x03, 0x04]],
+  ["zip", 0, [0x50, 0x4b, 0x05, 0x06]], // empty zip: only the end record
+  ["zip", 0, [0x50, 0x4b, 0x07, 0x08, 0x50, 0x4b, 0x03, 0x04]], // split-archive marker before the first entry
+  ["zip", 0, ascii("Cr24")], // Chrome extension: a header, then a zip
+  ["gzip", 0, [0x1f, 0x8b, 0x08]],
+  ["xz", 0, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ["zstd", 0, [0x28, 0xb5, 0x2f, 0xfd]],
+  ["7z", 0, [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]],
+  ["cab", 0, [0x4d, 0x53, 0x43, 0x46, 0, 0, 0, 0]], // "MSCF" and a reserved zero
+  ["rpm", 0, [0xed, 0xab, 0xee, 0xdb]],
+  ["msi", 0, [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]], // OLE compound file: msi, and also doc/xls
+  ["ar", 0, ascii("!<arch>\n")],
+  ["cpio", 0, ascii("070701")], // new ASCII
+  ["cpio", 0, ascii("070702")], // new ASCII with CRC
+  ["cpio", 0, ascii("070707")], // old ASCII
+  ["cpio", 0, [0xc7, 0x71]], // old binary, little-endian
+  ["cpio", 0, [0x71, 0xc7]], // old binary, big-endian
+  ["other-7z", 0, ascii("Rar!\x1a\x07")], // RAR 4 and 5
+  ["other-7z", 0, [0x60, 0xea]], // ARJ
+  ["other-7z", 0, ascii("ITSF\x03\0\0\0")], // CHM
+  ["other-7z", 0, ascii("MSWIM\0\0\0")], // WIM
+  ["other-7z", 0, ascii("xar!")],
+  ["other-7z", 0, ascii("hsqs")], // squashfs, little-endian
+];
+
+export function identify(data: Uint8Array): ContainerFormat | null {
+  for (const [format, offset, bytes] of MAGIC) if (at(data, offset, bytes)) return format;
+  // bzip2: "BZh", a block size digit, then the block magic (pi) or the end-of-stream magic (sqrt pi).
+  if (at(data, 0, ascii("BZh")) && data.length >= 10 && data[3]! >= 0x31 && data[3]! <= 0x39) {
+    if (at(data, 4, [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]) || at(data, 4, [0x17, 0x72, 0x45, 0x38, 0x50, 0x90])) return "bzip2";
+  }
+  if (at(data, 2, ascii("-lh")) || at(data, 2, ascii("-lz"))) {
+    if (data.length > 6 && data[6] === 0x2d) return "other-7z"; // LHA: "-lh5-" at offset 2
+  }
+  if (data.length >= 512 && checksumOk(data.subarray(0, 512)) && tarLooksReal(data)) return "tar";
+  for (const off of [0x8001, 0x8801, 0x9001]) if (at(data, off, ascii("CD001"))) return "iso";
+  return null;
+}
+
+/** A valid checksum over a block of zeros and spaces proves little: require ustar or a name. */
+function tarLooksReal(data: Uint8Array): boolean {
+  if (at(data, 257, ascii("ustar"))) return true;
+  return data[0] !== 0 && data[156] !== undefined && (data[156] === 0 || (data[156] >= 0x30 && data[156] <= 0x37));
+}

@@ -1,0 +1,41 @@
+// Container readers behind one entry point: identify() by magic bytes, openContainer() to iterate
+// members within a Budget. zip, gzip, zstd, tar and ar are read natively (Node's zlib and small
+// readers); the rest goes through 7z-wasm, which must be loaded first: `await prepareSevenZip()`
+// once per worker (and `await sevenZipReady()` between files, after an error retired an instance).
+import { readAr } from "./ar";
+import { EMPTY_NAME, problem } from "./budget";
+import { readWith7z } from "./sevenzip";
+import { readGzip, readZstd } from "./stream";
+import { readTar } from "./tar";
+import type { Budget, ContainerFormat, ContainerReader, Member } from "./types";
+import { readZip } from "./zip";
+
+export { DEFAULT_LIMITS, createBudget, type RingBudget } from "./budget";
+export { identify } from "./identify";
+export { prepareSevenZip, sevenZipReady } from "./sevenzip";
+
+const NATIVE: Partial<Record<ContainerFormat, ContainerReader>> = {
+  zip: readZip,
+  gzip: readGzip,
+  zstd: readZstd,
+  tar: readTar,
+  ar: readAr,
+};
+
+/** Where each format is read: "native" (zlib and ring3's readers) or "7z-wasm". */
+export function readerOf(format: ContainerFormat): "native" | "7z-wasm" {
+  return NATIVE[format] ? "native" : "7z-wasm";
+}
+
+/**
+ * The members of `data`, read as `format`. Never throws: a reader's unexpected exception becomes
+ * an archive-corrupt problem after the members already yielded.
+ */
+export function* openContainer(format: ContainerFormat, data: Uint8Array, budget: Budget): Iterable<Member> {
+  const reader = NATIVE[format];
+  try {
+    yield* reader ? reader(data, budget) : readWith7z(format, data, budget);
+  } catch (err) {
+    yield { name: EMPTY_NAME, problem: problem("archive-corrupt", `${format}: ${(err as Error).message}`) };
+  }
+}

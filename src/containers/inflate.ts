@@ -1,0 +1,77 @@
+// Bounded decompression through Node's zlib: every call gets the output cap that the budget still
+// allows (maxOutputLength), so a bomb ends with an error instead of an allocation. zlib is measured
+// faster here than any JavaScript inflater (ARCHITECTURE.md, "Archives").
+import * as zlib from "node:zlib";
+import { capProblem, type OutputCap } from "./budget";
+import type { Budget, ContainerProblem } from "./types";
+
+export type Codec = "deflate-raw" | "gzip" | "zstd";
+
+export interface Decoded {
+  data?: Uint8Array;
+  problem?: ContainerProblem;
+}
+
+type SyncCodec = (buf: Uint8Array, opts: zlib.ZlibOptions & { maxOutputLength?: number }) => Buffer;
+
+// zstdDecompressSync arrived in Node 22.15 (the product runtime); on older Node zstd is unsupported.
+const zstdSync = (zlib as unknown as { zstdDecompressSync?: SyncCodec }).zstdDecompressSync;
+
+function codecOf(codec: Codec): SyncCodec | undefined {
+  switch (codec) {
+    case "deflate-raw":
+      return zlib.inflateRawSync;
+    case "gzip":
+      return zlib.gunzipSync; // handles concatenated members (RFC 1952 multi-member files)
+    case "zstd":
+      return zstdSync;
+  }
+}
+
+/** zlib's maxOutputLength must be a positive safe length below the Buffer limit. */
+const MAX_BUFFER = Math.min(2 ** 31 - 1, (zlib.constants as unknown as { kMaxLength?: number }).kMaxLength ?? 2 ** 31 - 1);
+
+/**
+ * Decompresses `input` into at most cap.limit bytes. Over the cap: no data and the cap's problem.
+ * Truncated input: what was decoded before the end, with archive-corrupt. Damaged input: corrupt.
+ */
+export function decode(codec: Codec, input: Uint8Array, cap: OutputCap, budget: Budget, what: string): Decoded {
+  const fn = codecOf(codec);
+  if (!fn) return { problem: { code: "archive-unsupported", message: `${codec} needs Node 22.15 or later` } };
+  const maxOutputLength = Math.max(1, Math.min(cap.limit, MAX_BUFFER));
+  try {
+    const out = fn(input, { maxOutputLength });
+    if (out.length > cap.limit) return { problem: capProblem(cap, budget, what) }; // cap.limit 0
+    return { data: out };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ERR_BUFFER_TOO_LARGE") return { problem: capProblem(cap, budget, what) };
+    const corrupt: ContainerProblem = { code: "archive-corrupt", message: `${what}: ${e.message}` };
+    if (!/unexpected end/i.test(e.message) || codec === "zstd") return { problem: corrupt };
+    // Truncated stream: decode what is there, because a detection in the part still counts.
+    try {
+      const part = fn(input, { maxOutputLength, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      return part.length > 0 && part.length <= cap.limit ? { data: part, problem: corrupt } : { problem: corrupt };
+    } catch {
+      return { problem: corrupt };
+    }
+  }
+}
+
+/** CRC-32 (zip, gzip): zlib.crc32 where Node has it (20.15, 22.2), else a table. */
+const nativeCrc = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
+let table: Uint32Array | undefined;
+export function crc32(data: Uint8Array): number {
+  if (nativeCrc) return nativeCrc(data) >>> 0;
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}

@@ -1,0 +1,221 @@
+// The long tail (7z, cab, cpio, rpm, iso, msi, xz, bzip2, rar, ...) through 7z-wasm: 7-Zip 24.09
+// compiled to WebAssembly (LGPL, licenses/7z-wasm.txt). Everything happens in its in-memory file
+// system (emscripten MEMFS; nothing is ever mounted, so no member name can reach a real path),
+// every write is charged to the budget by a hook that refuses the write once a limit is reached,
+// and members are read back by walking the output tree, never by trusting the archive's names.
+//
+// 7-Zip reports errors by C++ exceptions, which this build cannot catch: one escapes every failed
+// call and leaks the WASM stack (an instance breaks after about a dozen). So an instance that threw
+// is retired at once and a spare takes over while a replacement is instantiated in the background.
+// Instantiation is asynchronous (emscripten's factory awaits), hence prepareSevenZip().
+import * as fs from "node:fs";
+import SevenZip, { type SevenZipModule } from "7z-wasm";
+import { EMPTY_NAME, RATIO_FLOOR, membersProblem, problem, remainingOf, timeProblem } from "./budget";
+import type { Budget, ContainerFormat, ContainerProblem, Member } from "./types";
+
+interface FsStream {
+  node: object;
+  path: string;
+}
+interface Emfs {
+  write(stream: FsStream, buf: ArrayBufferView, off: number, len: number, pos?: number, canOwn?: boolean): number;
+  ErrnoError: new (errno: number) => Error;
+  mount: (...args: unknown[]) => unknown;
+  lookupPath(path: string): { node: { contents: Uint8Array | null; usedBytes: number; mount: { type: unknown } } };
+  readdir(path: string): string[];
+  lstat(path: string): { mode: number };
+  isFile(mode: number): boolean;
+  isDir(mode: number): boolean;
+  mkdir(path: string): void;
+  rmdir(path: string): void;
+  unlink(path: string): void;
+  writeFile(path: string, data: Uint8Array, opts?: { canOwn?: boolean }): void;
+}
+
+interface Instance {
+  module: SevenZipModule;
+  fs: Emfs;
+  /** Lines 7-Zip printed during the current call. */
+  lines: string[];
+}
+
+const ENOSPC = 51; // emscripten's errno numbering
+const SPARES = 2;
+
+let compiled: WebAssembly.Module | undefined;
+const pool: Instance[] = [];
+let refilling: Promise<void> | undefined;
+
+/** The WASM file: the caller's bytes (the single executable passes its asset), else the package's. */
+function defaultWasm(): Uint8Array {
+  return fs.readFileSync(require.resolve("7z-wasm/7zz.wasm"));
+}
+
+/**
+ * Compiles 7z-wasm once and instantiates the spares. Await it before opening a format read through
+ * 7z-wasm; until then those formats come back `archive-unsupported`.
+ */
+export async function prepareSevenZip(wasm?: Uint8Array): Promise<void> {
+  compiled ??= new WebAssembly.Module(wasm ?? defaultWasm());
+  await refill();
+}
+
+/** Resolves once an instance is ready again (after errors retired some). */
+export function sevenZipReady(): Promise<void> {
+  return refilling ?? Promise.resolve();
+}
+
+function refill(): Promise<void> {
+  refilling ??= (async () => {
+    try {
+      while (pool.length < SPARES) pool.push(await instantiate());
+    } finally {
+      refilling = undefined;
+    }
+  })();
+  return refilling;
+}
+
+async function instantiate(): Promise<Instance> {
+  const lines: string[] = [];
+  const saved = process.exitCode;
+  const module = await SevenZip({
+    // Instantiate from the module compiled once: no file lookup, no second compile.
+    instantiateWasm: (imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) => {
+      done(new WebAssembly.Instance(compiled!, imports));
+      return {};
+    },
+    print: (s: string) => void lines.push(s),
+    printErr: (s: string) => void lines.push(s),
+    stdin: () => null, // a password prompt reads end of input, never the scanner's stdin
+  } as never);
+  process.exitCode = saved;
+  const emfs = module.FS as unknown as Emfs;
+  // Defence in depth: the root is MEMFS, and nothing may ever mount the real file system.
+  if (emfs.lookupPath("/").node.mount.type === module.NODEFS) throw new Error("7z-wasm: root is not MEMFS");
+  emfs.mount = () => {
+    throw new Error("ring3: 7z-wasm may not mount file systems");
+  };
+  emfs.mkdir("/w");
+  return { module, fs: emfs, lines };
+}
+
+function take(): Instance | undefined {
+  return pool[0];
+}
+
+function retire(inst: Instance): void {
+  const i = pool.indexOf(inst);
+  if (i >= 0) pool.splice(i, 1);
+  void refill().catch(() => undefined); // a failed refill leaves the pool short; later calls say so
+}
+
+/** What 7-Zip's messages mean for the scan. */
+function classify(lines: string[]): ContainerProblem {
+  const text = lines.join("\n");
+  if (/Wrong password|encrypted archive|Encrypted = \+/i.test(text)) return problem("archive-encrypted", "7z-wasm: encrypted");
+  if (/Unsupported Method|Unsupported feature/i.test(text)) return problem("archive-unsupported", "7z-wasm: unsupported method");
+  const why = /(Data Error|CRC Failed|Unexpected end of (?:data|archive)|Headers Error|Can ?not open the file as archive|Is not archive|There are data after the end of archive|ERROR:[^\n]*)/i.exec(text);
+  return problem("archive-corrupt", `7z-wasm: ${why ? why[1]!.trim() : "extraction failed"}`);
+}
+
+const EXT: Partial<Record<ContainerFormat, string>> = { xz: "xz", bzip2: "bz2", "7z": "7z", cab: "cab", cpio: "cpio", rpm: "rpm", iso: "iso", msi: "msi" };
+const SINGLE_STREAM: ReadonlySet<ContainerFormat> = new Set(["xz", "bzip2"]);
+const enc = new TextEncoder();
+
+export function* readWith7z(format: ContainerFormat, data: Uint8Array, budget: Budget): Iterable<Member> {
+  const inst = take();
+  if (!inst) {
+    yield { name: EMPTY_NAME, problem: problem("archive-unsupported", `${format}: 7z-wasm is not loaded (prepareSevenZip)`) };
+    return;
+  }
+  const { members, trouble } = extract(inst, format, data, budget);
+  for (const m of members) yield m;
+  if (trouble) yield { name: EMPTY_NAME, problem: trouble };
+}
+
+function extract(inst: Instance, format: ContainerFormat, data: Uint8Array, budget: Budget): { members: Member[]; trouble?: ContainerProblem } {
+  const emfs = inst.fs;
+  const input = `/w/in.${EXT[format] ?? "bin"}`;
+  const out = "/o";
+  const { maxMemberSize, maxMembers } = budget.limits;
+  const totalCap = Math.min(remainingOf(budget), Math.max(RATIO_FLOOR, budget.limits.maxRatio * data.length));
+  let written = 0;
+  const perNode = new Map<object, number>();
+  let stop: ContainerProblem | undefined;
+
+  const write = emfs.write;
+  emfs.write = function (stream, buf, off, len, pos, canOwn) {
+    if (stream.path.startsWith(out + "/")) {
+      const n = (perNode.get(stream.node) ?? 0) + len;
+      if (!perNode.has(stream.node) && perNode.size === maxMembers) stop ??= membersProblem(budget);
+      else if (n > maxMemberSize) stop ??= problem("archive-member-size", `${format} member unpacks to more than ${maxMemberSize} bytes (maxMemberSize)`);
+      else if (written + len > totalCap) {
+        stop ??=
+          totalCap === remainingOf(budget)
+            ? problem("archive-total-size", `more than ${budget.limits.maxTotalBytes} bytes unpacked (maxTotalBytes)`)
+            : problem("archive-ratio", `${format} expands more than ${budget.limits.maxRatio} times (maxRatio)`);
+      } else if (!budget.inTime()) stop ??= timeProblem(budget);
+      if (stop) throw new emfs.ErrnoError(ENOSPC);
+      perNode.set(stream.node, n);
+      written += len;
+    }
+    return write.call(this, stream, buf, off, len, pos, canOwn);
+  };
+
+  inst.lines.length = 0;
+  const saved = process.exitCode;
+  let code: number;
+  let threw = false;
+  try {
+    emfs.writeFile(input, data, { canOwn: true });
+    emfs.mkdir(out);
+    // -p: a wrong password instead of a prompt; -y: overwrite (duplicate names), no questions.
+    code = inst.module.callMain(["x", "-y", "-bd", "-sccUTF-8", "-pring3", `-o${out}`, input]) as unknown as number;
+  } catch {
+    threw = true;
+    code = 2;
+  } finally {
+    emfs.write = write;
+    process.exitCode = saved;
+  }
+  if (threw) retire(inst);
+
+  const members: Member[] = [];
+  let charged = true;
+  const walk = (dir: string, prefix: string): void => {
+    for (const entry of emfs.readdir(dir)) {
+      if (entry === "." || entry === "..") continue;
+      const p = `${dir}/${entry}`;
+      const mode = emfs.lstat(p).mode;
+      if (emfs.isDir(mode)) {
+        walk(p, `${prefix}${entry}/`);
+        emfs.rmdir(p);
+        continue;
+      }
+      if (emfs.isFile(mode) && charged) {
+        const node = emfs.lookupPath(p).node;
+        const bytes = node.contents ? node.contents.subarray(0, node.usedBytes) : new Uint8Array(0);
+        const name = SINGLE_STREAM.has(format) ? EMPTY_NAME : enc.encode(prefix + entry);
+        charged = budget.charge(bytes.length);
+        members.push(charged ? { name, data: bytes } : { name, data: bytes, problem: problem("archive-total-size", `more than ${budget.limits.maxTotalBytes} bytes unpacked (maxTotalBytes)`) });
+      }
+      emfs.unlink(p); // links and devices are neither followed nor yielded
+    }
+  };
+  try {
+    walk(out, "");
+    emfs.rmdir(out);
+    emfs.unlink(input);
+  } catch {
+    retire(inst); // a tree we cannot clean is a tree we cannot trust for the next file
+  }
+  if (stop) {
+    // The refused write left the member being written incomplete: it is the last one out.
+    const last = members[members.length - 1];
+    if (last && !last.problem) last.problem = stop;
+    return { members, trouble: last ? undefined : stop };
+  }
+  if (code !== 0) return { members, trouble: classify(inst.lines) };
+  return { members };
+}
