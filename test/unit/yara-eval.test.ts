@@ -714,3 +714,255 @@ table("uintXX / intXX reads", [
   c("uint8(uint8(0) - 0x60) == 0x62", ABC, T),
   c("uint16(0) == 0x5a4d", "MZ\x90\x00", T),
 ]);
+
+const A3 = "abcabcabc"; // "abc" at 0, 3, 6; "ca" at 2, 5
+const S2 = '$a = "abc" $b = "zz"';
+const S3 = '$a = "abc" $b = "zz" $c = "ca"';
+
+table("string matches, counts, offsets, lengths", [
+  s('$a = "abc"', "$a", A3, T),
+  s('$a = "abd"', "$a", A3, F),
+  s('$a = "abd"', "not $a", A3, T),
+  s('$a = "abc"', "#a == 3", A3, T),
+  s('$a = "abd"', "#a == 0", A3, T),
+  s('$a = "aa"', "#a == 3", "aaaa", T),
+  s('$a = "abc"', "@a[1] == 0 and @a[2] == 3 and @a[3] == 6", A3, T),
+  s('$a = "abc"', "@a == 0", A3, T),
+  s('$a = "abc"', "!a == 3 and !a[3] == 3", A3, T),
+  s('$a = "abc"', "defined @a[4]", A3, F),
+  s('$a = "abc"', "defined !a[4]", A3, F),
+  s('$a = "abc"', "defined @a[filesize - 9]", A3, F),
+  s('$a = "abc"', "defined @a[filesize - 10]", A3, F),
+  s('$a = "abd"', "defined @a[1]", A3, F),
+  s('$a = "abc"', "@a[#a] == 6", A3, T),
+  s('$a = "abc"', "$a at 3", A3, T),
+  s('$a = "abc"', "$a at 2", A3, F),
+  s('$a = "abc"', "$a at filesize - 3", A3, T),
+  s('$a = "abc"', "$a at filesize - 10", A3, F),
+  s('$a = "abc"', "$a at uint8(100) or true", A3, T),
+  s('$a = "abc"', "not ($a at uint8(100))", A3, F),
+  s('$a = "abc"', "$a in (1..3)", A3, T),
+  s('$a = "abc"', "$a in (1..2)", A3, F),
+  s('$a = "abc"', "$a in (6..6)", A3, T),
+  s('$a = "abc"', "$a in (filesize..1)", A3, F),
+  s('$a = "abc"', "$a in (filesize - 12 .. 0)", A3, T),
+  s('$a = "abc"', "not ($a in (0..uint8(100)))", A3, F),
+  s('$a = "abc"', "#a in (1..6) == 2", A3, T),
+  s('$a = "abc"', "#a in (0..0) == 1", A3, T),
+  s('$a = "abc"', "#a in (7..100) == 0", A3, T),
+  s('$a = "abc"', "#a in (filesize..1) == 0", A3, T),
+  s('$a = "abc"', "#a in (filesize - 12 .. 0) == 1", A3, T),
+  s('$a = "abc"', "not (#a in (0..uint8(100)) == 0)", A3, F),
+  s('$a = "abc" nocase', "#a == 2", "ABCabc", T),
+  s("$a = { 61 ?? 63 }", "#a == 2 and $a at 3", "abcaxc", T),
+  s("$a = { 61 6? }", "#a == 1", "abcd", T),
+  s('$a = "abc" $_b = "zz"', "$a", A3, T),
+]);
+
+table("of: string sets", [
+  s(S2, "any of them", A3, T),
+  s(S2, "all of them", A3, F),
+  s(S2, "none of them", A3, F),
+  s('$b = "zz"', "none of ($b)", A3, T),
+  s(S2, "any of ($a, $b)", A3, T),
+  s('$a = "abc"', "all of ($a)", A3, T),
+  s(S3, "2 of them", A3, T),
+  s(S3, "3 of them", A3, F),
+  s('$b = "zz" $c = "ca"', "1 of ($b, $c)", A3, T),
+  s(S3, "50% of them", A3, T),
+  s(S3, "66% of them", A3, T),
+  s(S3, "67% of them", A3, F),
+  s('$a = "abc" $c = "ca"', "100% of ($a, $c)", A3, T),
+  s(S3, "1% of them", A3, T),
+  s('$a = "abc"', "0 of ($a)", A3, T),
+  s('$a = "abc"', "0 of ($a)", "xyz", T),
+  s('$a = "abc"', "(filesize - 9) of ($a)", A3, T),
+  s(S2, "(filesize - 10) of ($b) or $a and false", A3, T),
+  s(S2, "4 of them", A3, F),
+  s(S2, "filesize - 10 of them", A3, T),
+  s(S2, "filesize - 5 of them", A3, F),
+  s('$a = "abc"', "0% of ($a)", A3, F),
+  s('$a = "abc"', "0% of ($a)", "xyz", T),
+  s('$a = "abc"', "(filesize - 9)% of ($a)", A3, F),
+  s(S3, "uint8(100) of them or true", A3, T),
+  s(S3, "not (uint8(100) of them)", A3, F),
+  s(S2, "any of them at 3", A3, T),
+  s(S2, "any of them at 4", A3, F),
+  s(S2, "all of them at 0", A3, F),
+  s('$a = "abc"', "0 of ($a) at 0", A3, F),
+  s('$a = "abc"', "0 of ($a) at 1", A3, T),
+  s('$a = "abc"', "0 of ($a) in (0..1)", A3, F),
+  s(S2, "any of them at uint8(100)", A3, F),
+  s(S2, "not any of them at uint8(100)", A3, T),
+  s(S2, "not any of them in (0..uint8(100))", A3, T),
+  s(S2, "any of ($a, $b) in (1..3)", A3, T),
+  s(S2, "none of them in (7..9)", A3, T),
+  s('$a1 = "abc" $a2 = "zz" $b = "ca"', "any of ($a*) and all of ($b*)", A3, T),
+  s('$a1 = "abc" $a2 = "zz" $b = "ca"', "all of ($a*) or not $b", A3, F),
+  s('$a = "abc" $ = "ca" $ = "zz"', "2 of ($*) and $a", A3, T),
+  s('$a = "abc" $ = "ca" $ = "zz"', "all of them", A3, F),
+]);
+
+table("for … of", [
+  s('$a = "abc" $c = "ca"', "for all of ($a, $c) : (# >= 2 and @ >= 0)", A3, T),
+  s('$a = "abc" $c = "ca"', "for all of them : (# >= 2 and @ > 0)", A3, F),
+  s(S3, "for 2 of them : (! == 3 or ! == 2)", A3, T),
+  s(S3, "for any of them : (@[2] == 5)", A3, T),
+  s(S3, "for all of them : (not defined @[5])", A3, T),
+  s(S3, "for any of them : (# in (0..2) == 1 and $ in (2..3))", A3, T),
+  s(S3, "for any of them : ($ at 6)", A3, T),
+  s(S3, "for none of them : ($ at 1)", A3, T),
+  s(S2, "for 0 of them : ($)", A3, F),
+  s(S2, "for 0 of ($b) : ($) and $a", A3, T),
+  s(S2, "for (filesize - 9) of ($a) : ($) or $b", A3, F),
+  s(S2, "for (filesize - 10) of ($a) : ($) or $b", A3, T),
+  s(S2, "for (filesize - 10) of ($b) : ($) or $a and false", A3, F),
+  s(S2, "for any of them : (uint8(@ + 100) == 0)", A3, F),
+  s('$a = "abc"', "for all of ($a) : (not (uint8(@ + 100) == 0))", A3, F),
+  s('$a = "x"', "for any of ($a) : (for any of ($a) : ($))", "x", T),
+  s(S2, "for 50% of them : ($)", A3, T),
+  s(S2, "for 51% of them : ($)", A3, F),
+]);
+
+table("for … in", [
+  c("for any i in (0..3) : (i == 2)", ABC, T),
+  c("for all i in (0..3) : (i < 4)", ABC, T),
+  c("for all i in (0..3) : (i < 3)", ABC, F),
+  c("for none i in (0..3) : (i == 5)", ABC, T),
+  c("for 2 i in (0..3) : (i > 1)", ABC, T),
+  c("for 3 i in (0..3) : (i > 1)", ABC, F),
+  c("for 3 i in (1..2) : (true)", ABC, F),
+  c("for 0 i in (1..3) : (i > 5)", ABC, T),
+  c("for 0 i in (1..3) : (i > 2)", ABC, F),
+  c("for 50% i in (1..3) : (i >= 2)", ABC, T),
+  c("for 67% i in (1..3) : (i >= 2)", ABC, F),
+  c("for (filesize - 10) i in (1..2) : (false)", ABC, F),
+  c("for (filesize - 10) i in (1..2) : (true)", ABC, T),
+  c("for all i in (filesize..1) : (false)", A3, F),
+  c("not for all i in (filesize..1) : (false)", A3, T),
+  c("not for none i in (filesize..1) : (true)", A3, T),
+  c("not for 0 i in (filesize..1) : (true)", A3, T),
+  c("for any i in (0..uint32(100)) : (true)", ABC, F),
+  c("not for any i in (0..uint32(100)) : (true)", ABC, T),
+  c("for any i in (0..3) : (uint32(100 + i) == 0 or i == 2)", ABC, T),
+  c("for all i in (0..3) : (not (uint32(100 + i) == 0))", ABC, F),
+  c("for none i in (0..3) : (uint32(100 + i) == 0)", ABC, T),
+  c("for any i in (0..filesize - 1) : (uint8(i) == 0x66 and i == 5)", ABC, T),
+  c("for all i in (0..filesize - 1) : (uint8(i) >= 0x61)", ABC, T),
+  c("for all i in (1..3) : (for any j in (i..3) : (j == 3))", ABC, T),
+  c("for any i in (1..3) : (for all j in (1..i) : (j < 2))", ABC, T),
+  c("for any i in (1, 2, 3) : (i == 2)", ABC, T),
+  c("for all i in (1, 2, 3) : (i < 3)", ABC, F),
+  c('for all s in ("a", "b") : (s != "c")', ABC, T),
+  c('for any s in ("ab", "cd") : ("abcd" startswith s)', ABC, T),
+  c("for all i in (1, uint8(100), 3) : (i > 0)", ABC, F),
+  c("for any i in (1, uint8(100), 3) : (i == 3)", ABC, T),
+  c("for any i in (1, uint8(100), 3) : (not defined i)", ABC, T),
+  c("for any i in (filesize, filesize + 1) : (i == 7)", ABC, T),
+  c("for 2 i in (1.5, 2.5, 3.5) : (i > 2)", ABC, T),
+]);
+
+table("with", [
+  c("with x = 2 : (x * x == 4)", ABC, T),
+  c("with x = filesize, y = x * 2 : (y == 12)", ABC, T),
+  c("with x = uint8(100) : (not defined x)", ABC, T),
+  c("with x = uint8(100) : (x == 1 or true)", ABC, T),
+  c("with x = uint8(100) : (x == 1)", ABC, F),
+  c("with x = uint8(0) : (with y = x + 1 : (y == 0x62))", ABC, T),
+  c("for any i in (0..5) : (with b = uint8(i) : (b == 0x63 and i == 2))", ABC, T),
+]);
+
+table("externals", [
+  c("ext_int == 5", ABC, T, { externals: { ext_int: 5 } }),
+  c("ext_int + 1 == 6 and ext_int \\ 2 == 2", ABC, T, { externals: { ext_int: 5 } }),
+  c("ext_float > 1.4 and ext_float < 1.6", ABC, T, { externals: { ext_float: 1.5 } }),
+  c('ext_str == "abc"', ABC, T, { externals: { ext_str: "abc" } }),
+  c('ext_str contains "b"', ABC, T, { externals: { ext_str: "abc" } }),
+  c("ext_bool", ABC, T, { externals: { ext_bool: true } }),
+  c("ext_bool", ABC, F, { externals: { ext_bool: false } }),
+  c("not ext_bool", ABC, T, { externals: { ext_bool: false } }),
+  c("ext_str", ABC, F, { externals: { ext_str: "" } }),
+]);
+
+/** Every rule's outcome by name; YARA-X must agree on each true/false one. */
+function checkAll(text: string, data: Data, expected: Record<string, Tri>): void {
+  const { all, program } = outcome(text, data);
+  const got = Object.fromEntries(program.rules.map((r) => [r.name, all[r.index]]));
+  expect(got).toEqual(expected);
+  const yes = new Set(oracleMatches(text, bytes(data)));
+  for (const [name, v] of Object.entries(expected)) if (v !== UNKNOWN) expect(yes.has(name), `YARA-X on ${name}`).toBe(v);
+}
+
+describe("rule references, global and private rules", () => {
+  const cases: [string, Data, Record<string, Tri>][] = [
+    ["rule r1 { condition: true } rule a { condition: r1 }", ABC, { r1: T, a: T }],
+    ["rule r1 { condition: false } rule a { condition: r1 }", ABC, { r1: F, a: F }],
+    ["rule r1 { condition: false } rule a { condition: not r1 }", ABC, { r1: F, a: T }],
+    ["private rule p { condition: filesize == 6 } rule a { condition: p and true }", ABC, { p: T, a: T }],
+    ["private rule p { condition: filesize == 7 } rule a { condition: not p }", ABC, { p: F, a: T }],
+    ['rule r1 { strings: $a = "abc" condition: $a } rule a { condition: r1 and filesize < 10 }', A3, { r1: T, a: T }],
+    ['rule r1 { strings: $a = "abx" condition: $a } rule a { condition: not r1 }', A3, { r1: F, a: T }],
+    ["rule r1 { condition: true } rule r2 { condition: false } rule a { condition: 1 of (r1, r2) and not all of (r1, r2) }", ABC, { r1: T, r2: F, a: T }],
+    ["rule r1 { condition: true } rule r2 { condition: false } rule a { condition: 0 of (r1, r2) }", ABC, { r1: T, r2: F, a: F }],
+    ["rule r1 { condition: true } rule r2 { condition: false } rule a { condition: 0 of (r2) }", ABC, { r1: T, r2: F, a: T }],
+    ["rule r1 { condition: true } rule r2 { condition: false } rule a { condition: (filesize - 7) of (r2) }", ABC, { r1: T, r2: F, a: F }],
+    ["rule r1 { condition: true } rule r2 { condition: false } rule a { condition: none of (r2) and any of (r1) }", ABC, { r1: T, r2: F, a: T }],
+    ["global rule g { condition: filesize == 6 } rule a { condition: true }", ABC, { g: T, a: T }],
+    ["global rule g { condition: filesize == 7 } rule a { condition: true } rule b { condition: not a }", ABC, { g: F, a: F, b: F }],
+    ["global rule g1 { condition: true } global rule g2 { condition: false } rule a { condition: true }", ABC, { g1: F, g2: F, a: F }],
+    ["rule r { condition: true } global rule g { condition: r }", ABC, { r: T, g: T }],
+    ["rule r { condition: true } global rule g { condition: not r } rule x { condition: true }", ABC, { r: F, g: F, x: F }],
+    ["global private rule g { condition: uint8(0) == 0x61 } rule a { condition: filesize > 1 }", ABC, { g: T, a: T }],
+    ['global rule g { strings: $a = "zz" condition: $a } rule a { condition: true }', ABC, { g: F, a: F }],
+    ['global rule g { strings: $a = "cd" condition: $a } rule a { condition: true }', ABC, { g: T, a: T }],
+  ];
+  it.each(cases)("%s", (text, data, expected) => checkAll(text, data, expected));
+
+  it("global rules only affect their own namespace", () => {
+    const g = miniOrReal("global rule g { condition: false } rule a { condition: true }", "ns1");
+    const other = miniOrReal("rule b { condition: true }", "ns2");
+    const { program } = compileProgram([g, other], { externals: {} });
+    const out = program!.evaluate({ data: bytes(ABC), matches: scan(program!.decls, bytes(ABC)), externals: {}, modules: {} });
+    expect(out).toEqual([false, false, true]);
+  });
+
+  it("a rule sees only earlier rules of its own namespace", () => {
+    const one = miniOrReal("rule r { condition: true }", "ns1");
+    const two = miniOrReal("rule a { condition: r }", "ns2");
+    const out = compileProgram([one, two], { externals: {} });
+    expect(out.errors.map((e) => e.message)).toEqual(["unknown identifier `r`"]);
+  });
+});
+
+function miniOrReal(text: string, namespace: string): SourceFile {
+  const parsed = parse(text, { file: `${namespace}.yar`, namespace });
+  expect(parsed.errors).toEqual([]);
+  return parsed.source!;
+}
+
+describe("compile errors (the ones YARA-X reports)", () => {
+  const cases: [string, string][] = [
+    ["rule a { condition: b } rule b { condition: true }", "1:21 unknown identifier `b`"],
+    ["rule a { condition: true } rule a { condition: true }", "1:28 duplicate rule `a`"],
+    ['rule a { strings: $a = "x" $a = "y" condition: all of them }', "1:28 duplicate pattern `$a`"],
+    ["rule a { condition: $a }", "1:21 unknown pattern `$a`"],
+    ['rule a { strings: $a = "x" condition: true }', "1:19 unused pattern `$a`"],
+    ['rule a { strings: $a = "x" $ = "y" condition: $a }', "1:28 unused pattern `$`"],
+    ["rule a { condition: pe.is_pe }", "1:21 unknown identifier `pe`"],
+    ["rule a { condition: for any i in (1..2) : (j == 1) }", "1:44 unknown identifier `j`"],
+    ["rule a { condition: for any i in (1..2) : (i == 1) and i == 1 }", "1:56 unknown identifier `i`"],
+    ["rule a { condition: with x = 1 : (x == 1) and x == 1 }", "1:47 unknown identifier `x`"],
+    ["rule a { condition: any of them }", "1:28 no matching patterns"],
+    // YARA-X points at the item (1:54); the AST has no position for set items, so the set's.
+    ['rule a { strings: $a = "x" condition: $a and any of ($b*) }', "1:53 no matching patterns"],
+    ['rule a { strings: $a = "x" condition: @b[1] == 0 and $a }', "1:39 unknown pattern `@b`"],
+    ['rule a { strings: $a = "x" condition: #b == 0 and $a }', "1:39 unknown pattern `#b`"],
+  ];
+  it.each(cases)("%s", (text, message) => {
+    const parsed = parse(text, { file: "e.yar", namespace: "default" });
+    const out = compileProgram([parsed.source!], { externals: {} });
+    expect(out.program).toBeUndefined();
+    expect(out.errors.map((e) => `${e.line}:${e.column} ${e.message}`)).toEqual([message]);
+    expect(() => oracleMatches(text, bytes(""))).toThrow(message.replace(/^\S+ /, ""));
+  });
+});

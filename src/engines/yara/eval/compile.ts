@@ -296,7 +296,7 @@ class ConditionCompiler {
   // Strings
 
   /** The global pattern index of `$a` (constant), or of `$` inside `for … of` (from a slot). */
-  private pattern(id: string, pos: Pos, vars: Vars): { fixed: number } | { slot: number } | undefined {
+  private pattern(id: string, pos: Pos, vars: Vars, sigil: string): { fixed: number } | { slot: number } | undefined {
     if (isAnonymousRef(id)) {
       if (vars.patternSlot < 0) {
         this.error(pos, "this `$` is outside of the condition of a `for .. of` statement");
@@ -307,7 +307,7 @@ class ConditionCompiler {
     const name = stringName(id);
     const i = this.s.strings.findIndex((s) => s.id === name);
     if (i < 0) {
-      this.error(pos, `unknown pattern \`${name}\``);
+      this.error(pos, `unknown pattern \`${sigil}${name.slice(1)}\``);
       return undefined;
     }
     this.s.usedStrings.add(i);
@@ -328,7 +328,7 @@ class ConditionCompiler {
   }
 
   private stringMatch(e: Extract<Expr, { type: "string_match" }>, vars: Vars): Fn {
-    const p = this.pattern(e.id, e.pos, vars);
+    const p = this.pattern(e.id, e.pos, vars, "$");
     if (!p) return () => UNKNOWN;
     const pat = this.patternFn(p);
     if (e.at) {
@@ -343,7 +343,7 @@ class ConditionCompiler {
   }
 
   private stringCount(e: Extract<Expr, { type: "string_count" }>, vars: Vars): Fn {
-    const p = this.pattern(e.id, e.pos, vars);
+    const p = this.pattern(e.id, e.pos, vars, "#");
     if (!p) return () => UNKNOWN;
     const pat = this.patternFn(p);
     if (e.in) {
@@ -358,7 +358,7 @@ class ConditionCompiler {
   }
 
   private stringOffset(e: Extract<Expr, { type: "string_offset" | "string_length" }>, vars: Vars): Fn {
-    const p = this.pattern(e.id, e.pos, vars);
+    const p = this.pattern(e.id, e.pos, vars, e.type === "string_offset" ? "@" : "!");
     if (!p) return () => UNKNOWN;
     const pat = this.patternFn(p);
     const index = e.index ? this.expr(e.index, vars) : () => 1n;
