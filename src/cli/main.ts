@@ -5,6 +5,7 @@ import { formatDiagnostic } from "../engines/yara/yarax";
 import { RuleCompileError } from "../pool/pool";
 import { BUNDLED_HASHES, BUNDLED_VERSION, BUNDLED_YARA, bundledContentId } from "../signatures/bundled";
 import type { ExitCode } from "../types";
+import { DEFAULT_LIMITS } from "../containers";
 import { inSea } from "../util/assets";
 import { collect, DEFAULT_TIMEOUT_PER_FILE, parseDefine, toConfig, UsageError } from "./options";
 import { checkRules, listBundled } from "./rules";
@@ -21,6 +22,14 @@ function versionText(): string {
     `signatures ${BUNDLED_VERSION} (content ${bundledContentId()}): ${rules} YARA rule(s), ${hashes} hash signature(s)`,
     `node ${process.versions.node}${inSea() ? " (single executable)" : ""}`,
   ].join("\n");
+}
+
+/** 536870912 -> "512M" for the help text. */
+function sizeText(n: number): string {
+  for (const [unit, size] of [["G", 1024 ** 3], ["M", 1024 ** 2], ["K", 1024]] as const) {
+    if (n % size === 0) return `${n / size}${unit}`;
+  }
+  return String(n);
 }
 
 function program(setExit: (c: ExitCode) => void): Command {
@@ -51,7 +60,14 @@ function program(setExit: (c: ExitCode) => void): Command {
     .option("--follow-symlinks", "follow symbolic links (loops are detected)")
     .option("--one-file-system", "do not enter other file systems")
     .option("-w, --workers <n>", "parallel workers (default: available parallelism)")
-    .option("--timeout-per-file <seconds>", "give up on a file after SECONDS (0: never)", String(DEFAULT_TIMEOUT_PER_FILE))
+    .option("--timeout-per-file <seconds>", "give up on a file after SECONDS (0: never), its archive members included", String(DEFAULT_TIMEOUT_PER_FILE))
+    .option("--no-archives", "do not look inside archives and compressed files (scan their bytes only)")
+    .option("--archive-depth <n>", `open containers nested up to N deep (default ${DEFAULT_LIMITS.maxDepth}; deeper ones: partial)`)
+    .option("--archive-max-members <n>", `members scanned per container (default ${DEFAULT_LIMITS.maxMembers})`)
+    .option("--archive-max-size <size>", `bytes unpacked in all below one file (default ${sizeText(DEFAULT_LIMITS.maxTotalBytes)})`)
+    .option("--archive-max-member-size <size>", `bytes unpacked of one member (default ${sizeText(DEFAULT_LIMITS.maxMemberSize)})`)
+    .option("--archive-max-ratio <n>", `unpacked/packed ratio of one member, against zip bombs (default ${DEFAULT_LIMITS.maxRatio})`)
+    .option("--archive-timeout <seconds>", `time spent unpacking one file (default ${DEFAULT_LIMITS.maxTimeMs / 1000}; at most 3/4 of --timeout-per-file)`)
     .option("--progress", "show a progress bar on a terminal (default)")
     .option("--no-progress", "never show a progress bar")
     .action(async (paths: string[], opts: Record<string, unknown>) => {

@@ -1,6 +1,8 @@
 // Turns command-line words into a frozen ScanConfig before any work starts (ripgrep's habit:
 // no option is re-read in the hot loop). Bad input is a UsageError: exit 2 with a message.
 import * as os from "node:os";
+import { DEFAULT_LIMITS } from "../containers";
+import type { Limits } from "../containers/types";
 
 export class UsageError extends Error {}
 
@@ -27,21 +29,52 @@ export interface ScanConfig {
   oneFileSystem: boolean;
   workers: number;
   timeoutPerFile: number; // seconds, 0 = none
+  /** Container budgets; null with --no-archives. */
+  archives: Limits | null;
   progress: "auto" | "never";
 }
 
 const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
 
 /** "100M", "1.5G", "4096" (binary units, as ClamAV's --max-filesize). */
-export function parseSize(s: string): number {
+export function parseSize(s: string, option = "--max-filesize"): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(s);
   const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new UsageError(`invalid size "${s}" (examples: 4096, 512K, 100M, 2G)`);
+  if (!m || unit === undefined) throw new UsageError(`${option}: invalid size "${s}" (examples: 4096, 512K, 100M, 2G)`);
   const n = Math.floor(Number(m[1]) * unit);
   // Buffers and WASM memory cap what one worker can hold in memory.
   const max = 2 * 1024 ** 3 - 1;
-  if (n < 1 || n > max) throw new UsageError(`--max-filesize must be between 1 byte and 2G, got "${s}"`);
+  if (n < 1 || n > max) throw new UsageError(`${option} must be between 1 byte and 2G, got "${s}"`);
   return n;
+}
+
+function parseCount(v: unknown, option: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${option} must be a whole number from ${min} to ${max}, got "${String(v)}"`);
+  return n;
+}
+
+/**
+ * The container budgets from --archive-* (defaults: DEFAULT_LIMITS in src/containers). The
+ * unpacking time stays below --timeout-per-file, so that a slow archive ends `partial` with the
+ * members already scanned rather than as an `error` when the worker is stopped.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function archiveLimits(o: Record<string, any>, timeoutPerFile: number): Limits | null {
+  if (o.archives === false) return null;
+  const d = DEFAULT_LIMITS;
+  const seconds = o.archiveTimeout === undefined ? d.maxTimeMs / 1000 : Number(o.archiveTimeout);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--archive-timeout takes seconds (more than 0), got "${o.archiveTimeout}"`);
+  let maxTimeMs = Math.round(seconds * 1000);
+  if (timeoutPerFile > 0) maxTimeMs = Math.min(maxTimeMs, Math.round(timeoutPerFile * 1000 * 0.75));
+  return Object.freeze({
+    maxDepth: o.archiveDepth === undefined ? d.maxDepth : parseCount(o.archiveDepth, "--archive-depth", 1, 64),
+    maxMembers: o.archiveMaxMembers === undefined ? d.maxMembers : parseCount(o.archiveMaxMembers, "--archive-max-members", 1, 10_000_000),
+    maxTotalBytes: o.archiveMaxSize === undefined ? d.maxTotalBytes : parseSize(String(o.archiveMaxSize), "--archive-max-size"),
+    maxMemberSize: o.archiveMaxMemberSize === undefined ? d.maxMemberSize : parseSize(String(o.archiveMaxMemberSize), "--archive-max-member-size"),
+    maxRatio: o.archiveMaxRatio === undefined ? d.maxRatio : parseCount(o.archiveMaxRatio, "--archive-max-ratio", 1, 1_000_000),
+    maxTimeMs: Math.max(1, maxTimeMs),
+  });
 }
 
 export function parseDefine(s: string, into: Record<string, string>): Record<string, string> {
@@ -89,6 +122,7 @@ export function toConfig(paths: string[], o: Record<string, any>): ScanConfig {
     oneFileSystem: Boolean(o.oneFileSystem),
     workers,
     timeoutPerFile: timeout,
+    archives: archiveLimits(o, timeout),
     progress: o.progress === false ? "never" : "auto",
   });
 }

@@ -1,7 +1,7 @@
 // `ring3 scan`: wires the stages (ripgrep's core habit: the binary only wires them).
 // plan (config, signatures) -> walk -> pool of workers -> summary + sink -> exit code.
 import * as fs from "node:fs";
-import { Pool } from "../pool/pool";
+import { Pool, type FileOutcome } from "../pool/pool";
 import type { ScanTask } from "../pool/protocol";
 import { createSink } from "../report/sink";
 import { Summarizer } from "../report/summary";
@@ -30,6 +30,22 @@ export function parsePathList(data: Buffer): Buffer[] {
     start = i + 1;
   }
   return out;
+}
+
+/**
+ * 7z-wasm's WASM: an asset of the single executable, else the npm package's file (running from
+ * the sources). Null when neither is there: those formats then come back archive-unsupported.
+ */
+function sevenZipWasm(): Uint8Array | null {
+  try {
+    return getAsset("7zz.wasm");
+  } catch {
+    try {
+      return fs.readFileSync(require.resolve("7z-wasm/7zz.wasm"));
+    } catch {
+      return null;
+    }
+  }
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
@@ -65,6 +81,8 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
       maxFilesize: cfg.maxFilesize,
       timeoutMs: cfg.timeoutPerFile * 1000,
       hashClean: cfg.all,
+      archives: cfg.archives,
+      sevenZipWasm: cfg.archives ? sevenZipWasm() : null,
     },
   });
   await pool.start(); // throws RuleCompileError with every diagnostic
@@ -102,6 +120,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
         timeoutPerFile: cfg.timeoutPerFile,
         defines: cfg.defines,
         all: cfg.all,
+        archives: cfg.archives,
       },
       start: startIso,
     },
@@ -116,6 +135,26 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
     sink.result(r);
     progress?.result(r);
   };
+  // A file, then the members found inside it (progress counts files only). Suppression applies
+  // to each; a file detected only through members whose findings it removed is what it
+  // otherwise was.
+  const emitFile = (o: FileOutcome) => {
+    if (o.members.length === 0) return emit(o.result);
+    const members = suppress ? o.members.map(suppress) : o.members;
+    let file = suppress ? suppress(o.result) : o.result;
+    const detected = members.filter((m) => m.verdict === "detected").length;
+    if (file.container !== undefined && file.container.detected !== detected) {
+      const verdict = file.findings.length > 0 || detected > 0 ? "detected" : file.reason === undefined ? "clean" : "partial";
+      file = { ...file, verdict, container: { ...file.container, detected } };
+    }
+    summarizer.add(file);
+    sink.result(file);
+    progress?.result(file);
+    for (const m of members) {
+      summarizer.add(m);
+      sink.result(m);
+    }
+  };
 
   // Stop cleanly on Ctrl-C: what was scanned is reported, the rest is not called clean.
   let interrupted = false;
@@ -127,7 +166,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   const inFlight = new Set<Promise<void>>();
   const limit = cfg.workers * 4;
   const submit = async (task: ScanTask) => {
-    const p: Promise<void> = pool.scan(task).then(emit);
+    const p: Promise<void> = pool.scan(task).then(emitFile);
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
     progress?.found();

@@ -13,10 +13,16 @@ export class RuleCompileError extends Error {
   }
 }
 
+/** A top-level file's result and the results of members inside it (archives), in that order. */
+export interface FileOutcome {
+  result: ScanResult;
+  members: ScanResult[];
+}
+
 interface Job {
   id: number;
   task: ScanTask;
-  resolve(r: ScanResult): void;
+  resolve(r: FileOutcome): void;
   /** Engine traps seen on this file so far; the second one is the file's result. */
   traps: number;
 }
@@ -69,7 +75,7 @@ export class Pool {
     return this.queue.length + this.slots.filter((s) => s.job).length;
   }
 
-  scan(task: ScanTask): Promise<ScanResult> {
+  scan(task: ScanTask): Promise<FileOutcome> {
     return new Promise((resolve) => {
       this.queue.push({ id: this.nextId++, task, resolve, traps: 0 });
       this.dispatch();
@@ -136,7 +142,7 @@ export class Pool {
         const job = this.takeJob(slot, msg.id);
         if (!job) return;
         if (msg.worn) this.replace(slot);
-        job.resolve(msg.result);
+        job.resolve({ result: msg.result, members: msg.members });
         this.dispatch();
         break;
       }
@@ -203,7 +209,8 @@ export class Pool {
   }
 }
 
-function errorResult(task: ScanTask, code: "worker-crash" | "timeout" | "engine-error", message: string): ScanResult {
+/** A file whose worker died or hung: one error result; its members are not known. */
+function errorResult(task: ScanTask, code: "worker-crash" | "timeout" | "engine-error", message: string): FileOutcome {
   const p = task.path === null ? "<stdin>" : Buffer.from(task.path);
-  return { verdict: "error", ...displayPath(p), root: task.root, size: null, hashes: {}, findings: [], reason: { code, message } };
+  return { result: { verdict: "error", ...displayPath(p), root: task.root, size: null, hashes: {}, findings: [], reason: { code, message } }, members: [] };
 }

@@ -1,5 +1,6 @@
 // Messages between the main thread and scan workers. Everything is structured-cloneable; the
 // hash database travels as SharedArrayBuffers and the YARA-X WASM module as a compiled Module.
+import type { Limits } from "../containers/types";
 import type { SharedHashDb } from "../engines/hash/db";
 import type { Diagnostic, ExternalValue, FileExternals, RuleSource } from "../engines/yara/yarax";
 import type { ScanResult } from "../types";
@@ -13,8 +14,12 @@ export interface WorkerInit {
   maxFilesize: number;
   /** Per-file YARA timeout in ms (0: none). */
   timeoutMs: number;
-  /** Compute SHA-256 of clean files too (the report shows them with --all). */
+  /** Compute SHA-256 of clean files too, and answer clean members (the report shows them with --all). */
   hashClean: boolean;
+  /** Container budgets; null: --no-archives (containers are scanned as plain bytes). */
+  archives: Limits | null;
+  /** 7z-wasm's WASM bytes (the long-tail formats); null when this build does not ship them. */
+  sevenZipWasm: Uint8Array | null;
 }
 
 export interface ScanTask {
@@ -31,6 +36,7 @@ export type FromWorker =
   | { type: "fatal"; errors: Diagnostic[] }
   | { type: "crash"; message: string }
   /** `worn`: the worker's YARA-X instance is near its call limit; the pool replaces the worker. */
-  | { type: "result"; id: number; result: ScanResult; worn: boolean }
+  /** `members`: results of members inside the file when it is a container (see inspect.ts). */
+  | { type: "result"; id: number; result: ScanResult; members: ScanResult[]; worn: boolean }
   /** YARA-X trapped on this file; the pool replaces the worker and retries the file once. */
   | { type: "trap"; id: number; message: string };

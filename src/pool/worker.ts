@@ -1,17 +1,18 @@
 // A scan worker: owns all reading and scanning of file bytes. It compiles the rules once, then
 // for each task opens the file without following links or blocking on FIFOs, reads at most
-// --max-filesize bytes into one reused buffer, hashes and matches them, and answers one result.
-import { createHash } from "node:crypto";
+// --max-filesize bytes into one reused buffer, scans them (inspect.ts: hashes, YARA, and the
+// members of containers), and answers the file's result with its members' results.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { HashDb } from "../engines/hash/db";
 import { createDigester } from "../engines/hash/digest";
-import { fileType } from "../engines/yara/filetype";
-import { compile, engineWorn, initYaraX, YaraScanner, type FileExternals } from "../engines/yara/yarax";
-import type { FileHashes, Finding, Reason, ScanResult } from "../types";
+import { compile, engineWorn, initYaraX, YaraScanner } from "../engines/yara/yarax";
+import type { FileHashes, Reason, ScanResult } from "../types";
 import { displayPath } from "../util/paths";
+import { prepareSevenZip, sevenZipReady } from "../containers";
 import { describeType, reasonForError } from "../walk/walk";
+import { EngineTrap, inspectFile, type Engines, type Inspected } from "./inspect";
 import type { FromWorker, ScanTask, ToWorker, WorkerInit } from "./protocol";
 
 const init = workerData as WorkerInit;
@@ -26,8 +27,9 @@ function post(msg: FromWorker): void {
 
 let yara: YaraScanner | undefined;
 let hashDb: HashDb | undefined;
+let engines: Engines;
 
-function setup(): void {
+async function setup(): Promise<void> {
   initYaraX(init.wasm);
   if (init.yara.length > 0) {
     const out = compile(init.yara, init.defines);
@@ -38,6 +40,9 @@ function setup(): void {
     yara = new YaraScanner(out.rules, init.perFileExternals, init.timeoutMs);
   }
   if (init.hashDb) hashDb = HashDb.fromShared(init.hashDb);
+  engines = { hashDb, yara, yaraTimeoutMs: init.timeoutMs, maxFilesize: init.maxFilesize, reportClean: init.hashClean, limits: init.archives };
+  // Without its WASM the 7z-wasm formats come back archive-unsupported: partial, never clean.
+  if (init.archives && init.sevenZipWasm) await prepareSevenZip(init.sevenZipWasm);
   post({ type: "ready" });
 }
 
@@ -85,17 +90,6 @@ function ownerOf(uid: number): string {
   return owners.get(uid) ?? "";
 }
 
-function allHashes(data: Uint8Array): FileHashes {
-  return {
-    sha256: createHash("sha256").update(data).digest("hex"),
-    sha1: createHash("sha1").update(data).digest("hex"),
-    md5: createHash("md5").update(data).digest("hex"),
-  };
-}
-
-/** YARA-X failed inside its WASM instance; the instance is not to be trusted with another file. */
-class EngineTrap extends Error {}
-
 /**
  * Test-only failpoints (RING3_FAILPOINT=crash:NAME, hang:NAME or trap:NAME): make this worker die, spin or act as if YARA-X trapped on
  * a file whose path ends with NAME, so the end-to-end tests can prove that a crashed or hung
@@ -109,12 +103,13 @@ function failpoint(p: string): void {
   for (;;); // hang: only the pool's timeout ends this
 }
 
-function scan(task: ScanTask): ScanResult {
+function scan(task: ScanTask): Inspected {
   const t0 = performance.now();
   const p = task.path === null ? "<stdin>" : Buffer.from(task.path.buffer, task.path.byteOffset, task.path.byteLength);
   const base: ScanResult = { verdict: "clean", ...displayPath(p), root: task.root, size: null, hashes: {}, findings: [] };
-  const done = (r: ScanResult): ScanResult => ({ ...r, ms: Math.round((performance.now() - t0) * 1000) / 1000 });
-  const fail = (verdict: "skipped" | "error", reason: Reason): ScanResult => done({ ...base, verdict, reason });
+  const ms = (): number => Math.round((performance.now() - t0) * 1000) / 1000;
+  const done = (r: ScanResult, members: ScanResult[] = []): Inspected => ({ result: { ...r, ms: ms() }, members });
+  const fail = (verdict: "skipped" | "error", reason: Reason): Inspected => done({ ...base, verdict, reason });
   if (FAILPOINT) failpoint(base.path);
 
   let fd: number;
@@ -149,73 +144,31 @@ function scan(task: ScanTask): ScanResult {
       if (got === 0) break;
       n += got;
     }
-    const data = buffer.subarray(0, Math.min(n, limit));
-    const findings: Finding[] = [];
-    let hashes: FileHashes = {};
-    let reason: Reason | undefined;
-    let size = n;
-
-    if (n > limit) {
-      // Too large to match patterns in memory: stream the rest through the digests only.
-      const need = !hashDb ? { md5: false, sha1: false, sha256: false } : statSize >= 0 ? hashDb.algorithmsFor(statSize) : { md5: true, sha1: true, sha256: true };
-      const digester = createDigester({ md5: need.md5, sha1: need.sha1, sha256: true });
-      digester.update(buffer.subarray(0, n));
-      const chunk = buffer.subarray(0, CHUNK);
-      for (;;) {
-        const got = readSome(fd, chunk, 0, chunk.length);
-        if (got === 0) break;
-        digester.update(chunk.subarray(0, got));
-        size += got;
-      }
-      hashes = digester.digest();
-      if (hashDb) findings.push(...hashDb.lookup(size, hashes));
-      reason = { code: "max-filesize", message: `${size} bytes is over --max-filesize ${limit}: hashed, not pattern-matched` };
-    } else {
-      if (hashDb) {
-        const need = hashDb.algorithmsFor(n);
-        if (need.md5 || need.sha1 || need.sha256) {
-          const d = createDigester(need);
-          d.update(data);
-          hashes = d.digest();
-          findings.push(...hashDb.lookup(n, hashes));
-        }
-      }
-      if (yara) {
-        const name = task.path === null ? "" : path.basename(base.path);
-        const extension = path.extname(name).toLowerCase();
-        const ext: FileExternals = {
-          filename: name,
-          filepath: task.path === null ? "" : path.resolve(base.path),
-          extension,
-          filetype: fileType(data.subarray(0, 8), extension),
-          owner: uid >= 0 ? ownerOf(uid) : "",
-        };
-        const y0 = performance.now();
-        try {
-          findings.push(...yara.scan(data, ext));
-        } catch (err) {
-          const msg = err instanceof Error ? err.message : String(err);
-          const timedOut = /timeout/i.test(msg) || (init.timeoutMs > 0 && performance.now() - y0 >= init.timeoutMs);
-          if (!timedOut) throw new EngineTrap(msg); // this instance is unusable now: see yarax.ts
-          reason = { code: "timeout", message: `YARA scan stopped after --timeout-per-file ${init.timeoutMs / 1000}s` };
-        }
-      }
-    }
-
-    // Detected files carry all three digests; others SHA-256 when the report shows them.
     if (n <= limit) {
-      if (findings.length > 0) hashes = allHashes(data);
-      else if ((init.hashClean || reason) && !hashes.sha256) hashes = { ...hashes, sha256: createHash("sha256").update(data).digest("hex") };
+      const name = task.path === null ? "" : path.basename(base.path);
+      const filepath = task.path === null ? "" : path.resolve(base.path);
+      const owner = uid >= 0 ? ownerOf(uid) : "";
+      const out = inspectFile(buffer.subarray(0, n), { ...displayPath(p), root: task.root, name, filepath, owner }, engines);
+      return done(out.result, out.members);
     }
 
-    let verdict: ScanResult["verdict"];
-    if (findings.length > 0) verdict = "detected";
-    else if (reason?.code === "engine-error") verdict = "error";
-    else if (reason) verdict = "partial";
-    else verdict = "clean";
-    const r: ScanResult = { ...base, verdict, size, hashes, findings };
-    if (reason) r.reason = reason;
-    return done(r);
+    // Too large to match patterns (or open as a container) in memory: stream the rest through
+    // the digests only.
+    let size = n;
+    const need = !hashDb ? { md5: false, sha1: false, sha256: false } : statSize >= 0 ? hashDb.algorithmsFor(statSize) : { md5: true, sha1: true, sha256: true };
+    const digester = createDigester({ md5: need.md5, sha1: need.sha1, sha256: true });
+    digester.update(buffer.subarray(0, n));
+    const chunk = buffer.subarray(0, CHUNK);
+    for (;;) {
+      const got = readSome(fd, chunk, 0, chunk.length);
+      if (got === 0) break;
+      digester.update(chunk.subarray(0, got));
+      size += got;
+    }
+    const hashes: FileHashes = digester.digest();
+    const findings = hashDb ? hashDb.lookup(size, hashes) : [];
+    const reason: Reason = { code: "max-filesize", message: `${size} bytes is over --max-filesize ${limit}: hashed, not pattern-matched` };
+    return done({ ...base, verdict: findings.length > 0 ? "detected" : "partial", size, hashes, findings, reason });
   } catch (err) {
     if (err instanceof EngineTrap) throw err;
     const r = reasonForError(err as NodeJS.ErrnoException);
@@ -228,17 +181,8 @@ function scan(task: ScanTask): ScanResult {
 port.on("message", (msg: ToWorker) => {
   switch (msg.type) {
     case "scan": {
-      let result: ScanResult;
-      try {
-        result = scan(msg.task);
-      } catch (err) {
-        if (!(err instanceof EngineTrap)) throw err;
-        // The pool replaces this worker and tries the file once more on the fresh one.
-        post({ type: "trap", id: msg.id, message: `YARA-X: ${err.message}` });
-        break;
-      }
-      // Retire before YARA-X's leak makes it trap: the pool replaces a worn worker.
-      post({ type: "result", id: msg.id, result, worn: engineWorn() });
+      // The pool sends one file at a time, so awaiting here never reorders files.
+      void (init.archives && init.sevenZipWasm ? sevenZipReady() : Promise.resolve()).then(() => answer(msg.id, msg.task));
       break;
     }
     default: {
@@ -248,8 +192,20 @@ port.on("message", (msg: ToWorker) => {
   }
 });
 
-try {
-  setup();
-} catch (err) {
-  post({ type: "crash", message: err instanceof Error ? err.stack ?? err.message : String(err) });
+/** Scans one file and answers its result (or a trap: the pool retries it on a fresh worker). */
+function answer(id: number, task: ScanTask): void {
+  let scanned: Inspected;
+  try {
+    scanned = scan(task);
+  } catch (err) {
+    if (!(err instanceof EngineTrap)) throw err;
+    post({ type: "trap", id, message: `YARA-X: ${err.message}` });
+    return;
+  }
+  // Retire before YARA-X's leak makes it trap: the pool replaces a worn worker.
+  post({ type: "result", id, result: scanned.result, members: scanned.members, worn: engineWorn() });
 }
+
+setup().catch((err: unknown) => {
+  post({ type: "crash", message: err instanceof Error ? err.stack ?? err.message : String(err) });
+});

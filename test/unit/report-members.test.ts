@@ -134,8 +134,9 @@ describe("text", () => {
 
 describe("json and ndjson", () => {
   test("the chain, its exact bytes and the roll-up are written and validate", async () => {
-    const doc = JSON.parse((await render("json", MEMBERS)).text);
-    if (!validateReport(doc)) throw new Error(JSON.stringify(validateReport.errors, null, 2));
+    const text = (await render("json", MEMBERS)).text;
+    if (!validateReport(JSON.parse(text))) throw new Error(JSON.stringify(validateReport.errors, null, 2));
+    const doc = JSON.parse(text);
     const [t, i, , l] = doc.results;
     expect(t.members).toBeUndefined();
     expect(t.container).toEqual({ format: ["zip"], members: 5, detected: 2, incomplete: 1 });
