@@ -3,7 +3,7 @@
 // readers); the rest goes through 7z-wasm, which must be loaded first: `await prepareSevenZip()`
 // once per worker (and `await sevenZipReady()` between files, after an error retired an instance).
 import { readAr } from "./ar";
-import { EMPTY_NAME, problem } from "./budget";
+import { EMPTY_NAME, problem, remainingOf } from "./budget";
 import { readWith7z } from "./sevenzip";
 import { readGzip, readZstd } from "./stream";
 import { readTar } from "./tar";
@@ -33,6 +33,11 @@ export function readerOf(format: ContainerFormat): "native" | "7z-wasm" {
  */
 export function* openContainer(format: ContainerFormat, data: Uint8Array, budget: Budget): Iterable<Member> {
   const reader = NATIVE[format];
+  if (remainingOf(budget) === 0) {
+    // A container cut short by the total budget would only read as corrupt: say why instead.
+    yield { name: EMPTY_NAME, problem: problem("archive-total-size", `more than ${budget.limits.maxTotalBytes} bytes unpacked (maxTotalBytes)`) };
+    return;
+  }
   try {
     yield* reader ? reader(data, budget) : readWith7z(format, data, budget);
   } catch (err) {

@@ -119,6 +119,24 @@ function classify(lines: string[]): ContainerProblem {
   return problem("archive-corrupt", `7z-wasm: ${why ? why[1]!.trim() : "extraction failed"}`);
 }
 
+/**
+ * A 7z whose header itself is encrypted (7z a -mhe) makes 7-Zip throw before it prints a word:
+ * recognise it from the start header, whose "next header" is an encoded header (0x17) whose
+ * coder is AES-256 (method id 06 F1 07 01).
+ */
+function headerEncrypted(data: Uint8Array): boolean {
+  if (data.length < 32) return false;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const at = 32 + view.getUint32(12, true) + view.getUint32(16, true) * 2 ** 32;
+  const size = view.getUint32(20, true);
+  if (at >= data.length || data[at] !== 0x17) return false;
+  const header = data.subarray(at, Math.min(data.length, at + size));
+  for (let i = 0; i + 4 <= header.length; i++) {
+    if (header[i] === 0x06 && header[i + 1] === 0xf1 && header[i + 2] === 0x07 && header[i + 3] === 0x01) return true;
+  }
+  return false;
+}
+
 const EXT: Partial<Record<ContainerFormat, string>> = { xz: "xz", bzip2: "bz2", "7z": "7z", cab: "cab", cpio: "cpio", rpm: "rpm", iso: "iso", msi: "msi" };
 const SINGLE_STREAM: ReadonlySet<ContainerFormat> = new Set(["xz", "bzip2"]);
 const enc = new TextEncoder();
@@ -216,6 +234,6 @@ function extract(inst: Instance, format: ContainerFormat, data: Uint8Array, budg
     if (last && !last.problem) last.problem = stop;
     return { members, trouble: last ? undefined : stop };
   }
-  if (code !== 0) return { members, trouble: classify(inst.lines) };
+  if (code !== 0) return { members, trouble: format === "7z" && headerEncrypted(data) ? problem("archive-encrypted", "7z: names and data are encrypted") : classify(inst.lines) };
   return { members };
 }
