@@ -100,32 +100,70 @@ export function chooseAtoms(n: Node): AtomChoice | null {
       let preMin = 0;
       let preMax: number | null = 0;
       const items = n.items;
+      // Members of each small single-byte set (null for anything else), computed once.
+      const small = items.map((x) => (x.t === "set" && size(x.set) <= 4 ? members(x.set) : null));
+      let bestRun: { j: number; len: number; quality: number; offMin: number; offMax: number | null } | null = null;
       for (let j = 0; j < items.length; j++) {
         const item = items[j]!;
-        // A run of small sets starting here.
-        if (item.t === "set") {
-          const sets: number[][] = [];
+        if (small[j]) {
+          // Runs of small sets starting here, scored without expanding them.
           let product = 1;
-          for (let k = j; k < items.length && sets.length < MAX_ATOM; k++) {
-            const x = items[k]!;
-            if (x.t !== "set") break;
-            const m = members(x.set);
-            if (m.length > 4 || product * m.length > MAX_EXPANSIONS) break;
+          let score = 0;
+          for (let k = j; k < items.length && k - j < MAX_ATOM; k++) {
+            const m = small[k];
+            if (!m || product * m.length > MAX_EXPANSIONS) break;
             product *= m.length;
-            sets.push(m);
-            const atoms = expand(sets);
-            best = better(best, { atoms, offMin: preMin, offMax: preMax, quality: choiceQuality(atoms, preMin, preMax) });
+            let low = Infinity;
+            for (const b of m) low = Math.min(low, byteScore(b));
+            score += low + 3;
+            const spread = preMax === null ? 200 : Math.min(200, (preMax - preMin) / 4);
+            const quality = score - 4 * Math.log2(product) - spread - (k > j && allSame(items, small, j, k) ? 10 : 0);
+            if (!bestRun || quality > bestRun.quality) bestRun = { j, len: k - j + 1, quality, offMin: preMin, offMax: preMax };
           }
-        } else {
+        } else if (item.t !== "set") {
           best = better(best, shift(chooseAtoms(item), preMin, preMax));
         }
         const w = width(item);
         preMin += w.min;
         preMax = preMax === null || w.max === null ? null : preMax + w.max;
       }
+      if (bestRun && (!best || bestRun.quality > best.quality)) {
+        const atoms = expand(small.slice(bestRun.j, bestRun.j + bestRun.len) as number[][]);
+        best = { atoms, offMin: bestRun.offMin, offMax: bestRun.offMax, quality: bestRun.quality };
+      }
       return best;
     }
   }
+}
+
+/** Items j..k are all the same single byte (a run like 00 00 00 00). */
+function allSame(items: Node[], small: (number[] | null)[], j: number, k: number): boolean {
+  const first = small[j]!;
+  if (first.length !== 1) return false;
+  for (let x = j + 1; x <= k; x++) if (small[x]!.length !== 1 || small[x]![0] !== first[0]) return false;
+  return items.length > 0;
+}
+
+/** Atoms for a plain literal (the common case), without building the IR: the best 4-byte window. */
+export function literalAtoms(bytes: Uint8Array, nocase: boolean): AtomChoice {
+  const len = Math.min(MAX_ATOM, bytes.length);
+  let bestAt = 0;
+  let bestQ = -Infinity;
+  for (let j = 0; j + len <= bytes.length; j++) {
+    const q = atomQuality(bytes.subarray(j, j + len));
+    if (q > bestQ) {
+      bestQ = q;
+      bestAt = j;
+    }
+  }
+  const window = bytes.subarray(bestAt, bestAt + len);
+  const sets: number[][] = [];
+  for (const b of window) {
+    const lower = b | 0x20;
+    sets.push(nocase && lower >= 0x61 && lower <= 0x7a ? [lower & ~0x20, lower] : [b]);
+  }
+  const atoms = expand(sets);
+  return { atoms, offMin: bestAt, offMax: bestAt, quality: bestQ - 4 * Math.log2(atoms.length) };
 }
 
 function dedupe(atoms: Uint8Array[]): Uint8Array[] {

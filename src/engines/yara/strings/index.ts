@@ -261,25 +261,31 @@ class ScanRun {
     pairs.sort((a, b) => a[0] - b[0]);
     const text = this.latin1();
     const n = text.length;
-    const re = v.re;
     let next = 0;
-    for (const [lo, hi] of pairs) {
-      for (let s = Math.max(lo, next); s <= hi; s++) {
-        let m: RegExpExecArray | null;
-        if (v.anchored) {
-          re.lastIndex = s;
-          m = re.exec(text);
-          if (m) this.confirm(v, s, m[0].length);
-        } else {
-          // A window around the start: one char before (for \b), up to the length limit after.
-          const from = Math.max(0, s - 1);
-          const window = text.slice(from, Math.min(n, s + MAX_SURE_LENGTH + 2));
-          re.lastIndex = s - from;
-          m = re.exec(window);
+    for (const [lo0, hi] of pairs) {
+      const lo = Math.max(lo0, next);
+      if (lo > hi) continue;
+      next = hi + 1;
+      // Anchored regexes see the whole data; others a window from one byte before the first
+      // candidate (for \b) to the length limit after the last one, so a failing search stays short.
+      const from = v.anchored ? 0 : Math.max(0, lo - 1);
+      const window = v.anchored ? text : text.slice(from, Math.min(n, hi + MAX_SURE_LENGTH + 2));
+      if (v.anchored) {
+        // Sticky, one start at a time: a global search could run to the end of the data.
+        for (let s = lo; s <= hi; s++) {
+          v.re.lastIndex = s;
+          const m = v.re.exec(text);
           if (m) this.confirm(v, s, m[0].length);
         }
+        continue;
       }
-      next = Math.max(next, hi + 1);
+      // Sticky, start by start: a global search would also try every offset past `hi`.
+      const re = v.re;
+      for (let s = lo; s <= hi; s++) {
+        re.lastIndex = s - from;
+        const m = re.exec(window);
+        if (m) this.confirm(v, s, m[0].length);
+      }
     }
   }
 

@@ -3,9 +3,9 @@
 // expressions become one IR regex per encoding. Each variant carries its atoms.
 import type { HexToken, StringDecl } from "../ast";
 import { parseYaraRegex, RegexUnsupported } from "../regex";
-import { chooseAtoms, type AtomChoice } from "./atoms";
+import { chooseAtoms, literalAtoms, type AtomChoice } from "./atoms";
 import { base64Variants, widenBytes, type Base64Variant } from "./base64";
-import { complement, emptySet, foldCase, hasAnchor, literal, toSource, widen, type ByteSet, type Node } from "./ir";
+import { complement, emptySet, hasAnchor, toSource, widen, type ByteSet, type Node } from "./ir";
 
 export type Variant =
   | {
@@ -53,10 +53,7 @@ export function hexNode(tokens: HexToken[]): Node {
 }
 
 function literalChoice(bytes: Uint8Array, nocase: boolean): AtomChoice {
-  const node = literal(bytes);
-  const c = chooseAtoms(nocase ? { t: "cat", items: node.t === "cat" ? node.items.map((x) => (x.t === "set" ? { t: "set", set: foldCase(x.set) } : x)) : [] } : node);
-  if (!c) throw new Error("a literal always has atoms");
-  return c;
+  return literalAtoms(bytes, nocase);
 }
 
 function regexVariant(pattern: number, node: Node, wide: boolean, fullword: boolean): Variant {
@@ -81,6 +78,10 @@ export function variantsOf(decl: StringDecl, pattern: number): { variants: Varia
 
   if (decl.kind === "text") {
     const value = decl.value;
+    // YARA-X rejects empty strings (and base64 needs 3 bytes): nothing sound to search for.
+    if (value.length === 0 || ((m.base64 || m.base64wide) && value.length < 3)) {
+      return { variants: [{ kind: "undecidable", pattern, choice: null }], warning: "pattern too short" };
+    }
     if (m.base64 || m.base64wide) {
       if (m.wide || m.ascii || m.nocase || m.xor || m.fullword) {
         return { variants: [{ kind: "undecidable", pattern, choice: null }], warning: "base64 combined with other modifiers is not reproduced" };
