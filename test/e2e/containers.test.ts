@@ -9,8 +9,9 @@ import Ajv2020 from "ajv/dist/2020";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ndjsonLineSchema from "../../src/report/schema/ndjson-line.schema.json";
 import reportSchema from "../../src/report/schema/report.schema.json";
+import * as A from "../support/archives";
 import { validate } from "../support/sarif-validator";
-import { EICAR, EICAR_SHA256, ROOT, json, ndjson, ring3, tempDir, write, type Json } from "./helpers";
+import { BIN as BIN_PATH, EICAR, EICAR_SHA256, ROOT, json, ndjson, ring3, tempDir, write, type Json } from "./helpers";
 
 /** The bundle the single executable is made from, on the product's Node (see the 7z-wasm cases). */
 function runBundle(args: string[]): { code: number | null; stdout: string; stderr: string } {
@@ -449,4 +450,75 @@ describe("problems: partial, never clean, exit 2 unless detected", () => {
       expect(run.stdout).toBe("");
     }
   });
+});
+
+describe("formats from the fixture builders (test/support/archives.ts)", () => {
+  const files = [{ name: "dir/eicar.com", data: A.EICAR }];
+  const made: [string, string, () => Uint8Array | Promise<Uint8Array>, string[]][] = [
+    ["cpio", "a.cpio", () => A.cpio(files), ["dir/eicar.com"]],
+    ["cab", "a.cab", () => A.cab(files), ["dir/eicar.com"]],
+    ["iso", "a.iso", () => A.iso("EICAR.COM", A.EICAR), ["EICAR.COM"]],
+    ["rpm", "a.rpm", () => A.rpm(files), ["dir/eicar.com"]],
+    ["7z", "a.7z", () => A.sevenZipCreate("7z", files), ["dir/eicar.com"]],
+  ];
+
+  it.each(made)("%s (7z-wasm): EICAR inside is found and named; never clean without 7z-wasm", async (name, file, make, chain) => {
+    const d = folder(`built-${name}`);
+    fs.writeFileSync(path.join(d, file), await make());
+    const bundle = runBundle(["scan", "--format", "json", d]);
+    expect(bundle.code, bundle.stdout).toBe(1);
+    const doc = json(bundle);
+    expect(top(doc, file).verdict).toBe("detected");
+    const hit = doc.results.find((r: Json) => r.verdict === "detected" && r.members !== undefined);
+    expect(hit.members.at(-1).toLowerCase()).toBe(chain.at(-1)!.toLowerCase());
+    const sea = scanJson([d]);
+    expect(sea.code === 1 || (sea.code === 2 && top(sea.doc, file).reason.code === "archive-unsupported")).toBe(true);
+  });
+
+  it("tar variants (pax, GNU, v7) and a .deb from the builders", () => {
+    const d = folder("built-tars");
+    for (const style of ["pax", "gnu", "v7"] as const) fs.writeFileSync(path.join(d, `${style}.tar`), A.tar([{ name: "p/eicar.com", data: A.EICAR }], style));
+    fs.writeFileSync(path.join(d, "z.deb"), A.deb([{ name: "./usr/bin/eicar", data: A.EICAR }], "zst"));
+    fs.writeFileSync(path.join(d, "a.crx"), A.crx(A.zip([{ name: "bg.js", data: A.EICAR }])));
+    const { code, doc } = scanJson([d]);
+    expect(code).toBe(1);
+    for (const style of ["pax", "gnu", "v7"]) expect(member(doc, ["p/eicar.com"]) && top(doc, `${style}.tar`).verdict).toBe("detected");
+    expect(member(doc, ["data.tar.zst", "./usr/bin/eicar"]).verdict).toBe("detected");
+    expect(top(doc, "a.crx").container.format).toEqual(["zip"]);
+    expect(doc.summary.detected).toBe(5);
+  });
+});
+
+describe("hostile inputs end within their budget, in seconds, as partial", () => {
+  /** Peak RSS (KiB) and wall time of one scan, through /usr/bin/time. */
+  function measured(target: string): { code: number | null; doc: Json; rssKiB: number; ms: number } {
+    const t0 = Date.now();
+    const r = spawnSync("/usr/bin/time", ["-f", "%M", BIN_PATH, "scan", "--format", "json", target], { encoding: "utf8", env: { ...process.env, CI: "true" }, maxBuffer: 64 << 20, timeout: 120_000 });
+    const ms = Date.now() - t0;
+    const doc = JSON.parse(r.stdout);
+    if (!validateReport(doc)) throw new Error(JSON.stringify(validateReport.errors, null, 2));
+    return { code: r.status, doc, rssKiB: Number(r.stderr.trim().split("\n").at(-1)), ms };
+  }
+
+  const bombs: [string, () => Uint8Array, string[]][] = [
+    ["42.zip-style nested bomb (5 levels of 16, 1 GiB leaves)", () => A.nestedZipBomb(5, 16), ["archive-ratio", "archive-total-size", "archive-member-size"]],
+    ["overlapping-entries zip bomb (Fifield)", () => A.overlapZipBomb(200, 16 * 1024 * 1024), ["archive-ratio"]],
+    ["zip quine (contains itself)", () => A.selfContainingZip(4), ["archive-corrupt", "archive-depth", "archive-ratio"]],
+    ["gzip of 10 GB of zeros", () => A.gzipOfZeros(100), ["archive-ratio", "archive-member-size", "archive-total-size"]],
+    ["tar with a huge declared size", () => A.tar([{ name: "big", data: A.EICAR, declaredSize: 2 ** 40, base256: true }]), ["archive-corrupt"]],
+  ];
+
+  it.each(bombs)("%s", (name, make, codes) => {
+    const d = folder(`bomb-${name.replace(/\W+/g, "-").slice(0, 40)}`);
+    const file = path.join(d, "bomb.bin");
+    fs.writeFileSync(file, make());
+    const run = measured(file);
+    const r = run.doc.results[0];
+    expect(r.verdict, JSON.stringify(run.doc.results.slice(0, 3))).toBe("partial");
+    expect(codes).toContain(r.reason.code);
+    expect(run.code).toBe(2);
+    expect(run.ms).toBeLessThan(30_000);
+    expect(run.rssKiB).toBeLessThan(1024 * 1024);
+    console.log(`${name}: ${run.ms} ms, peak RSS ${Math.round(run.rssKiB / 1024)} MiB, ${r.reason.code}`);
+  }, 120_000);
 });
