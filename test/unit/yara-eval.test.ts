@@ -470,7 +470,7 @@ function miniParse(text: string, opts: { file: string; namespace: string }): { s
         // (lo..hi) or (a, b, c)
         const save = p;
         take("(");
-        const first = level(0);
+        const first = orExpr();
         if (peek().k === "..") {
           p = save;
           iterable = { kind: "range", range: range() };
@@ -478,7 +478,7 @@ function miniParse(text: string, opts: { file: string; namespace: string }): { s
           const items = [first];
           while (peek().k === ",") {
             take();
-            items.push(level(0));
+            items.push(orExpr());
           }
           take(")");
           iterable = { kind: "list", items };
@@ -966,3 +966,173 @@ describe("compile errors (the ones YARA-X reports)", () => {
     expect(() => oracleMatches(text, bytes(""))).toThrow(message.replace(/^\S+ /, ""));
   });
 });
+
+// The parser desugars `N of (<bool>, …)` into `for N of in (…) : (of)` (parser.ts BOOL_TUPLE_VAR),
+// or into plain `or` / `and` for any / all. The loop form is built here directly, so that the
+// evaluator's side is tested whatever the parser does: in YARA-X an undefined item aborts the
+// whole `of` (the item is evaluated outside the body's catch).
+describe("N of (<boolean>, …) as the parser's loop", () => {
+  const cases: [quantifier: string, items: string, expected: Tri][] = [
+    ["any", "true, false", T],
+    ["all", "true, false", F],
+    ["none", "false, false", T],
+    ["0", "false, false", T],
+    ["0", "false, true", F],
+    ["1", "filesize == 6, false", T],
+    ["2", "filesize == 6, false, true", T],
+    ["any", "uint8(100) == 0, true", F],
+    ["any", "true, uint8(100) == 0", T],
+    ["all", "uint8(100) == 0, true", F],
+  ];
+  it.each(cases)("%s of (%s)", (q, items, expected) => {
+    const loop = miniParse(`rule a { condition: for ${q} x in (${items}) : (x) }`, { file: "t.yar", namespace: "default" }).source!;
+    const cond = loop.rules[0].condition as Extract<Expr, { type: "for_in" }>;
+    cond.vars = ["of"];
+    cond.body = { type: "ident", name: "of", pos: cond.body.pos };
+    const { program } = compileProgram([loop], { externals: {} });
+    const run = (src: SourceFile) => compileProgram([src], { externals: {} }).program!.evaluate({ data: bytes(ABC), matches: NO_HITS, externals: {}, modules: {} })[0];
+    expect(run(loop)).toBe(expected);
+    expect(program).toBeDefined();
+    expect(oracleMatches(`rule a { condition: ${q} of (${items}) }`, bytes(ABC)).includes("a")).toBe(expected);
+    // and under `not`, where undefined and false differ
+    const negated = miniParse(`rule a { condition: not for ${q} x in (${items}) : (x) }`, { file: "t.yar", namespace: "default" }).source!;
+    const inner = (negated.rules[0].condition as Extract<Expr, { type: "unary" }>).operand as Extract<Expr, { type: "for_in" }>;
+    inner.vars = ["of"];
+    inner.body = { type: "ident", name: "of", pos: inner.body.pos };
+    expect(run(negated)).toBe(oracleMatches(`rule a { condition: not ${q} of (${items}) }`, bytes(ABC)).includes("a"));
+  });
+});
+
+const NO_HITS: MatchTable = { get: () => undefined, hits: () => [] };
+
+table("matches (regex.ts)", [
+  c('"abcd" matches /b.d/', ABC, T),
+  c('"abc" matches /b.d/', ABC, F),
+  c('"abcd" matches /B.D/i', ABC, T),
+  c('"a\\nb" matches /a.b/', ABC, F),
+  c('"a\\nb" matches /a.b/s', ABC, T),
+  c('"abc" matches /^abc$/ and not ("xabc" matches /^abc/)', ABC, T),
+]);
+
+// ---------------------------------------------------------------------------------------------
+// UNKNOWN: what the fast path cannot decide. YARA-X is not asked (there is nothing to compare).
+
+const partial = (offsets: number[], lengths = offsets.map(() => 3)): PatternMatches => ({ offsets, lengths, complete: false });
+/** The matcher's answer is patched, so the bytes do not hold these matches: YARA-X cannot judge. */
+const P = (patch: Record<number, PatternMatches>): Opts => ({ patch, noOracle: true });
+
+table("incomplete matches (verifier could not decide some candidates)", [
+  s('$a = "abc"', "$a", "xyz", T, P({ 0: partial([1]) })),
+  s('$a = "abc"', "$a", "xyz", U, P({ 0: partial([]) })),
+  s('$a = "abc"', "not $a", "xyz", U, P({ 0: partial([]) })),
+  s('$a = "abc"', "not $a", "xyz", F, P({ 0: partial([4]) })),
+  s('$a = "abc"', "$a or true", "xyz", T, P({ 0: partial([]) })),
+  s('$a = "abc"', "$a and false", "xyz", F, P({ 0: partial([]) })),
+  s('$a = "abc"', "#a == 1", "xyz", U, P({ 0: partial([1]) })),
+  s('$a = "abc"', "#a >= 0", "xyz", U, P({ 0: partial([1]) })),
+  s('$a = "abc"', "@a[1] == 1", "xyz", U, P({ 0: partial([1]) })),
+  s('$a = "abc"', "!a[1] == 3", "xyz", U, P({ 0: partial([1]) })),
+  s('$a = "abc"', "$a at 1", "xyz", T, P({ 0: partial([1]) })),
+  s('$a = "abc"', "$a at 2", "xyz", U, P({ 0: partial([1]) })),
+  s('$a = "abc"', "$a in (0..5)", "xyz", T, P({ 0: partial([1]) })),
+  s('$a = "abc"', "$a in (2..5)", "xyz", U, P({ 0: partial([1]) })),
+  s('$a = "abc"', "#a in (0..5) == 1", "xyz", U, P({ 0: partial([1]) })),
+  s('$a = "abc" $b = "def"', "any of them", "xyz", T, P({ 1: partial([0]) })),
+  s('$a = "abc" $b = "def"', "any of them", "xyz", U, P({ 1: partial([]) })),
+  s('$a = "abc" $b = "def"', "all of them", "xyz", F, P({ 1: partial([]) })),
+  s('$a = "abc" $b = "def"', "none of them", "xyz", U, P({ 1: partial([]) })),
+  s('$a = "abc" $b = "def"', "none of them", "abc", F, P({ 1: partial([]) })),
+  s('$a = "abc" $b = "def"', "2 of them", "abc", U, P({ 1: partial([]) })),
+  s('$a = "abc" $b = "def"', "1 of them", "abc", T, P({ 1: partial([]) })),
+  s('$a = "abc" $b = "def" $c = "ghi"', "3 of them", "abc", F, P({ 1: partial([]) })),
+  s('$a = "abc" $b = "def"', "for any of them : (# == 1)", "abc", T, P({ 1: partial([]) })),
+  s('$a = "abc" $b = "def"', "for all of them : (# == 1)", "abc", U, P({ 1: partial([]) })),
+  s('$a = "abc" $b = "def"', "for all of them : (# == 5)", "abc", F, P({ 1: partial([]) })),
+]);
+
+/** A module the way modules/ builds them: fields may be absent (undefined) or unimplemented (UNKNOWN). */
+function fakeModule(name: string, fields: Record<string, Value>): ModuleFactory {
+  return { name, load: () => struct(fields) };
+}
+function struct(fields: Record<string, Value>): StructValue {
+  return { kind: "struct", field: (n) => fields[n] };
+}
+const arr = (items: Value[]): Value => ({ kind: "array", length: () => items.length, at: (i) => items[i] });
+const enc = (x: string) => new TextEncoder().encode(x);
+const fake = fakeModule("fake", {
+  n: 5n,
+  f: 1.5,
+  str: enc("hello"),
+  undef: undefined,
+  unk: UNKNOWN,
+  nested: struct({ x: 7n, unk: UNKNOWN }),
+  arr: arr([1n, 2n, 3n]),
+  holes: arr([1n, undefined, 3n]),
+  unkItems: arr([1n, UNKNOWN, 3n]),
+  structs: arr([struct({ name: enc(".text") }), struct({ name: enc(".data") })]),
+  dict: {
+    kind: "dict",
+    get: (k: Uint8Array) => ({ a: 1n, b: 2n })[new TextDecoder().decode(k) as "a"],
+    entries: () => [
+      [enc("a"), 1n],
+      [enc("b"), 2n],
+    ],
+  },
+  unkDict: { kind: "dict", get: () => UNKNOWN, entries: () => UNKNOWN },
+  twice: { kind: "func", call: (args: Value[]) => (typeof args[0] === "bigint" ? args[0] * 2n : UNKNOWN) },
+  notImplemented: { kind: "func", call: () => UNKNOWN },
+  regexArg: { kind: "func", call: (args: Value[]) => (args[0] as { test(b: Uint8Array): boolean | typeof UNKNOWN }).test(enc("kernel32.dll")) },
+});
+const F_ = { modules: { fake }, noOracle: true };
+const m = (cond: string, expected: Tri): Case => [`import "fake" rule a { condition: ${cond} }`, ABC, expected, F_];
+
+table("modules (a fake module)", [
+  m("fake.n == 5", T),
+  m("fake.n + fake.f == 6.5", T),
+  m('fake.str == "hello" and fake.str startswith "he"', T),
+  m("fake.undef == 1", F),
+  m("not (fake.undef == 1)", F),
+  m("not defined fake.undef", T),
+  m("fake.undef == 1 or fake.n == 5", T),
+  m("fake.unk == 1", U),
+  m("defined fake.unk", U),
+  m("fake.unk == 1 or fake.n == 5", T),
+  m("fake.unk == 1 and fake.n == 4", F),
+  m("fake.unk == 1 and fake.undef == 1", F),
+  m("fake.unk + fake.undef == 1 or false", F),
+  m("fake.nested.x == 7", T),
+  m("fake.nested.unk > 0", U),
+  m("fake.nested.missing == 1", F),
+  m("fake.arr[0] == 1 and fake.arr[2] == 3", T),
+  m("defined fake.arr[3]", F),
+  m("defined fake.arr[-1]", F),
+  m("for any x in fake.arr : (x == 2)", T),
+  m("for all x in fake.arr : (x < 3)", F),
+  m("for all x in fake.arr : (x < 4)", T),
+  m("for any x in fake.holes : (x == 3)", F),
+  m("not for any x in fake.holes : (x == 3)", F),
+  m("for any x in fake.holes : (x == 1)", T),
+  m("for any x in fake.unkItems : (x == 1)", T),
+  m("for any x in fake.unkItems : (x == 3)", U),
+  m('for any s in fake.structs : (s.name == ".data")', T),
+  m('fake.dict["b"] == 2 and not defined fake.dict["c"]', T),
+  m('for any k, v in fake.dict : (k == "b" and v == 2)', T),
+  m("for all k, v in fake.dict : (v > 1)", F),
+  m("for any k, v in fake.unkDict : (v > 1)", U),
+  m("fake.twice(21) == 42", T),
+  m("fake.twice(uint8(100)) == 0 or true", T),
+  m("not (fake.twice(uint8(100)) == 0)", F),
+  m("fake.notImplemented() == 1", U),
+  m("fake.notImplemented() == 1 or true", T),
+  m("fake.regexArg(/kernel32/i)", T),
+  m("fake.regexArg(/user32/)", F),
+  m("with x = fake.unk : (x > 1)", U),
+  m("with x = fake.unk : (true)", T),
+]);
+
+table("other UNKNOWN sources", [
+  c("entrypoint == 0", ABC, U),
+  c("entrypoint == 0 or true", ABC, T, { noOracle: true }), // YARA-X rejects entrypoint (E017 unsupported)
+  ["import \"pe\" rule a { condition: pe.is_pe }", ABC, U],
+  ["import \"pe\" rule a { condition: pe.is_pe or filesize == 6 }", ABC, T],
+]);

@@ -4,6 +4,7 @@
 // operator is chosen once here, so evaluation is a chain of direct calls.
 import type { Expr, Iterable, Pos, Quantifier, Range, RuleSet, StringSet } from "../ast";
 import { UNKNOWN, type ArrayValue, type DictValue, type MatchTable, type ModuleFactory, type RegexArg, type StructValue, type Tri } from "../contracts";
+import { compileYaraRegex } from "../regex";
 import { HALT, countMode, runLoop, type Mode, type Step } from "./loops";
 import { arith, bitNot, bitwise, caught, compare, negate, readInt, stringOp, truthy, type V } from "./values";
 
@@ -63,6 +64,12 @@ interface Vars {
   patternSlot: number;
   depth: number;
 }
+
+/**
+ * The variable of the loop the parser makes of `N of (<bool>, …)`: a keyword, so no rule can name
+ * a variable so (parser.ts exports it as BOOL_TUPLE_VAR).
+ */
+const BOOL_TUPLE_VAR = "of";
 
 const isAnonymousRef = (id: string): boolean => id.length <= 1;
 /** `#a`, `@a`, `!a`, `$a` and `a` all name the string `$a`. */
@@ -144,7 +151,7 @@ class ConditionCompiler {
   private regexArg(source: string, nocase: boolean, dotAll: boolean): RegexArg {
     let re: { test(bytes: Uint8Array): boolean | typeof UNKNOWN } | undefined;
     try {
-      re = this.s.regex?.(source, { nocase, dotAll });
+      re = (this.s.regex ?? compileYaraRegex)(source, { nocase, dotAll });
     } catch {
       re = undefined; // a regex the translator rejects: UNKNOWN, and YARA-X decides
     }
@@ -526,7 +533,7 @@ class ConditionCompiler {
       return slot;
     });
     const inner: Vars = { names, patternSlot: vars.patternSlot, depth: vars.depth + e.vars.length };
-    const iterable = this.iterable(e.iterable, vars);
+    const iterable = this.iterable(e.iterable, vars, e.vars.length === 1 && e.vars[0] === BOOL_TUPLE_VAR);
     const body = this.expr(e.body, inner);
     const mode = this.quantifier(e.quantifier, vars);
     const arity = e.vars.length;
@@ -548,7 +555,7 @@ class ConditionCompiler {
    * An iterable: its length for this file and a setter that puts iteration i's values in the
    * loop's slots (true when set; undefined / HALT when fetching the item aborts or is unknown).
    */
-  private iterable(it: Iterable, vars: Vars): (env: Env) => Iteration | undefined | typeof UNKNOWN {
+  private iterable(it: Iterable, vars: Vars, boolTuple: boolean): (env: Env) => Iteration | undefined | typeof UNKNOWN {
     switch (it.kind) {
       case "range": {
         const { lo, hi } = this.range(it.range, vars);
@@ -576,8 +583,12 @@ class ConditionCompiler {
           n: items.length,
           set(env, i, slots, arity) {
             if (arity !== 1) return HALT;
-            // An undefined item leaves the variable undefined; the body decides what that means.
-            env.slots[slots[0]] = items[i](env);
+            const v = items[i](env);
+            // In `for … in (x, y)` an undefined item leaves the variable undefined and the body
+            // decides; in `N of (<bool>, …)` (which the parser desugars into this loop) YARA-X
+            // evaluates the item outside the body's catch, so undefined aborts the whole loop.
+            if (boolTuple && (v === undefined || v === UNKNOWN)) return v === undefined ? undefined : HALT;
+            env.slots[slots[0]] = v;
             return true;
           },
         };

@@ -56,7 +56,7 @@ export interface EvalContext {
 export interface CompileOptions {
   /** External variables the rules may use, with their default values. */
   externals: Record<string, string | number | boolean>;
-  /** Translates `matches` / regex arguments; without it they are UNKNOWN. */
+  /** Translates `matches` / regex arguments (default: regex.ts's compileYaraRegex). */
   regex?: RegexCompiler;
 }
 
