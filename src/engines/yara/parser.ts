@@ -1,0 +1,1033 @@
+// The YARA parser: source text -> ast.ts SourceFile, for the language as YARA-X accepts it. A
+// recursive-descent parser over lexer.ts's token arrays; conditions follow YARA's precedence
+// (or < and < not/defined < == != contains… < < <= > >= < | < ^ < & < << >> < + - < * \ % <
+// unary - ~ < . [] ()). Only syntax is checked here: names, types and unused strings are the
+// evaluator's business. After a syntax error the parser resumes at the next `rule`, so one bad
+// rule does not hide the errors of the next ones.
+import type {
+  BinaryOp,
+  Expr,
+  HexToken,
+  Iterable,
+  Meta,
+  Pos,
+  Quantifier,
+  Range,
+  Rule,
+  RuleSet,
+  SourceFile,
+  StringDecl,
+  StringModifiers,
+  StringSet,
+} from "./ast";
+import { isUnicodeSpace, tokenize, type LexError } from "./lexer";
+
+export interface ParseError {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export interface ParseOptions {
+  /** Name for diagnostics. */
+  file: string;
+  /** Default "default". */
+  namespace?: string;
+  /** Resolves `include "x"` relative to the including file; return undefined when not allowed/found. */
+  include?: (path: string, from: string) => { file: string; text: string } | undefined;
+}
+
+/** Includes nested deeper than this are refused (a chain that long is a loop in disguise). */
+export const MAX_INCLUDE_DEPTH = 16;
+
+/**
+ * Parses `text` and the files it includes. `source` is present only when there is no error at all
+ * (YARA-X, too, rejects a file with any error); `errors` lists every error found, in order.
+ */
+export function parse(text: string, opts: ParseOptions): { source?: SourceFile; errors: ParseError[] } {
+  const ctx: Context = {
+    namespace: opts.namespace ?? "default",
+    imports: [],
+    rules: [],
+    errors: [],
+    include: opts.include,
+    stack: [],
+  };
+  parseFile(ctx, opts.file, text);
+  if (ctx.errors.length > 0) return { errors: ctx.errors };
+  return { source: { file: opts.file, namespace: ctx.namespace, imports: ctx.imports, rules: ctx.rules }, errors: [] };
+}
+
+interface Context {
+  namespace: string;
+  imports: string[];
+  rules: Rule[];
+  errors: ParseError[];
+  include: ParseOptions["include"];
+  /** Files being parsed, outermost first: include cycle detection. */
+  stack: string[];
+}
+
+function parseFile(ctx: Context, file: string, text: string): void {
+  ctx.stack.push(file);
+  try {
+    new FileParser(ctx, file, text).parseTopLevel();
+  } finally {
+    ctx.stack.pop();
+  }
+}
+
+/** Thrown once a syntax error has been recorded; caught at rule level, where parsing resumes. */
+const FAIL = { failed: true } as const;
+
+const I64_MAX = (1n << 63n) - 1n;
+
+/** The loop variable of a desugared `N of (<bool>, …)` (see parseBoolTupleOf): a keyword, so unique. */
+export const BOOL_TUPLE_VAR = "of";
+
+/** Precedence of arithmetic and bitwise operators, loosest first. */
+const BINARY_PREC = new Map<string, number>([
+  ["|", 1], ["^", 2], ["&", 3], ["<<", 4], [">>", 4], ["+", 5], ["-", 5], ["*", 6], ["\\", 6], ["%", 6],
+]);
+/** Equality and string operators bind looser than < <= > >= (as in YARA's grammar). */
+const EQUALITY_OPS = new Set(["==", "!=", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith", "iequals", "matches"]);
+const RELATIONAL_OPS = new Set(["<", "<=", ">", ">="]);
+
+type ModifierName = "nocase" | "ascii" | "wide" | "fullword" | "private" | "xor" | "base64" | "base64wide";
+const MODIFIERS = new Set<string>(["nocase", "ascii", "wide", "fullword", "private", "xor", "base64", "base64wide"]);
+/** Which modifiers each kind of string accepts (YARA-X's rules). */
+const ALLOWED_MODIFIERS: Record<StringDecl["kind"], ReadonlySet<string>> = {
+  text: MODIFIERS,
+  hex: new Set(["private"]),
+  regex: new Set(["nocase", "ascii", "wide", "fullword", "private"]),
+};
+const KIND_NAME: Record<StringDecl["kind"], string> = { text: "text string", hex: "hex string", regex: "regular expression" };
+/** Modifier pairs YARA-X refuses on one string. */
+const INCOMPATIBLE: [ModifierName, ModifierName][] = [
+  ["xor", "nocase"],
+  ["xor", "base64"],
+  ["xor", "base64wide"],
+  ["nocase", "base64"],
+  ["nocase", "base64wide"],
+  ["fullword", "base64"],
+  ["fullword", "base64wide"],
+];
+
+const utf8 = new TextDecoder();
+
+class FileParser {
+  private readonly kinds: string[];
+  private readonly starts: number[];
+  private readonly ends: number[];
+  private readonly lines: number[];
+  private readonly lineStarts: number[];
+  /** Index of the current token. */
+  private i = 0;
+  /** Lexical errors not yet reported: each is reported in offset order among the parser's own. */
+  private readonly lexErrors: LexError[] = [];
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly file: string,
+    private readonly src: string,
+  ) {
+    const tokens = tokenize(src, this.lexErrors);
+    this.kinds = tokens.kinds;
+    this.starts = tokens.starts;
+    this.ends = tokens.ends;
+    this.lines = tokens.lines;
+    this.lineStarts = tokens.lineStarts;
+  }
+
+  parseTopLevel(): void {
+    const kinds = this.kinds;
+    for (;;) {
+      const start = this.i;
+      const kind = kinds[start];
+      if (kind === "eof") {
+        this.flushLexErrors(Infinity);
+        return;
+      }
+      try {
+        if (kind === "import") this.parseImport();
+        else if (kind === "include") this.parseInclude();
+        else if (kind === "rule" || kind === "private" || kind === "global") this.parseRule();
+        else this.unexpected("import, include or rule");
+      } catch (err) {
+        if (err !== FAIL) throw err;
+        this.recover(start);
+      }
+    }
+  }
+
+  /**
+   * Reports the lexical errors before `offset`. The parser meets an "error" token where each one
+   * is and fails the enclosing rule without a message of its own.
+   */
+  private flushLexErrors(offset: number): void {
+    const pending = this.lexErrors;
+    let k = 0;
+    while (k < pending.length && pending[k]!.offset <= offset) {
+      this.report(pending[k]!.offset, pending[k]!.message);
+      k++;
+    }
+    pending.splice(0, k);
+  }
+
+  /** Skips to the next `rule` (with its modifiers), `import` or `include` after token `from`. */
+  private recover(from: number): void {
+    const kinds = this.kinds;
+    let j = Math.max(this.i, from + 1);
+    while (kinds[j] !== "eof" && kinds[j] !== "rule" && kinds[j] !== "import" && kinds[j] !== "include") j++;
+    if (kinds[j] === "rule") while (j - 1 > from && (kinds[j - 1] === "private" || kinds[j - 1] === "global")) j--;
+    this.i = j;
+  }
+
+  private parseImport(): void {
+    this.i++;
+    const name = this.plainText(this.expect("string", "module name"));
+    if (!this.ctx.imports.includes(name)) this.ctx.imports.push(name);
+  }
+
+  private parseInclude(): void {
+    const t = this.i++;
+    const path = this.plainText(this.expect("string", "file name"));
+    const ctx = this.ctx;
+    if (ctx.stack.length > MAX_INCLUDE_DEPTH) this.error(t, `includes nested deeper than ${MAX_INCLUDE_DEPTH}`);
+    const found = ctx.include?.(path, this.file);
+    if (found === undefined) this.error(t, `cannot include "${path}"`);
+    if (ctx.stack.includes(found.file)) this.error(t, `include cycle: ${[...ctx.stack, found.file].join(" -> ")}`);
+    this.flushLexErrors(this.starts[t]!);
+    parseFile(ctx, found.file, found.text);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Rules
+
+  private parseRule(): void {
+    const kinds = this.kinds;
+    const first = this.i;
+    let isPrivate = false;
+    let isGlobal = false;
+    while (kinds[this.i] === "private" || kinds[this.i] === "global") {
+      const t = this.i++;
+      if (kinds[t] === "private") {
+        if (isPrivate) this.error(t, `duplicate rule modifier "private"`);
+        isPrivate = true;
+      } else {
+        if (isGlobal) this.error(t, `duplicate rule modifier "global"`);
+        isGlobal = true;
+      }
+    }
+    this.expect("rule", '"rule"');
+    const name = this.text(this.expect("ident", "rule name"));
+    const tags: string[] = [];
+    if (kinds[this.i] === ":") {
+      this.i++;
+      tags.push(this.text(this.expect("ident", "tag")));
+      while (kinds[this.i] === "ident") tags.push(this.text(this.i++));
+    }
+    this.expect("{", '"{"');
+    const meta: Meta[] = [];
+    if (kinds[this.i] === "meta") {
+      this.i++;
+      this.expect(":", '":"');
+      do meta.push(this.parseMeta());
+      while (kinds[this.i] === "ident");
+    }
+    const strings: StringDecl[] = [];
+    if (kinds[this.i] === "strings") {
+      this.i++;
+      this.expect(":", '":"');
+      do strings.push(this.parseString());
+      while (kinds[this.i] === "$");
+    }
+    this.expect("condition", "condition");
+    this.expect(":", '":"');
+    const condition = this.parseBoolExpr();
+    const last = this.expect("}", '"}"');
+    this.ctx.rules.push({
+      name,
+      namespace: this.ctx.namespace,
+      file: this.file,
+      pos: this.pos(first),
+      text: this.src.slice(this.starts[first], this.ends[last]),
+      private: isPrivate,
+      global: isGlobal,
+      tags,
+      meta,
+      strings,
+      condition,
+    });
+  }
+
+  private parseMeta(): Meta {
+    const t = this.expect("ident", "meta identifier");
+    this.expect("=", '"="');
+    const v = this.i++;
+    let value: Meta["value"];
+    switch (this.kinds[v]) {
+      case "string":
+        value = this.textValue(v);
+        break;
+      case "true":
+      case "false":
+        value = this.kinds[v] === "true";
+        break;
+      case "int":
+        value = Number(this.intValue(v));
+        break;
+      case "float":
+        value = this.floatValue(v);
+        break;
+      case "-": {
+        const n = this.i++;
+        if (this.kinds[n] === "int") value = -Number(this.intValue(n));
+        else if (this.kinds[n] === "float") value = -this.floatValue(n);
+        else this.unexpectedAt(n, "number");
+        break;
+      }
+      default:
+        this.unexpectedAt(v, "string, number, true or false");
+    }
+    return { key: this.text(t), value, pos: this.pos(t) };
+  }
+
+  private parseString(): StringDecl {
+    const t = this.expect("$", "string identifier");
+    const id = this.text(t);
+    this.expect("=", '"="');
+    const v = this.i++;
+    const pos = this.pos(t);
+    let decl: StringDecl;
+    switch (this.kinds[v]) {
+      case "string": {
+        const value = this.bytesValue(v);
+        if (value.length === 0) this.error(v, "empty string");
+        decl = { kind: "text", id, pos, modifiers: noModifiers(), value };
+        break;
+      }
+      case "regex": {
+        const re = this.regexValue(v);
+        decl = { kind: "regex", id, pos, modifiers: noModifiers(), source: re.source, nocase: re.nocase, dotAll: re.dotAll };
+        break;
+      }
+      case "hex":
+        decl = { kind: "hex", id, pos, modifiers: noModifiers(), tokens: this.hexTokens(v) };
+        break;
+      default:
+        this.unexpectedAt(v, "text string, hex string or regular expression");
+    }
+    this.parseModifiers(decl);
+    return decl;
+  }
+
+  private parseModifiers(decl: StringDecl): void {
+    const kinds = this.kinds;
+    const m = decl.modifiers;
+    const seen = new Map<string, number>();
+    while (MODIFIERS.has(kinds[this.i]!)) {
+      const t = this.i++;
+      const name = kinds[t] as ModifierName;
+      if (seen.has(name)) this.error(t, `duplicate modifier "${name}"`);
+      seen.set(name, t);
+      if (!ALLOWED_MODIFIERS[decl.kind].has(name)) this.error(t, `modifier "${name}" is not allowed with a ${KIND_NAME[decl.kind]}`);
+      switch (name) {
+        case "xor": {
+          let min = 0;
+          let max = 255;
+          if (kinds[this.i] === "(") {
+            this.i++;
+            const a = this.expect("int", "integer");
+            min = max = this.byteValue(a);
+            if (kinds[this.i] === "-") {
+              this.i++;
+              max = this.byteValue(this.expect("int", "integer"));
+              if (min > max) this.error(a, `invalid xor range ${min}-${max}`);
+            }
+            this.expect(")", '")"');
+          }
+          m.xor = { min, max };
+          break;
+        }
+        case "base64":
+        case "base64wide": {
+          let alphabet: string | undefined;
+          if (kinds[this.i] === "(") {
+            this.i++;
+            const a = this.expect("string", "base64 alphabet");
+            alphabet = this.plainText(a);
+            if (utf8Length(alphabet) !== 64) this.error(a, "a base64 alphabet must be 64 bytes long");
+            this.expect(")", '")"');
+          }
+          m[name] = alphabet === undefined ? {} : { alphabet };
+          break;
+        }
+        default:
+          m[name] = true;
+      }
+    }
+    // YARA's default: a text string or regex with neither `ascii` nor `wide` is ascii.
+    if (decl.kind !== "hex" && !m.wide) m.ascii = true;
+    for (const [a, b] of INCOMPATIBLE) {
+      const ta = seen.get(a);
+      const tb = seen.get(b);
+      if (ta !== undefined && tb !== undefined) this.error(Math.max(ta, tb), `modifiers "${a}" and "${b}" cannot be used together`);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Conditions
+
+  private parseBoolExpr(): Expr {
+    let left = this.parseAnd();
+    while (this.kinds[this.i] === "or") {
+      this.i++;
+      left = { type: "binary", op: "or", left, right: this.parseAnd(), pos: left.pos };
+    }
+    return left;
+  }
+
+  private parseAnd(): Expr {
+    let left = this.parseBoolTerm();
+    while (this.kinds[this.i] === "and") {
+      this.i++;
+      left = { type: "binary", op: "and", left, right: this.parseBoolTerm(), pos: left.pos };
+    }
+    return left;
+  }
+
+  private parseBoolTerm(): Expr {
+    const t = this.i;
+    switch (this.kinds[t]) {
+      case "not":
+      case "defined":
+        this.i++;
+        return { type: "unary", op: this.kinds[t] as "not" | "defined", operand: this.parseBoolTerm(), pos: this.pos(t) };
+      // As in YARA-X, true, false and `$a` are boolean terms, not operands: `$a == 1` is an error.
+      case "true":
+      case "false":
+        this.i++;
+        return { type: "bool", value: this.kinds[t] === "true", pos: this.pos(t) };
+      case "$":
+        return this.parsePatternMatch();
+      case "for":
+        return this.parseFor();
+      case "with":
+        return this.parseWith();
+      case "all":
+      case "any":
+      case "none": {
+        this.i++;
+        const quantifier = { kind: this.kinds[t] as "all" | "any" | "none" };
+        this.expect("of", '"of"');
+        return this.parseOfRest(quantifier, t);
+      }
+    }
+    const left = this.parseExpr(1);
+    // `<expr> of …` and `<expr>% of …`: the expression was a quantifier.
+    if (this.kinds[this.i] === "of") {
+      this.i++;
+      return this.parseOfRest({ kind: "expr", expr: left }, t);
+    }
+    if (this.kinds[this.i] === "%" && this.kinds[this.i + 1] === "of") {
+      this.i += 2;
+      return this.parseOfRest({ kind: "percent", expr: left }, t);
+    }
+    return this.parseEquality(left);
+  }
+
+  private parseEquality(first: Expr): Expr {
+    let left = this.parseRelational(first);
+    while (EQUALITY_OPS.has(this.kinds[this.i]!)) {
+      const op = this.kinds[this.i++] as BinaryOp;
+      left = { type: "binary", op, left, right: this.parseRelational(this.parseExpr(1)), pos: left.pos };
+    }
+    return left;
+  }
+
+  private parseRelational(first: Expr): Expr {
+    let left = first;
+    while (RELATIONAL_OPS.has(this.kinds[this.i]!)) {
+      const op = this.kinds[this.i++] as BinaryOp;
+      left = { type: "binary", op, left, right: this.parseExpr(1), pos: left.pos };
+    }
+    return left;
+  }
+
+  /** `$a`, `$a at <expr>`, `$a in (<lo>..<hi>)`. */
+  private parsePatternMatch(): Expr {
+    const t = this.i++;
+    const e: Expr = { type: "string_match", id: this.text(t), pos: this.pos(t) };
+    if (this.kinds[this.i] === "at") {
+      this.i++;
+      e.at = this.parseExpr(1);
+    } else if (this.kinds[this.i] === "in") {
+      this.i++;
+      e.in = this.parseRange();
+    }
+    return e;
+  }
+
+  /** `<quantifier> of` has been read; the set and an optional `at`/`in` follow. */
+  private parseOfRest(quantifier: Quantifier, t: number): Expr {
+    const kinds = this.kinds;
+    const pos = this.pos(t);
+    let set: StringSet | RuleSet;
+    if (kinds[this.i] === "them") set = { kind: "them", pos: this.pos(this.i++) };
+    else if (kinds[this.i] === "(" && kinds[this.i + 1] === "$") set = this.parsePatternTuple();
+    else if (kinds[this.i] === "(" && this.isRuleTuple(this.i)) set = this.parseRuleTuple();
+    else if (kinds[this.i] === "(") return this.parseBoolTupleOf(quantifier, t);
+    else this.unexpected('"them" or "("');
+    const of: Expr = { type: "of", quantifier, set, pos };
+    if (set.kind !== "rules") {
+      if (kinds[this.i] === "at") {
+        this.i++;
+        of.at = this.parseExpr(1);
+      } else if (kinds[this.i] === "in") {
+        this.i++;
+        of.in = this.parseRange();
+      }
+    }
+    return of;
+  }
+
+  private parsePatternTuple(): StringSet {
+    const pos = this.pos(this.expect("(", '"("'));
+    const items: { id: string; wildcard: boolean }[] = [];
+    for (;;) {
+      const id = this.text(this.expect("$", "string identifier"));
+      const wildcard = this.kinds[this.i] === "*";
+      if (wildcard) this.i++;
+      items.push({ id, wildcard });
+      if (this.kinds[this.i] !== ",") break;
+      this.i++;
+    }
+    this.expect(")", '")"');
+    return { kind: "strings", items, pos };
+  }
+
+  /** `(Name, Prefix*, …)`: only identifiers, each with an optional `*`. */
+  private isRuleTuple(j: number): boolean {
+    const kinds = this.kinds;
+    for (j++; ; j++) {
+      if (kinds[j] !== "ident") return false;
+      if (kinds[j + 1] === "*") j++;
+      if (kinds[j + 1] === ")") return true;
+      if (kinds[j + 1] !== ",") return false;
+      j++;
+    }
+  }
+
+  private parseRuleTuple(): RuleSet {
+    const pos = this.pos(this.i++);
+    const items: { name: string; wildcard: boolean }[] = [];
+    for (;;) {
+      const name = this.text(this.i++);
+      const wildcard = this.kinds[this.i] === "*";
+      if (wildcard) this.i++;
+      items.push({ name, wildcard });
+      if (this.kinds[this.i++] === ")") break;
+    }
+    return { kind: "rules", items, pos };
+  }
+
+  /**
+   * `<quantifier> of (<bool>, <bool>, …)`: the AST has no node for a tuple of boolean expressions.
+   * `all` and `any` become the equivalent and/or chain; the others (where an undefined item must
+   * count as false, which `not` would not do) become `for <quantifier> of in (<bool>, …) : (of)`,
+   * a loop over the items whose variable, named by the keyword `of`, cannot clash with a user's.
+   */
+  private parseBoolTupleOf(quantifier: Quantifier, t: number): Expr {
+    const items: Expr[] = [];
+    this.expect("(", '"("');
+    for (;;) {
+      items.push(this.parseBoolExpr());
+      if (this.kinds[this.i] !== ",") break;
+      this.i++;
+    }
+    this.expect(")", '")"');
+    if (this.kinds[this.i] === "at" || this.kinds[this.i] === "in") this.unexpected('"and", "or" or "}"');
+    const pos = this.pos(t);
+    if (quantifier.kind !== "all" && quantifier.kind !== "any") {
+      return { type: "for_in", quantifier, vars: [BOOL_TUPLE_VAR], iterable: { kind: "list", items }, body: { type: "ident", name: BOOL_TUPLE_VAR, pos }, pos };
+    }
+    const op = quantifier.kind === "all" ? "and" : "or";
+    let chain = items[0]!;
+    for (let k = 1; k < items.length; k++) chain = { type: "binary", op, left: chain, right: items[k]!, pos: chain.pos };
+    return chain;
+  }
+
+  private parseFor(): Expr {
+    const kinds = this.kinds;
+    const t = this.i++;
+    const quantifier = this.parseQuantifier();
+    if (kinds[this.i] === "of") {
+      this.i++;
+      let set: StringSet;
+      if (kinds[this.i] === "them") set = { kind: "them", pos: this.pos(this.i++) };
+      else if (kinds[this.i] === "(") set = this.parsePatternTuple();
+      else this.unexpected('"them" or "("');
+      return { type: "for_of", quantifier, set, body: this.parseLoopBody(), pos: this.pos(t) };
+    }
+    const vars = [this.text(this.expect("ident", '"of" or a variable name'))];
+    while (kinds[this.i] === ",") {
+      this.i++;
+      vars.push(this.text(this.expect("ident", "variable name")));
+    }
+    this.expect("in", '"in"');
+    const iterable = this.parseIterable();
+    return { type: "for_in", quantifier, vars, iterable, body: this.parseLoopBody(), pos: this.pos(t) };
+  }
+
+  private parseQuantifier(): Quantifier {
+    const k = this.kinds[this.i];
+    if (k === "all" || k === "any" || k === "none") {
+      this.i++;
+      return { kind: k };
+    }
+    const expr = this.parseExpr(1);
+    if (this.kinds[this.i] === "%") {
+      this.i++;
+      return { kind: "percent", expr };
+    }
+    return { kind: "expr", expr };
+  }
+
+  private parseIterable(): Iterable {
+    if (this.kinds[this.i] !== "(") return { kind: "expr", expr: this.parseExpr(1) };
+    // `(lo..hi)` is a range; `(a, b, …)` and `(a)` are lists, as in YARA-X.
+    const open = this.i++;
+    const first = this.parseExpr(1);
+    if (this.kinds[this.i] === "..") {
+      this.i++;
+      const hi = this.parseExpr(1);
+      this.expect(")", '")"');
+      return { kind: "range", range: { lo: first, hi, pos: this.pos(open) } };
+    }
+    const items = [first];
+    while (this.kinds[this.i] === ",") {
+      this.i++;
+      items.push(this.parseExpr(1));
+    }
+    this.expect(")", '")"');
+    return { kind: "list", items };
+  }
+
+  private parseLoopBody(): Expr {
+    this.expect(":", '":"');
+    this.expect("(", '"("');
+    const body = this.parseBoolExpr();
+    this.expect(")", '")"');
+    return body;
+  }
+
+  private parseWith(): Expr {
+    const t = this.i++;
+    const bindings: { name: string; value: Expr }[] = [];
+    for (;;) {
+      const name = this.text(this.expect("ident", "variable name"));
+      this.expect("=", '"="');
+      bindings.push({ name, value: this.parseExpr(1) });
+      if (this.kinds[this.i] !== ",") break;
+      this.i++;
+    }
+    return { type: "with", bindings, body: this.parseLoopBody(), pos: this.pos(t) };
+  }
+
+  private parseRange(): Range {
+    const pos = this.pos(this.expect("(", '"("'));
+    const lo = this.parseExpr(1);
+    this.expect("..", '".."');
+    const hi = this.parseExpr(1);
+    this.expect(")", '")"');
+    return { lo, hi, pos };
+  }
+
+  /** Arithmetic and bitwise operators at precedence `minPrec` or tighter (precedence climbing). */
+  private parseExpr(minPrec: number): Expr {
+    let left = this.parseUnary();
+    for (;;) {
+      const op = this.kinds[this.i]!;
+      const prec = BINARY_PREC.get(op);
+      if (prec === undefined || prec < minPrec) return left;
+      // `50% of them`, `for 50% x in …`: the percent sign belongs to the quantifier, not to a modulo.
+      if (op === "%" && (this.kinds[this.i + 1] === "of" || (this.kinds[this.i + 1] === "ident" && this.kinds[this.i + 2] === "in"))) return left;
+      this.i++;
+      left = { type: "binary", op: op as BinaryOp, left, right: this.parseExpr(prec + 1), pos: left.pos };
+    }
+  }
+
+  private parseUnary(): Expr {
+    const t = this.i;
+    const k = this.kinds[t];
+    if (k === "-" || k === "~") {
+      this.i++;
+      const operand = this.parseUnary();
+      // A negative literal is a literal (so that -9 is an int node, like YARA-X's constant folding).
+      if (k === "-" && operand.type === "int") return { type: "int", value: BigInt.asIntN(64, -operand.value), pos: this.pos(t) };
+      if (k === "-" && operand.type === "float") return { type: "float", value: -operand.value, pos: this.pos(t) };
+      return { type: "unary", op: k, operand, pos: this.pos(t) };
+    }
+    return this.parsePostfix(this.parsePrimary());
+  }
+
+  private parsePostfix(primary: Expr): Expr {
+    let e = primary;
+    for (;;) {
+      const k = this.kinds[this.i];
+      if (k === ".") {
+        this.i++;
+        e = { type: "field", object: e, field: this.text(this.expect("ident", "field name")), pos: e.pos };
+      } else if (k === "[") {
+        this.i++;
+        const index = this.parseExpr(1);
+        this.expect("]", '"]"');
+        e = { type: "index", object: e, index, pos: e.pos };
+      } else if (k === "(") {
+        this.i++;
+        const args: Expr[] = [];
+        if (this.kinds[this.i] !== ")") {
+          for (;;) {
+            args.push(this.parseBoolExpr());
+            if (this.kinds[this.i] !== ",") break;
+            this.i++;
+          }
+        }
+        this.expect(")", '")"');
+        e = { type: "call", callee: e, args, pos: e.pos };
+      } else return e;
+    }
+  }
+
+  private parsePrimary(): Expr {
+    const t = this.i;
+    const pos = (): Pos => this.pos(t);
+    switch (this.kinds[t]) {
+      case "int":
+        this.i++;
+        return { type: "int", value: this.intValue(t), pos: pos() };
+      case "float":
+        this.i++;
+        return { type: "float", value: this.floatValue(t), pos: pos() };
+      case "string":
+        this.i++;
+        return { type: "str", value: this.bytesValue(t), pos: pos() };
+      case "regex": {
+        this.i++;
+        return { type: "regex", ...this.regexValue(t), pos: pos() };
+      }
+      case "filesize":
+        this.i++;
+        return { type: "filesize", pos: pos() };
+      case "entrypoint":
+        this.i++;
+        return { type: "entrypoint", pos: pos() };
+      case "ident":
+        this.i++;
+        return { type: "ident", name: this.text(t), pos: pos() };
+      case "#": {
+        this.i++;
+        const e: Expr = { type: "string_count", id: "$" + this.text(t).slice(1), pos: pos() };
+        if (this.kinds[this.i] === "in") {
+          this.i++;
+          e.in = this.parseRange();
+        }
+        return e;
+      }
+      case "@":
+      case "!": {
+        this.i++;
+        const id = "$" + this.text(t).slice(1);
+        const e: Expr =
+          this.kinds[t] === "@" ? { type: "string_offset", id, pos: pos() } : { type: "string_length", id, pos: pos() };
+        if (this.kinds[this.i] === "[") {
+          this.i++;
+          e.index = this.parseExpr(1);
+          this.expect("]", '"]"');
+        }
+        return e;
+      }
+      case "(": {
+        this.i++;
+        const e = this.parseBoolExpr();
+        this.expect(")", '")"');
+        return e;
+      }
+    }
+    return this.unexpected("expression");
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Literals
+
+  private intValue(t: number): bigint {
+    let s = this.text(t);
+    let scale = 1n;
+    if (s.endsWith("KB")) {
+      scale = 1024n;
+      s = s.slice(0, -2);
+    } else if (s.endsWith("MB")) {
+      scale = 1024n * 1024n;
+      s = s.slice(0, -2);
+    }
+    if (!(scale === 1n ? /^(?:0x[0-9a-fA-F]+|0o[0-7]+|[0-9]+)$/ : /^[0-9]+$/).test(s)) this.error(t, `invalid integer "${this.text(t)}"`);
+    const v = BigInt(s) * scale;
+    if (v > I64_MAX) this.error(t, `integer "${this.text(t)}" is out of range`);
+    return v;
+  }
+
+  private floatValue(t: number): number {
+    const s = this.text(t);
+    if (!/^[0-9]+\.[0-9]+$/.test(s)) this.error(t, `invalid number "${s}"`);
+    return Number(s);
+  }
+
+  private byteValue(t: number): number {
+    const v = this.intValue(t);
+    if (v > 255n) this.error(t, `xor key ${v} is out of range 0-255`);
+    return Number(v);
+  }
+
+  /** A string literal's bytes: UTF-8 of its characters, escapes \n \t \r \0 \\ \" \xHH unescaped. */
+  private bytesValue(t: number): Uint8Array {
+    const src = this.src;
+    const start = this.starts[t]! + 1;
+    const end = this.ends[t]! - 1;
+    const out: number[] = [];
+    for (let j = start; j < end; j++) {
+      let c = src.charCodeAt(j);
+      if (c === 92) {
+        const e = src.charCodeAt(++j);
+        if (e === 110) out.push(10);
+        else if (e === 116) out.push(9);
+        else if (e === 114) out.push(13);
+        else if (e === 92 || e === 34) out.push(e);
+        else if (e === 48) out.push(0);
+        else if (e === 120 && /^[0-9a-fA-F]{2}$/.test(src.slice(j + 1, j + 3))) {
+          out.push(parseInt(src.slice(j + 1, j + 3), 16));
+          j += 2;
+        } else this.errorAt(j - 1, `invalid escape sequence "${src.slice(j - 1, j + 1)}"`);
+      } else if (c < 0x80) out.push(c);
+      else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+      else {
+        if (c >= 0xd800 && c <= 0xdbff && j + 1 < end) {
+          const lo = src.charCodeAt(j + 1);
+          if (lo >= 0xdc00 && lo <= 0xdfff) {
+            c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+            j++;
+            out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+            continue;
+          }
+        }
+        out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+      }
+    }
+    return Uint8Array.from(out);
+  }
+
+  /** A string literal as text (meta values, module and file names): its bytes decoded as UTF-8. */
+  private textValue(t: number): string {
+    const raw = this.src.slice(this.starts[t]! + 1, this.ends[t]! - 1);
+    return raw.includes("\\") ? utf8.decode(this.bytesValue(t)) : raw;
+  }
+
+  /** Module and file names, base64 alphabets: YARA-X allows no escape sequence in them. */
+  private plainText(t: number): string {
+    const raw = this.src.slice(this.starts[t]! + 1, this.ends[t]! - 1);
+    if (raw.includes("\\")) this.error(t, "escape sequences are not allowed in this string");
+    return raw;
+  }
+
+  private regexValue(t: number): { source: string; nocase: boolean; dotAll: boolean } {
+    const token = this.text(t);
+    const close = token.lastIndexOf("/");
+    let nocase = false;
+    let dotAll = false;
+    for (let k = close + 1; k < token.length; k++) {
+      const f = token[k];
+      if (f === "i") nocase = true;
+      else if (f === "s") dotAll = true;
+      else this.errorAt(this.starts[t]! + k, `invalid regular expression modifier "${f}"`);
+    }
+    return { source: token.slice(1, close), nocase, dotAll };
+  }
+
+  /** The tokens of a hex string `{ … }`, adjacent jumps merged into one. */
+  private hexTokens(t: number): HexToken[] {
+    const src = this.src;
+    const end = this.ends[t]! - 1;
+    let j = this.starts[t]! + 1;
+    const bad = (at: number, why: string): never => this.errorAt(at, `invalid hex string: ${why}`);
+    const skip = (): void => {
+      while (j < end) {
+        const c = src.charCodeAt(j);
+        if (c === 32 || c === 9 || c === 10 || c === 13 || (c >= 0xa0 && isUnicodeSpace(c))) j++;
+        else if (c === 47 && src.charCodeAt(j + 1) === 47) {
+          const nl = src.indexOf("\n", j);
+          j = nl < 0 || nl > end ? end : nl;
+        } else if (c === 47 && src.charCodeAt(j + 1) === 42) j = src.indexOf("*/", j + 2) + 2;
+        else return;
+      }
+    };
+    const nibble = (at: number): number => {
+      const c = src.charCodeAt(at);
+      if (c === 63) return -1; // ?
+      if (c >= 48 && c <= 57) return c - 48;
+      const l = c | 0x20;
+      if (l >= 97 && l <= 102) return l - 87;
+      return -2;
+    };
+    const byte = (not: boolean): HexToken => {
+      const at = j;
+      const hi = nibble(j);
+      const lo = j + 1 < end ? nibble(j + 1) : -2;
+      if (hi === -2 || lo === -2) bad(at, `expected a byte (two hex digits or ?), found "${src.slice(at, Math.min(at + 2, end))}"`);
+      j += 2;
+      const value = (hi < 0 ? 0 : hi << 4) | (lo < 0 ? 0 : lo);
+      const mask = (hi < 0 ? 0 : 0xf0) | (lo < 0 ? 0 : 0x0f);
+      if (not && mask === 0) bad(at - 1, "~?? is not allowed");
+      return { type: "byte", value, mask, not };
+    };
+    // Jump bounds are decimal, 0x hex or 0o octal integers, as in YARA-X's hex jump mode.
+    const int = (): number | null => {
+      const m = /^(?:0x[0-9a-fA-F]+|0o[0-7]+|[0-9]+)/.exec(src.slice(j, Math.min(j + 24, end)));
+      if (m === null) return null;
+      j += m[0].length;
+      return Number(m[0].startsWith("0o") ? parseInt(m[0].slice(2), 8) : m[0]);
+    };
+    const jump = (): Extract<HexToken, { type: "jump" }> => {
+      const at = j++;
+      skip();
+      const lo = int();
+      skip();
+      let hi = lo;
+      if (src.charCodeAt(j) === 45) {
+        j++;
+        skip();
+        hi = int();
+        skip();
+      } else if (lo === null) bad(j, "expected a jump [n], [n-m], [n-] or [-]");
+      if (src.charCodeAt(j) !== 93) bad(j, `expected "]" to close the jump`);
+      j++;
+      const min = lo ?? 0;
+      if (hi !== null && min > hi) bad(at, `invalid jump [${min}-${hi}]`);
+      if (hi === 0) bad(at, "a zero-length jump is not allowed");
+      return { type: "jump", min, max: hi };
+    };
+    const sequence = (depth: number): HexToken[] => {
+      const out: HexToken[] = [];
+      const at: number[] = [];
+      const seqStart = j;
+      for (;;) {
+        skip();
+        if (j >= end) {
+          if (depth > 0) bad(j, 'unclosed alternative, expected ")"');
+          break;
+        }
+        const c = src.charCodeAt(j);
+        if (c === 124 || c === 41) {
+          if (depth === 0) bad(j, `unexpected "${src[j]}"`);
+          break;
+        }
+        const from = j;
+        let tok: HexToken;
+        if (c === 91) {
+          tok = jump();
+          const prev = out[out.length - 1];
+          if (prev?.type === "jump") {
+            prev.min += tok.min;
+            prev.max = prev.max === null || tok.max === null ? null : prev.max + tok.max;
+            continue;
+          }
+        } else if (c === 40) {
+          j++;
+          const alternatives = [sequence(depth + 1)];
+          while (src.charCodeAt(j) === 124) {
+            j++;
+            alternatives.push(sequence(depth + 1));
+          }
+          j++; // the ")" that sequence() stopped at
+          tok = { type: "alt", alternatives };
+        } else if (c === 126) {
+          j++;
+          tok = byte(true);
+        } else tok = byte(false);
+        out.push(tok);
+        at.push(from);
+      }
+      if (out.length === 0) bad(seqStart, depth > 0 ? "empty alternative" : "empty hex string");
+      if (out[0]!.type === "jump") bad(at[0]!, "a jump cannot start a hex string or alternative");
+      if (out[out.length - 1]!.type === "jump") bad(at[at.length - 1]!, "a jump cannot end a hex string or alternative");
+      return out;
+    };
+    return sequence(0);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Tokens, positions, errors
+
+  private text(t: number): string {
+    return this.src.slice(this.starts[t], this.ends[t]);
+  }
+
+  private pos(t: number): Pos {
+    const line = this.lines[t]!;
+    const offset = this.starts[t]!;
+    return { line: line + 1, column: offset - this.lineStarts[line]! + 1, offset };
+  }
+
+  private expect(kind: string, what: string): number {
+    if (this.kinds[this.i] !== kind) this.unexpected(what);
+    return this.i++;
+  }
+
+  private unexpected(what: string): never {
+    return this.unexpectedAt(this.i, what);
+  }
+
+  private unexpectedAt(t: number, what: string): never {
+    if (this.kinds[t] === "error") throw FAIL; // the lexer has reported it
+    const found = this.kinds[t] === "eof" ? "end of file" : JSON.stringify(clip(this.text(t)));
+    return this.error(t, `unexpected ${found}, expected ${what}`);
+  }
+
+  private error(t: number, message: string): never {
+    return this.errorAt(this.starts[t]!, message);
+  }
+
+  private errorAt(offset: number, message: string): never {
+    this.record(offset, message);
+    throw FAIL;
+  }
+
+  private record(offset: number, message: string): void {
+    this.flushLexErrors(offset);
+    this.report(offset, message);
+  }
+
+  private report(offset: number, message: string): void {
+    const ls = this.lineStarts;
+    let lo = 0;
+    let hi = ls.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (ls[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    this.ctx.errors.push({ file: this.file, line: lo + 1, column: offset - ls[lo]! + 1, message });
+  }
+}
+
+function utf8Length(s: string): number {
+  return new TextEncoder().encode(s).length;
+}
+
+function clip(s: string): string {
+  return s.length > 24 ? s.slice(0, 24) + "…" : s;
+}
+
+function noModifiers(): StringModifiers {
+  return { nocase: false, ascii: false, wide: false, fullword: false, private: false };
+}
