@@ -532,7 +532,7 @@ function naiveScan(decls: StringDecl[], data: Uint8Array): MatchTable {
 const ABC = "abcdef";
 const T = true;
 const F = false;
-const U = UNKNOWN;
+const U: Tri = UNKNOWN;
 
 table("literals and truthiness", [
   c("true", ABC, T),
