@@ -106,6 +106,21 @@ describe("math over strings", () => {
   });
 });
 
+describe("math: bit-exact floats over many distributions", () => {
+  // Math.log2 (V8, fdlibm) and Rust's f64::log2 (libm in the WASM build) must agree on every
+  // probability a histogram can produce; 600 random strings of random alphabets probe that widely.
+  test("600 random strings: entropy, mean, deviation, serial correlation, monte carlo pi", () => {
+    const cases: Case[] = [];
+    for (let seed = 1; seed <= 600; seed++) {
+      const len = 1 + ((seed * 104729) % 180);
+      const s = randomBytes(len, seed * 7 + 3, [2, 3, 5, 10, 17, 64, 200, 256][seed % 8]);
+      for (const fn of ["entropy", "mean", "serial_correlation", "monte_carlo_pi"]) cases.push(call(math, s, fn, [s]));
+      cases.push(call(math, s, "deviation", [s, (seed % 255) + 0.5]));
+    }
+    expect(disagreements(["math"], cases, new Uint8Array(0))).toEqual([]);
+  });
+});
+
 describe("math integer helpers", () => {
   test("min, max, abs, in_range, to_string, to_number", () => {
     const data = new Uint8Array(0);

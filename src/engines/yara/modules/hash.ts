@@ -29,11 +29,11 @@ function crc32(data: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** The sum of all bytes modulo 2^32. */
+/** The sum of all bytes modulo 2^32 (the plain sum stays exact: under 2^53 below 35 TB). */
 function checksum32(data: Uint8Array): number {
   let sum = 0;
-  for (let i = 0; i < data.length; i++) sum = (sum + data[i]) >>> 0;
-  return sum;
+  for (let i = 0; i < data.length; i++) sum += data[i];
+  return sum % 2 ** 32;
 }
 
 const DIGESTS: Record<string, Digest> = {

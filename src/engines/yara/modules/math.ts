@@ -5,10 +5,27 @@
 import { UNKNOWN, type ModuleFactory, type StructValue, type Value } from "../contracts";
 import { bytes, clippedRange, func, isBool, isFloat, isInt, isStr, struct, wrapI64 } from "./util";
 
-/** Byte counts of `data`: the distribution every statistic below starts from. */
+/**
+ * Byte counts of `data`: the distribution every statistic below starts from. Four tables filled in
+ * turn keep consecutive equal bytes from waiting on each other's increment (about 2x on long runs).
+ */
 function histogram(data: Uint8Array): Float64Array {
+  const t0 = new Uint32Array(256);
+  const t1 = new Uint32Array(256);
+  const t2 = new Uint32Array(256);
+  const t3 = new Uint32Array(256);
+  const n = data.length;
+  const end4 = n - (n % 4);
+  // Each table counts a quarter of the bytes: Uint32 counters hold up to 16 GiB of data.
+  for (let i = 0; i < end4; i += 4) {
+    t0[data[i]]++;
+    t1[data[i + 1]]++;
+    t2[data[i + 2]]++;
+    t3[data[i + 3]]++;
+  }
+  for (let i = end4; i < n; i++) t0[data[i]]++;
   const counts = new Float64Array(256);
-  for (let i = 0; i < data.length; i++) counts[data[i]]++;
+  for (let b = 0; b < 256; b++) counts[b] = t0[b] + t1[b] + t2[b] + t3[b];
   return counts;
 }
 
@@ -50,16 +67,24 @@ function mode(data: Uint8Array): bigint | undefined {
 }
 
 function serialCorrelation(data: Uint8Array): number {
-  // Three separate passes, as in YARA-X: each sum is sequential and rounds in the same order.
+  // YARA-X sums in f64, but every partial sum here is an integer below 2^53 (at most 65025 per
+  // byte, and a range is under 2^32 bytes), so each sum is exact in any order: one pass suffices.
   let scc1 = 0;
-  for (let i = 0; i + 1 < data.length; i++) scc1 += data[i] * data[i + 1];
   let total = 0;
-  for (let i = 0; i < data.length; i++) total += data[i];
-  const scc2 = total * total;
   let scc3 = 0;
-  for (let i = 0; i < data.length; i++) scc3 += data[i] * data[i];
-  if (data.length > 0) scc1 += data[0] * data[data.length - 1];
   const n = data.length;
+  let prev = n > 0 ? data[0] : 0;
+  for (let i = 1; i < n; i++) {
+    const x = data[i];
+    scc1 += prev * x;
+    total += prev;
+    scc3 += prev * prev;
+    prev = x;
+  }
+  total += prev;
+  scc3 += prev * prev;
+  const scc2 = total * total;
+  if (n > 0) scc1 += data[0] * data[n - 1];
   const scc = (n * scc1 - scc2) / (n * scc3 - scc2);
   return Number.isNaN(scc) ? -100000 : scc;
 }
