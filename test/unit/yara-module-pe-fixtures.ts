@@ -412,10 +412,10 @@ export function buildPe(spec: PeSpec = {}): Uint8Array {
     h.set32(at + 16, raw);
     h.set32(at + 20, off);
     h.set32(at + 36, s.ch);
-    out.push(...s.buf.bytes);
+    for (const b of s.buf.bytes) out.push(b);
     while (out.length < off + raw) out.push(0);
   });
-  if (spec.overlay) out.push(...spec.overlay);
+  for (const b of spec.overlay ?? []) out.push(b);
   return new Uint8Array(out);
 }
 

@@ -1,12 +1,12 @@
 // The PDB path from the CodeView debug entry (parser.rs parse_dbg): RSDS, NB10 or MTOC records,
 // at the entry's RVA when it resolves, else at its raw offset.
-import { cstr, u32, validUtf8 } from "./bytes";
+import { cstr, u32 } from "./bytes";
 import { DIR_DEBUG } from "./headers";
 import type { PeFile } from "./file";
 
 const IMAGE_DEBUG_TYPE_CODEVIEW = 2;
 
-export function parsePdbPath(pe: PeFile): string | undefined {
+export function parsePdbPath(pe: PeFile): Uint8Array | undefined {
   const dir = pe.dirEntryData(DIR_DEBUG, true);
   if (!dir) return undefined;
   const b = dir.bytes;
@@ -19,8 +19,8 @@ export function parsePdbPath(pe: PeFile): string | undefined {
     const sig = u32(pe.data, offset);
     const skip = sig === 0x53445352 ? 20 : sig === 0x3031424e ? 12 : sig === 0x434f544d ? 16 : -1;
     if (skip < 0 || offset + 4 + skip > pe.data.length) continue;
-    // The first CodeView record decides, even when its path is not UTF-8.
-    return validUtf8(cstr(pe.data, offset + 4 + skip)!);
+    // The first CodeView record decides; the path is bytes, UTF-8 or not.
+    return cstr(pe.data, offset + 4 + skip)!;
   }
   return undefined;
 }

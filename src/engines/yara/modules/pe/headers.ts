@@ -132,9 +132,10 @@ export function parseHeaders(d: Uint8Array): Headers | undefined {
 }
 
 function parseOptionalHeader(d: Uint8Array, at: number): [OptionalHeader, number] | undefined {
+  // YARA-X 1.20 accepts any magic; all but PE32+'s get the 32-bit layout (as YARA does).
   const magic = u16(d, at);
-  if (magic !== MAGIC_PE32 && magic !== MAGIC_PE64) return undefined;
-  const is32 = magic === MAGIC_PE32;
+  if (magic === undefined) return undefined;
+  const is32 = magic !== MAGIC_PE64;
   // 32-bit: 96 bytes of fixed fields; 64-bit: 112.
   const size = is32 ? 96 : 112;
   if (at + size > d.length) return undefined;

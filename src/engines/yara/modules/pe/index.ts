@@ -25,8 +25,8 @@ class Parts {
     return this.cache.get(key) as T;
   }
 
-  imports = (): ImportedDll[] => this.once("imports", () => parseImports(this.pe, false) ?? []);
-  delayedImports = (): ImportedDll[] => this.once("delayed", () => parseImports(this.pe, true) ?? []);
+  imports = (): ImportedDll[] | Unknown => this.once("imports", () => parseImports(this.pe, false) ?? []);
+  delayedImports = (): ImportedDll[] | Unknown => this.once("delayed", () => parseImports(this.pe, true) ?? []);
   exports = (): ExportInfo | undefined => this.once("exports", () => parseExports(this.pe));
   resources = (): Resources | undefined | Unknown => this.once("resources", () => parseResources(this.pe));
   versionInfo = (): [string, string][] | Unknown =>
@@ -35,8 +35,12 @@ class Parts {
       return r === UNKNOWN ? UNKNOWN : parseVersionInfo(this.pe, r?.list ?? []);
     });
   rich = (): RichHeader | undefined => this.once("rich", () => parseRich(this.pe.data.subarray(0, this.pe.h.eLfanew)));
-  pdbPath = (): string | undefined => this.once("pdb", () => parsePdbPath(this.pe));
-  imphash = (): string => this.once("imphash", () => imphash(this.imports()));
+  pdbPath = (): Uint8Array | undefined => this.once("pdb", () => parsePdbPath(this.pe));
+  imphash = (): string | Unknown =>
+    this.once("imphash", () => {
+      const i = this.imports();
+      return i === UNKNOWN ? UNKNOWN : imphash(i);
+    });
   /** Signatures are known only to be none: a certificate table that is absent or empty. */
   noSignatures = (): boolean => this.once("nosig", () => this.pe.dirEntry(DIR_SECURITY)?.size === 0);
 }
@@ -103,12 +107,19 @@ function fields(parts: Parts | undefined): Fields {
     const r = parts?.resources();
     return r === UNKNOWN ? UNKNOWN : (r?.list ?? []);
   };
-  const importsOf = (delayed: boolean): ImportedDll[] => (parts ? (delayed ? parts.delayedImports() : parts.imports()) : []);
+  const importsOf = (delayed: boolean): ImportedDll[] | Unknown => (parts ? (delayed ? parts.delayedImports() : parts.imports()) : []);
+  /** A value computed from the imports, UNKNOWN when they are; undefined for a non-PE file. */
+  const fromImports = (delayed: boolean, get: (l: ImportedDll[]) => number): (() => Value) => () => {
+    if (!h) return undefined;
+    const l = importsOf(delayed);
+    return l === UNKNOWN ? UNKNOWN : int(get(l));
+  };
   const exportList = () => parts?.exports()?.functions ?? [];
 
   const importArray = (delayed: boolean) =>
-    array(() =>
-      importsOf(delayed).map((d) =>
+    array(() => {
+      const l = importsOf(delayed);
+      return l === UNKNOWN ? UNKNOWN : l.map((d) =>
         struct({
           library_name: () => toBytes(d.name),
           number_of_functions: () => int(d.functions.length),
@@ -119,14 +130,16 @@ function fields(parts: Parts | undefined): Fields {
               ),
             ),
         }),
-      ),
-    );
+      );
+    });
 
   const importsFn = (flags: bigint, dll: Criteria, fn: Criteria): number | Unknown => {
     let total = 0;
     for (const delayed of [false, true]) {
       if ((flags & (delayed ? 2n : 1n)) === 0n) continue;
-      const n = countImports(importsOf(delayed), dll, fn);
+      const l = importsOf(delayed);
+      if (l === UNKNOWN) return UNKNOWN;
+      const n = countImports(l, dll, fn);
       if (n === UNKNOWN) return UNKNOWN;
       total += n;
     }
@@ -151,7 +164,9 @@ function fields(parts: Parts | undefined): Fields {
       if (v.length !== 2 || !isStr(v[0]) || !(isStr(v[1]) || isInt(v[1]))) return UNKNOWN;
       if (!h) return undefined;
       const fn = criteria(v[1])!;
-      for (const d of importsOf(delayed)) {
+      const l = importsOf(delayed);
+      if (l === UNKNOWN) return UNKNOWN;
+      for (const d of l) {
         if (!equalsIgnoreAsciiCase(v[0], toBytes(d.name))) continue;
         for (const f of d.functions) if (nameMatches(fn, f.name, f.ordinal) === true) return int(f.rva);
       }
@@ -231,8 +246,8 @@ function fields(parts: Parts | undefined): Fields {
     number_of_rva_and_sizes: hdr(() => o!.numberOfRvaAndSizes),
     // The count of sections read, not the header's number (YARA-X overwrites it).
     number_of_sections: hdr(() => h!.sections.length),
-    number_of_imported_functions: hdr(() => importsOf(false).reduce((n, d) => n + d.functions.length, 0)),
-    number_of_delayed_imported_functions: hdr(() => importsOf(true).reduce((n, d) => n + d.functions.length, 0)),
+    number_of_imported_functions: fromImports(false, (l) => l.reduce((n, d) => n + d.functions.length, 0)),
+    number_of_delayed_imported_functions: fromImports(true, (l) => l.reduce((n, d) => n + d.functions.length, 0)),
     number_of_resources: () => {
       const r = resources();
       return r === UNKNOWN ? UNKNOWN : h ? int(r.length) : undefined;
@@ -241,8 +256,8 @@ function fields(parts: Parts | undefined): Fields {
       const v = parts?.versionInfo();
       return v === UNKNOWN ? UNKNOWN : h ? int(v!.length) : undefined;
     },
-    number_of_imports: hdr(() => importsOf(false).length),
-    number_of_delayed_imports: hdr(() => importsOf(true).length),
+    number_of_imports: fromImports(false, (l) => l.length),
+    number_of_delayed_imports: fromImports(true, (l) => l.length),
     number_of_exports: hdr(() => exportList().length),
     number_of_signatures: () => (!h ? undefined : parts!.noSignatures() ? 0n : UNKNOWN),
     version_info: () =>
@@ -266,7 +281,7 @@ function fields(parts: Parts | undefined): Fields {
         version: () => richVersion(false),
         toolid: () => richVersion(true),
       }),
-    pdb_path: () => text(parts?.pdbPath()),
+    pdb_path: () => parts?.pdbPath(),
     sections: () =>
       array(() =>
         sections().map((s) =>
@@ -343,7 +358,11 @@ function fields(parts: Parts | undefined): Fields {
     is_32bit: () => func(() => (o ? o.magic === MAGIC_PE32 : undefined)),
     is_64bit: () => func(() => (o ? o.magic === MAGIC_PE64 : undefined)),
     is_dll: () => func(() => (h ? (h.characteristics & 0x2000) !== 0 : undefined)),
-    imphash: () => func(() => (parts ? toBytes(parts.imphash()) : undefined)),
+    imphash: () =>
+      func(() => {
+        const hash = parts?.imphash();
+        return hash === undefined || hash === UNKNOWN ? hash : toBytes(hash);
+      }),
     calculate_checksum: () => func(() => (pe ? int(checksum(pe)) : undefined)),
     rva_to_offset: () =>
       func((a) => {
@@ -447,9 +466,9 @@ function version0(): StructValue {
   return struct({ major: () => undefined, minor: () => undefined });
 }
 
-/** max(number_of_rva_and_sizes, 16) entries, all or none (nom's count). */
+/** min(number_of_rva_and_sizes, 16) entries, all or none (nom's count). */
 function dataDirectories(pe: PeFile): StructValue[] {
-  const n = Math.max(pe.h.opt.numberOfRvaAndSizes, 16);
+  const n = Math.min(pe.h.opt.numberOfRvaAndSizes, 16);
   if (pe.h.directoryOffset < 0 || pe.h.directoryOffset + n * 8 > pe.data.length) return [];
   const out: StructValue[] = [];
   for (let i = 0; i < n; i++) {

@@ -10,7 +10,9 @@ import type { PeFile } from "./file";
 
 const MAX_PE_RESOURCES = 65535;
 /** Directory entries visited before giving up (a real file has a few thousand at most). */
-const WORK_BUDGET = 4_000_000;
+const WORK_BUDGET = 1_000_000;
+/** RT_VERSION resources parsed at most (each may be up to 64 KB of nested nodes); more is UNKNOWN. */
+const MAX_VERSION_RESOURCES = 256;
 const RESOURCE_TYPE_VERSION = 16;
 
 /** A resource id: a number, a name (raw UTF-16LE bytes), or neither (unreadable name). */
@@ -54,11 +56,11 @@ export function parseResources(pe: PeFile): Resources | undefined | Unknown {
     if (named > 32768 || byId > 32768) continue;
     if (level === 0) rootDir = { timestamp: u32(sec, at + 4)!, majorVersion: u16(sec, at + 8)!, minorVersion: u16(sec, at + 10)! };
     const n = named + byId;
-    // The entries parse all or nothing (nom's count).
-    if (at + 16 + n * 8 > sec.length) continue;
     for (let e = 0; e < n; e++) {
-      if (++work > WORK_BUDGET || queue.length > WORK_BUDGET) return UNKNOWN;
+      // Entries are read while they fit (nom's iterator).
       const p = at + 16 + e * 8;
+      if (p + 8 > sec.length) break;
+      if (++work > WORK_BUDGET || queue.length > WORK_BUDGET) return UNKNOWN;
       const nameOrId = u32(sec, p)!;
       let offset = u32(sec, p + 4)!;
       let id: ResourceId;
@@ -73,18 +75,27 @@ export function parseResources(pe: PeFile): Resources | undefined | Unknown {
       }
       const isSubdir = (offset & 0x80000000) !== 0;
       offset = (offset & 0x7fffffff) >>> 0;
-      if (offset > sec.length) continue;
+      // Offsets of 0 or past the section are corruption and ignored.
+      if (offset === 0 || offset >= sec.length) continue;
       let next: [ResourceId, ResourceId, ResourceId];
       if (level === 0) next = [id, undefined, undefined];
       else if (level === 1) next = [ids[0], id, undefined];
-      else if (level === 2) next = [ids[0], ids[1], id];
-      else continue;
-      if (isSubdir) {
-        queue.push({ level: level + 1, ids: next, at: offset });
-      } else if (offset + 16 <= sec.length) {
+      else if (level === 2) {
+        if (id && "id" in id && id.id > 0xfffff) continue;
+        next = [ids[0], ids[1], id];
+      } else continue;
+      if (isSubdir) queue.push({ level: level + 1, ids: next, at: offset });
+      // A subdirectory is also tried as a data entry (YARA-X does; a directory header rarely
+      // passes the size and offset checks).
+      if (offset + 16 <= sec.length) {
         const rva = u32(sec, offset)!;
-        list.push({ type: next[0], id: next[1], language: next[2], offset: pe.rvaToOffset(rva), rva, length: u32(sec, offset + 4)! });
-        if (list.length === MAX_PE_RESOURCES) return { dir: rootDir, list };
+        const size = u32(sec, offset + 4)!;
+        // YARA-X 1.20 wants a non-zero offset and size (no bound on the size, as the corpus of
+        // corrupted copies in the tests shows).
+        if (size > 0 && rva > 0) {
+          list.push({ type: next[0], id: next[1], language: next[2], offset: pe.rvaToOffset(rva), rva, length: size });
+          if (list.length === MAX_PE_RESOURCES) return { dir: rootDir, list };
+        }
       }
     }
     // Items already processed are not needed again; keep the queue from holding them all.
@@ -191,13 +202,15 @@ const versionChildren: Parser<[string, string][] | undefined> = (b) => {
 const versionInfo = info(fixedFileInfo, versionChildren, "VS_VERSION_INFO");
 
 /** Key/value pairs from every RT_VERSION resource, in order. */
-export function parseVersionInfo(pe: PeFile, resources: Resource[]): [string, string][] {
+export function parseVersionInfo(pe: PeFile, resources: Resource[]): [string, string][] | Unknown {
   const out: [string, string][] = [];
+  let parsed = 0;
   for (const r of resources) {
     if (r.type === undefined || !("id" in r.type) || r.type.id !== RESOURCE_TYPE_VERSION || r.offset === undefined) continue;
+    if (++parsed > MAX_VERSION_RESOURCES) return UNKNOWN;
     if (r.offset > pe.data.length) continue;
-    const parsed = versionInfo(pe.data.subarray(r.offset));
-    if (parsed?.value.children) out.push(...parsed.value.children);
+    const info = versionInfo(pe.data.subarray(r.offset));
+    if (info?.value.children) out.push(...info.value.children);
   }
   return out;
 }
