@@ -115,6 +115,24 @@ const INCOMPATIBLE: [ModifierName, ModifierName][] = [
 ];
 
 const utf8 = new TextDecoder();
+const utf8Encoder = new TextEncoder();
+
+type ByteToken = Extract<HexToken, { type: "byte" }>;
+/**
+ * Byte tokens are shared and frozen: a rule set holds hundreds of thousands of hex bytes but only
+ * a few thousand distinct (value, mask, not) triples, and allocating each one is most of the
+ * parser's garbage.
+ */
+const BYTE_TOKENS = new Map<number, ByteToken>();
+function byteToken(value: number, mask: number, not: boolean): ByteToken {
+  const key = value | (mask << 8) | (not ? 0x10000 : 0);
+  let tok = BYTE_TOKENS.get(key);
+  if (tok === undefined) {
+    tok = Object.freeze({ type: "byte", value, mask, not }) as ByteToken;
+    BYTE_TOKENS.set(key, tok);
+  }
+  return tok;
+}
 
 class FileParser {
   private readonly kinds: string[];
@@ -795,6 +813,8 @@ class FileParser {
     const src = this.src;
     const start = this.starts[t]! + 1;
     const end = this.ends[t]! - 1;
+    const backslash = src.indexOf("\\", start);
+    if (backslash < 0 || backslash >= end) return utf8Encoder.encode(src.slice(start, end));
     const out: number[] = [];
     for (let j = start; j < end; j++) {
       let c = src.charCodeAt(j);
@@ -888,7 +908,7 @@ class FileParser {
       const value = (hi < 0 ? 0 : hi << 4) | (lo < 0 ? 0 : lo);
       const mask = (hi < 0 ? 0 : 0xf0) | (lo < 0 ? 0 : 0x0f);
       if (not && mask === 0) bad(at - 1, "~?? is not allowed");
-      return { type: "byte", value, mask, not };
+      return byteToken(value, mask, not);
     };
     // Jump bounds are decimal, 0x hex or 0o octal integers, as in YARA-X's hex jump mode.
     const int = (): number | null => {
