@@ -5,7 +5,11 @@
 //
 // This file is the contract between the stages: change it only together with every consumer.
 
-/** 1-based line and column of a node's first character, and its index in the source string. */
+/**
+ * 1-based line and column of a node's first character, and its index in the source string.
+ * Columns and offsets count UTF-16 code units of the JavaScript string (YARA-X counts bytes: the
+ * two differ only after a non-ASCII character on the same line).
+ */
 export interface Pos {
   line: number;
   column: number;
@@ -83,6 +87,8 @@ export interface RegexString extends StringCommon {
 
 /**
  * Hex string tokens. A byte with a mask: `value & mask` is compared with the data byte `& mask`.
+ * The parser shares byte tokens between strings as frozen objects (do not mutate them) and merges
+ * adjacent jumps into one (`[1][2-3]` is `[3-4]`), so a jump is always between two non-jumps.
  * `AB` is {value:0xAB, mask:0xFF}; `A?` {0xA0, 0xF0}; `?B` {0x0B, 0x0F}; `??` {0, 0}.
  * `~AB` (not) matches any byte except that one (with its mask: `~?B`).
  */
@@ -95,7 +101,11 @@ export type HexToken =
 
 export interface StringModifiers {
   nocase: boolean;
-  /** YARA's default is ascii; `wide` alone means wide only; `ascii wide` means both. */
+  /**
+   * YARA's default is ascii; `wide` alone means wide only; `ascii wide` means both. The parser
+   * applies the default: a text or regex string with neither modifier has `ascii: true`, so the
+   * flags can be read as they are. Hex strings have both false.
+   */
   ascii: boolean;
   wide: boolean;
   fullword: boolean;
@@ -126,7 +136,8 @@ export type Expr =
    * `$a at <expr>` or `$a in (<lo>..<hi>)`.
    */
   | { type: "string_match"; id: string; at?: Expr; in?: Range; pos: Pos }
-  /** `#a`, optionally `#a in (<lo>..<hi>)`. `#` alone inside `for … of`. */
+  /** `#a`, optionally `#a in (<lo>..<hi>)`. `#` alone inside `for … of`. The id is the string's
+   * ("$a", or "$" for the anonymous one), as for string_offset and string_length. */
   | { type: "string_count"; id: string; in?: Range; pos: Pos }
   /** `@a[i]` (index undefined for `@a`, which means `@a[1]`). */
   | { type: "string_offset"; id: string; index?: Expr; pos: Pos }
@@ -188,7 +199,13 @@ export type Quantifier =
  */
 export type StringSet = { kind: "them"; pos: Pos } | { kind: "strings"; items: { id: string; wildcard: boolean }[]; pos: Pos };
 
-/** A set of rules `(RuleA, Prefix*)` after `of` (`any of (r1, r2)`). */
+/**
+ * A set of rules `(RuleA, Prefix*)` after `of` (`any of (r1, r2)`). Any tuple of bare identifiers
+ * parses to this, so a name may also be an external boolean variable: YARA-X reads the tuple as
+ * boolean expressions. Other tuples of boolean expressions (`any of (a > 1, $b)`) have no node:
+ * the parser writes `all`/`any` as an and/or chain and the rest as
+ * `for <quantifier> of in (<items>) : (of)`, a loop whose variable is named by the keyword "of".
+ */
 export interface RuleSet {
   kind: "rules";
   items: { name: string; wildcard: boolean }[];
