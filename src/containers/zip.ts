@@ -223,6 +223,9 @@ export function* readZip(data: Uint8Array, budget: Budget): Iterable<Member> {
     return typeof s === "number" ? { from: e.local, to: s + e.packed, i } : { from: 0, to: 0, i };
   });
   const overlaps = overlapping(spans);
+  // Data that runs into the central directory: the archive would contain (part of) itself.
+  const dirEnd = dir.offset + dir.size;
+  const intoDirectory = (i: number) => spans[i]!.to > dir.offset && spans[i]!.from < dirEnd;
 
   let yielded = 0;
   for (let i = 0; i < entries.length; i++) {
@@ -237,7 +240,9 @@ export function* readZip(data: Uint8Array, budget: Budget): Iterable<Member> {
       return;
     }
     yielded++;
-    const member = unpack(r, e, starts[i]!, overlaps.has(i), budget);
+    const member = intoDirectory(i)
+      ? { name: e.name, problem: problem("archive-corrupt", "zip: member's data overlaps the central directory (a zip that contains itself)") }
+      : unpack(r, e, starts[i]!, overlaps.has(i), budget);
     yield member;
     if (member.problem?.code === "archive-total-size") return;
   }
