@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { Expr, HexToken, Iterable as AstIterable, Pos, Quantifier, Range, Rule, SourceFile, StringDecl, StringModifiers } from "../../src/engines/yara/ast";
 import { UNKNOWN, type MatchTable, type ModuleFactory, type PatternMatches, type StructValue, type Tri, type Value } from "../../src/engines/yara/contracts";
 import { compileProgram, type Program } from "../../src/engines/yara/eval/index";
-import { oracleMatches } from "../support/yarax-oracle";
+import { oracleCompile, oracleMatches } from "../support/yarax-oracle";
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -1136,3 +1136,123 @@ table("other UNKNOWN sources", [
   ["import \"pe\" rule a { condition: pe.is_pe }", ABC, U],
   ["import \"pe\" rule a { condition: pe.is_pe or filesize == 6 }", ABC, T],
 ]);
+
+// ---------------------------------------------------------------------------------------------
+// Which rules run on a file: a rule that cannot be true without one of its own strings is skipped
+// on files where none of them hit; a header guard skips `uint16(0) == 0x5a4d and …` elsewhere.
+
+describe("rules evaluated without a hit", () => {
+  const program = compile(
+    [
+      'rule needs_a { strings: $a = "abc" condition: $a and filesize < 100 }', // 0
+      'rule not_a { strings: $a = "abc" condition: not $a }', // 1
+      'rule count0 { strings: $a = "abc" condition: #a == 0 }', // 2
+      'rule either { strings: $a = "abc" condition: $a or filesize < 10 }', // 3
+      'rule any_of { strings: $a = "abc" $b = "def" condition: any of them }', // 4
+      'rule none_of { strings: $a = "abc" $b = "def" condition: none of them }', // 5
+      "rule size { condition: filesize < 10 }", // 6
+      'rule mz { strings: $a = "abc" condition: uint16(0) == 0x5a4d and (filesize < 10 or $a) }', // 7
+      'rule offset { strings: $a = "abc" condition: uint32(@a + 8) == 0 }', // 8
+      'rule at_zero { strings: $a = "abc" condition: $a at 0 or 2 of them }', // 9
+      'rule percent { strings: $a = "abc" $b = "def" condition: 0% of them }', // 10
+      "rule ref { condition: needs_a }", // 11
+      "rule never { condition: false }", // 12
+    ].join("\n"),
+  );
+  const always = (program as unknown as { alwaysEvaluated: number[] }).alwaysEvaluated;
+  const guarded = (program as unknown as { headerGuarded: number[] }).headerGuarded;
+
+  it("only rules that may be true without a hit of their own are evaluated everywhere", () => {
+    expect(always).toEqual([1, 2, 3, 5, 6, 10, 11]);
+    expect(guarded).toEqual([7]);
+  });
+
+  it("a rule that is not a candidate is false without being evaluated", () => {
+    // A table whose hits() leaves out pattern 0 although get(0) has matches: needs_a is not
+    // evaluated (false), while not_a (always evaluated) sees its own $a and is false too.
+    const lying: MatchTable = { get: (p) => (p === 0 || p === 1 ? { offsets: [0], lengths: [3], complete: true } : undefined), hits: () => [] };
+    const out = program.evaluate({ data: bytes("abc"), matches: lying, externals: {}, modules: {} });
+    expect(out[0]).toBe(false);
+    expect(out[1]).toBe(false);
+    const honest: MatchTable = { get: lying.get, hits: () => [0, 1] };
+    const out2 = program.evaluate({ data: bytes("abc"), matches: honest, externals: {}, modules: {} });
+    expect(out2[0]).toBe(true);
+    expect(out2[11]).toBe(true);
+  });
+
+  it("the header guard runs the guarded rule only on files whose header matches", () => {
+    const run = (d: Data) => program.evaluate({ data: bytes(d), matches: NO_HITS, externals: {}, modules: {} })[7];
+    expect(run("MZ")).toBe(true);
+    expect(run("ZM")).toBe(false);
+    expect(run("M")).toBe(false);
+  });
+
+  it("every outcome agrees with YARA-X on files with and without hits", () => {
+    const text = program.rules.map((r) => r.text).join("\n");
+    for (const d of ["", "abc", "MZabc", "MZ", "xxabcdefxxxx", "abcdef", "zzzzzzzzzzzzzzzzzz"]) {
+      const { all } = outcome(text, d);
+      const yes = new Set(oracleMatches(text, bytes(d)));
+      expect(Object.fromEntries(program.rules.map((r) => [r.name, all[r.index]]))).toEqual(Object.fromEntries(program.rules.map((r) => [r.name, yes.has(r.name)])));
+    }
+  });
+});
+
+describe("CompiledRule", () => {
+  it("numbers patterns rule by rule and lists imports", () => {
+    const p = compile('import "pe"\nrule a { strings: $x = "1" $y = "2" condition: all of them }\nrule b { strings: $z = "3" condition: $z or pe.is_pe }');
+    expect(p.rules.map((r) => r.patterns)).toEqual([[0, 1], [2]]);
+    expect(p.decls.map((d) => d.id)).toEqual(["$x", "$y", "$z"]);
+    expect(p.rules[1].imports).toEqual(["pe"]);
+    expect(p.rules[1].text).toBe('rule b { strings: $z = "3" condition: $z or pe.is_pe }');
+  });
+
+  it("deps: referenced rules transitively and the namespace's global rules", () => {
+    const p = compile(
+      [
+        "global rule g { condition: filesize > 0 }",
+        "rule r1 { condition: true }",
+        "rule r2 { condition: r1 }",
+        "private rule r3 { condition: true }",
+        "rule r4 { condition: r2 and r3 }",
+        "rule r5 { condition: any of (r1, r3) }",
+      ].join("\n"),
+    );
+    expect(p.rules.map((r) => [r.name, r.deps])).toEqual([
+      ["g", []],
+      ["r1", [0]],
+      ["r2", [0, 1]],
+      ["r3", [0]],
+      ["r4", [0, 1, 2, 3]],
+      ["r5", [0, 1, 3]],
+    ]);
+    expect(p.rules[3].private).toBe(true);
+    expect(p.rules[0].global).toBe(true);
+  });
+
+  it("per-file externals override the declared defaults, keeping the declared type", () => {
+    const p = compile("rule a { condition: name == \"x.exe\" and ratio > 1.9 and ratio < 2.1 }", { name: "", ratio: 0.5 });
+    const run = (externals: Record<string, string | number | boolean>) => p.evaluate({ data: bytes(""), matches: NO_HITS, externals, modules: {} })[0];
+    expect(run({ name: "x.exe", ratio: 2 })).toBe(true);
+    expect(run({ name: "y.exe", ratio: 2 })).toBe(false);
+    expect(run({})).toBe(false);
+    const r = oracleCompile("rule a { condition: name == \"x.exe\" and ratio > 1.9 and ratio < 2.1 }", { name: "", ratio: 0.5 });
+    try {
+      // (YARA-X's JS API refuses an integral number for a float global; ring3 converts it.)
+      expect(r.scan(bytes(""), { name: "x.exe", ratio: 2.05 }).map((m) => m.rule)).toEqual(["a"]);
+      expect(run({ name: "x.exe", ratio: 2.05 })).toBe(true);
+    } finally {
+      r.free();
+    }
+  });
+
+  it("loads a module at most once per file, and only when a rule reads it", () => {
+    let loads = 0;
+    const counting: ModuleFactory = { name: "fake", load: () => (loads++, struct({ n: 1n })) };
+    const p = compile('import "fake"\nrule a { condition: fake.n == 1 and fake.n + fake.n == 2 }\nrule b { condition: fake.n == 1 }\nrule c { strings: $x = "zz" condition: $x and fake.n == 1 }');
+    const out = p.evaluate({ data: bytes("abc"), matches: NO_HITS, externals: {}, modules: { fake: counting } });
+    expect(out).toEqual([true, true, false]);
+    expect(loads).toBe(1);
+    p.evaluate({ data: bytes("abd"), matches: NO_HITS, externals: {}, modules: { fake: counting } });
+    expect(loads).toBe(2);
+  });
+});

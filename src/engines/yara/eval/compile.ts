@@ -11,6 +11,8 @@ import { arith, bitNot, bitwise, caught, compare, negate, readInt, stringOp, tru
 /** What a rule's condition reads while it runs on one file. */
 export interface Env {
   data: Uint8Array;
+  /** BigInt(data.length), once per file. */
+  filesize: bigint;
   /** The "no own string matched, nothing else known" run that precomputes which rules need a hit. */
   abstract: boolean;
   matches: MatchTable;
@@ -108,7 +110,7 @@ class ConditionCompiler {
         return () => arg;
       }
       case "filesize":
-        return (env) => (env.abstract ? UNKNOWN : BigInt(env.data.length));
+        return (env) => (env.abstract ? UNKNOWN : env.filesize);
       case "entrypoint":
         return () => UNKNOWN; // deprecated; YARA-X decides
       case "string_match":
@@ -198,7 +200,12 @@ class ConditionCompiler {
       const { size, signed, be } = BUILTINS[e.callee.name];
       if (args.length !== 1) return this.error(e.pos, `wrong number of arguments for \`${e.callee.name}\``);
       const off = args[0];
-      return (env) => (env.abstract ? UNKNOWN : readInt(env.data, off(env), size, signed, be));
+      return (env) => {
+        // The offset first: an undefined one (`uint32(@a + 8)` without $a) is undefined even in
+        // the abstract run, which lets that run rule out such conditions.
+        const o = off(env);
+        return env.abstract && o !== undefined ? UNKNOWN : readInt(env.data, o, size, signed, be);
+      };
     }
     const callee = this.expr(e.callee, vars);
     return (env) => {

@@ -7,10 +7,10 @@
 // each condition once with "no own string matched, everything else unknown"; a rule that comes out
 // false there is false on any file where none of its patterns is among MatchTable.hits(), and
 // evaluate() never runs it on such a file.
-import type { Meta, Pos, SourceFile, StringDecl } from "../ast";
+import type { Expr, Meta, Pos, SourceFile, StringDecl } from "../ast";
 import { UNKNOWN, type MatchTable, type ModuleFactory, type Tri } from "../contracts";
 import { compileCondition, type Diagnostic, type Env, type Fn, type RegexCompiler, type Scope } from "./compile";
-import { caught, externalValue, type V } from "./values";
+import { caught, externalValue, readInt, type V } from "./values";
 
 export type { Diagnostic, RegexCompiler } from "./compile";
 
@@ -68,6 +68,7 @@ export function compileProgram(
   const warnings: Diagnostic[] = [];
   const rules: CompiledRule[] = [];
   const conditions: Fn[] = [];
+  const guards: (HeaderGuard | undefined)[] = [];
   const decls: StringDecl[] = [];
   const refs: Set<number>[] = [];
 
@@ -110,6 +111,7 @@ export function compileProgram(
         slotCount: 0,
       };
       conditions.push(compileCondition(rule.condition, scope));
+      guards.push(ns.has("uint8") || ns.has("uint16") || ns.has("uint32") ? undefined : headerGuard(rule.condition));
       slotCount = Math.max(slotCount, scope.slotCount);
       rule.strings.forEach((d, i) => {
         // YARA-X rejects unused patterns, except those whose identifier starts with `$_`.
@@ -138,7 +140,7 @@ export function compileProgram(
   if (errors.length > 0) return { errors, warnings };
 
   computeDeps(rules, refs);
-  const program = new CompiledProgram(rules, decls, conditions, slotCount, externalNames, opts.externals, moduleNames);
+  const program = new CompiledProgram(rules, decls, conditions, guards, slotCount, externalNames, opts.externals, moduleNames);
   return { program, errors, warnings };
 }
 
@@ -160,11 +162,47 @@ function computeDeps(rules: CompiledRule[], refs: Set<number>[]): void {
   }
 }
 
+/**
+ * A conjunct `uintXX(C) == K` (or intXX, big-endian forms) at the top of a rule's `and` chain: when
+ * the file's bytes at C differ from K (or are out of range) the rule is false, whatever the rest.
+ * PE-only rules without strings (`uint16(0) == 0x5a4d and pe.…`) are then skipped on other files.
+ */
+interface HeaderGuard {
+  /** "uint16:0" etc.: rules with the same read share it. */
+  key: string;
+  size: 1 | 2 | 4;
+  signed: boolean;
+  be: boolean;
+  offset: bigint;
+  value: bigint;
+}
+
+function headerGuard(e: Expr): HeaderGuard | undefined {
+  if (e.type !== "binary") return undefined;
+  if (e.op === "and") return headerGuard(e.left) ?? headerGuard(e.right);
+  if (e.op !== "==") return undefined;
+  const read = e.left.type === "call" ? e.left : e.right.type === "call" ? e.right : undefined;
+  const k = read === e.left ? e.right : e.left;
+  if (!read || k.type !== "int" || read.callee.type !== "ident" || read.args.length !== 1 || read.args[0].type !== "int") return undefined;
+  const m = /^(u?)int(8|16|32)(be)?$/.exec(read.callee.name);
+  if (!m) return undefined;
+  return {
+    key: `${read.callee.name}:${read.args[0].value}`,
+    size: (Number(m[2]) / 8) as 1 | 2 | 4,
+    signed: m[1] === "",
+    be: m[3] === "be",
+    offset: read.args[0].value,
+    value: k.value,
+  };
+}
+
 const NO_MATCHES: MatchTable = { get: () => undefined, hits: () => [] };
 
 class CompiledProgram implements Program {
   /** Rules evaluated on every file (they may be true without a hit), ascending. */
   private readonly always: number[];
+  /** Rules that may be true without a hit, but only on files with given header bytes. */
+  private readonly guarded: { guard: HeaderGuard; rules: Map<bigint, number[]> }[];
   /** Pattern index -> the rule that declares it. */
   private readonly owner: Uint32Array;
   /** Namespaces with global rules: their globals and all their rules. */
@@ -179,6 +217,7 @@ class CompiledProgram implements Program {
     readonly rules: CompiledRule[],
     readonly decls: StringDecl[],
     private readonly conditions: Fn[],
+    guards: (HeaderGuard | undefined)[],
     slotCount: number,
     private readonly externalNames: string[],
     private readonly externalDefaults: Record<string, string | number | boolean>,
@@ -190,6 +229,7 @@ class CompiledProgram implements Program {
     const defaults = externalNames.map((n) => externalValue(externalDefaults[n]));
     this.env = {
       data: new Uint8Array(0),
+      filesize: 0n,
       abstract: true,
       matches: NO_MATCHES,
       rules: this.base.slice(),
@@ -197,9 +237,22 @@ class CompiledProgram implements Program {
       externals: defaults,
       module: (i) => this.module(i),
     };
-    // The abstract run: no string of the rule matched, everything else unknown.
+    // The abstract run: no string of the rule matched, everything else unknown. Of the rules that
+    // survive it, those with a header guard run only on files whose header matches.
     this.always = [];
-    for (const r of rules) if (caught(conditions[r.index](this.env)) !== false) this.always.push(r.index);
+    const reads = new Map<string, { guard: HeaderGuard; rules: Map<bigint, number[]> }>();
+    for (const r of rules) {
+      if (caught(conditions[r.index](this.env)) === false) continue;
+      const g = guards[r.index];
+      if (!g) {
+        this.always.push(r.index);
+        continue;
+      }
+      const read = reads.get(g.key) ?? { guard: g, rules: new Map() };
+      reads.set(g.key, read);
+      read.rules.set(g.value, [...(read.rules.get(g.value) ?? []), r.index]);
+    }
+    this.guarded = [...reads.values()];
     this.env.abstract = false;
 
     const groups = new Map<string, { globals: number[]; members: number[] }>();
@@ -213,9 +266,14 @@ class CompiledProgram implements Program {
     this.globalGroups = [...groups.values()];
   }
 
-  /** Rules that are evaluated even on a file without any hit (for tests and diagnostics). */
+  /** Rules that are evaluated on a file without any hit (for tests and diagnostics). */
   get alwaysEvaluated(): readonly number[] {
     return this.always;
+  }
+
+  /** Rules evaluated without a hit only when the file's header matches their guard. */
+  get headerGuarded(): readonly number[] {
+    return this.guarded.flatMap((g) => [...g.rules.values()].flat()).sort((a, b) => a - b);
   }
 
   private module(i: number): V {
@@ -232,6 +290,7 @@ class CompiledProgram implements Program {
     const out = this.base.slice();
     const env = this.env;
     env.data = ctx.data;
+    env.filesize = BigInt(ctx.data.length);
     env.matches = ctx.matches;
     env.rules = out;
     this.modules = ctx.modules;
@@ -242,7 +301,12 @@ class CompiledProgram implements Program {
     // ascending order so that a referenced rule (always an earlier one) is decided first. A rule
     // that is not a candidate stays false, which is its outcome without a hit.
     const hits = ctx.matches.hits();
-    const always = this.always;
+    let always = this.always;
+    for (const { guard, rules } of this.guarded) {
+      const v = readInt(ctx.data, guard.offset, guard.size, guard.signed, guard.be);
+      const more = typeof v === "bigint" ? rules.get(v) : undefined;
+      if (more) always = mergeSorted(always, more);
+    }
     let a = 0;
     let h = 0;
     let last = -1;
@@ -271,14 +335,34 @@ class CompiledProgram implements Program {
     return out;
   }
 
+  /** The raw per-file values last converted: a string is encoded again only when it changes. */
+  private lastExternals: (string | number | boolean | undefined)[] = [];
+
   private setExternals(values: Record<string, string | number | boolean>): void {
     const names = this.externalNames;
     for (let i = 0; i < names.length; i++) {
       const v = values[names[i]];
+      if (i < this.lastExternals.length && v === this.lastExternals[i]) continue;
+      this.lastExternals[i] = v;
       const def = this.externalDefaults[names[i]];
       // An external keeps the type it was declared with (a float declared as 1.5 and set to 2 stays float).
       this.env.externals[i] =
         v === undefined ? externalValue(def) : typeof def === "number" && typeof v === "number" && !Number.isInteger(def) ? v : externalValue(v);
     }
   }
+}
+
+function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i] < b[j])) out.push(a[i++]);
+    else if (i >= a.length || b[j] < a[i]) out.push(b[j++]);
+    else {
+      out.push(a[i++]);
+      j++;
+    }
+  }
+  return out;
 }

@@ -195,8 +195,9 @@ export function stringOp(op: StringOp, a: V, b: V): V {
 export function readInt(data: Uint8Array, offset: V, size: 1 | 2 | 4, signed: boolean, bigEndian: boolean): V {
   if (offset === undefined || offset === UNKNOWN) return offset;
   if (!isInt(offset)) return UNKNOWN;
-  if (offset < 0n || offset + BigInt(size) > BigInt(data.length)) return undefined;
+  if (offset < 0n || offset > 0xffffffffffffn) return undefined;
   const o = Number(offset);
+  if (o + size > data.length) return undefined;
   let v = 0;
   if (bigEndian) for (let i = 0; i < size; i++) v = v * 256 + data[o + i];
   else for (let i = size - 1; i >= 0; i--) v = v * 256 + data[o + i];
