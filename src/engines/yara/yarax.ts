@@ -110,7 +110,7 @@ export function compile(sources: RuleSource[], defines: Record<string, ExternalV
   }
 }
 
-interface YaraXMatch {
+export interface YaraXMatch {
   identifier: string;
   namespace: string;
   isPrivate: boolean;
@@ -164,7 +164,7 @@ export class YaraScanner {
   }
 }
 
-function toFinding(m: YaraXMatch): Finding {
+export function toFinding(m: YaraXMatch): Finding {
   const meta = new Map<string, unknown>();
   for (const { identifier, value } of m.metadata) if (!meta.has(identifier)) meta.set(identifier, value);
   const strings: StringMatch[] = [];

@@ -1,0 +1,392 @@
+// The YARA engine a worker uses. Two modes:
+//
+// - "auto" (default): ring3's fast path decides each rule on each file — one multi-pattern pass
+//   (strings/), then a three-valued evaluation of the conditions (eval/). A rule that stays
+//   UNKNOWN for a file (a module field ring3 does not implement, a pattern the matcher could not
+//   verify exactly) goes to YARA-X together with the rules it depends on, in a small group
+//   compiled once and cached, for that file only.
+// - "yara-x": every rule through YARA-X (yarax.ts), one scan() call per file. The oracle: both
+//   modes must give the same findings (test/unit/yara-differential*.test.ts).
+import type { Rules, Scanner } from "@virustotal/yara-x";
+import { Compiler } from "@virustotal/yara-x";
+import type { Finding } from "../../types";
+import type { Expr, SourceFile } from "./ast";
+import { UNKNOWN, type MatchTable, type ModuleFactory } from "./contracts";
+import { compileProgram, type CompiledRule, type Program } from "./eval";
+import { MODULES } from "./modules";
+import { parse } from "./parser";
+import { compilePatterns, type PatternSet } from "./strings";
+import {
+  compile,
+  parseDiagnostic,
+  toFinding,
+  YaraScanner,
+  type Diagnostic,
+  type ExternalValue,
+  type FileExternals,
+  type RuleSource,
+  type YaraXMatch,
+} from "./yarax";
+
+export type EngineMode = "auto" | "yara-x";
+
+/** Counters for --stats, per worker; the pool adds them up. */
+export interface EngineStats {
+  mode: EngineMode;
+  rules: number;
+  patterns: number;
+  atoms: number;
+  files: number;
+  /** Rule evaluations (rules x files) the fast path decided: true or false. */
+  decided: number;
+  /** Rule evaluations that went to YARA-X (UNKNOWN after the fast path, public rules only). */
+  deferred: number;
+  /** Files for which YARA-X was called at all. */
+  yaraxFiles: number;
+  yaraxCalls: number;
+  /** Fallback groups compiled (cache misses). */
+  groupsCompiled: number;
+  /** Milliseconds: rule loading (parse + compile), matcher passes, evaluations, YARA-X fallback. */
+  loadMs: number;
+  matchMs: number;
+  evalMs: number;
+  yaraxMs: number;
+}
+
+export function emptyStats(mode: EngineMode): EngineStats {
+  return { mode, rules: 0, patterns: 0, atoms: 0, files: 0, decided: 0, deferred: 0, yaraxFiles: 0, yaraxCalls: 0, groupsCompiled: 0, loadMs: 0, matchMs: 0, evalMs: 0, yaraxMs: 0 };
+}
+
+export function addStats(a: EngineStats, b: EngineStats): EngineStats {
+  const out = { ...a };
+  for (const k of Object.keys(b) as (keyof EngineStats)[]) {
+    if (k === "mode") continue;
+    // rules/patterns/atoms and load time describe one worker's rule set: the same in each.
+    if (k === "rules" || k === "patterns" || k === "atoms") out[k] = Math.max(a[k], b[k]);
+    else if (k === "loadMs") out[k] = Math.max(a[k], b[k]);
+    else out[k] = (a[k] as number) + (b[k] as number);
+  }
+  return out;
+}
+
+export interface YaraEngine {
+  /** Scans bytes; throws on an engine failure (message contains "timeout" for a timeout). */
+  scan(data: Uint8Array, ext: FileExternals): Finding[];
+  stats(): EngineStats;
+}
+
+export interface EngineInit {
+  mode: EngineMode;
+  sources: RuleSource[];
+  defines: Record<string, ExternalValue>;
+  perFileExternals: (keyof FileExternals)[];
+  timeoutMs: number;
+}
+
+export function createEngine(init: EngineInit): { engine?: YaraEngine; errors: Diagnostic[] } {
+  const t0 = performance.now();
+  if (init.mode === "yara-x") {
+    const out = compile(init.sources, init.defines);
+    if (!out.rules) return { errors: out.errors };
+    const scanner = new YaraScanner(out.rules, init.perFileExternals, init.timeoutMs);
+    const stats = emptyStats("yara-x");
+    stats.loadMs = performance.now() - t0;
+    return {
+      errors: [],
+      engine: {
+        scan(data, ext) {
+          const y0 = performance.now();
+          const f = scanner.scan(data, ext);
+          stats.files++;
+          stats.yaraxFiles++;
+          stats.yaraxCalls++;
+          stats.yaraxMs += performance.now() - y0;
+          return f;
+        },
+        stats: () => stats,
+      },
+    };
+  }
+  return FastEngine.create(init, t0);
+}
+
+interface Group {
+  rules: Rules;
+  scanner: Scanner;
+  /** Externals last set on this scanner (each setGlobal leaks a YARA-X table slot: see yarax.ts). */
+  current: Map<string, string>;
+}
+
+const GROUP_CACHE = 64;
+
+class FastEngine implements YaraEngine {
+  private readonly groups = new Map<string, Group>();
+  private readonly st: EngineStats;
+  /** Index of the first rule of each namespace's global rules, for the fallback's sources. */
+  private readonly externals: Record<string, string | number | boolean>;
+
+  private constructor(
+    private readonly init: EngineInit,
+    private readonly program: Program,
+    private readonly patterns: PatternSet,
+    private readonly modules: Record<string, ModuleFactory>,
+    /** Patterns YARA-X anchors (used only as `$a at <constant>`): it reports their match there only. */
+    private readonly anchors: Map<number, number>,
+  ) {
+    this.st = emptyStats("auto");
+    this.st.rules = program.rules.length;
+    this.st.patterns = patterns.patterns;
+    this.st.atoms = patterns.atoms;
+    this.externals = { ...init.defines };
+  }
+
+  static create(init: EngineInit, t0: number): { engine?: YaraEngine; errors: Diagnostic[] } {
+    const errors: Diagnostic[] = [];
+    const parsed = [];
+    const texts = new Map<string, string>();
+    for (const src of init.sources) {
+      texts.set(src.name, src.text);
+      const out = parse(src.text, { file: src.name, namespace: src.namespace });
+      for (const e of out.errors) errors.push(diag(e.file, e.line, e.column, e.message));
+      if (out.source) parsed.push(out.source);
+    }
+    if (errors.length > 0) return { errors };
+    const compiled = compileProgram(parsed, { externals: init.defines });
+    for (const e of compiled.errors) errors.push(diag(e.file, e.line, e.column, e.message));
+    if (!compiled.program || errors.length > 0) return { errors };
+    const { set } = compilePatterns(compiled.program.decls);
+    const engine = new FastEngine(init, compiled.program, set, MODULES, anchoredPatterns(parsed, compiled.program));
+    engine.st.loadMs = performance.now() - t0;
+    return { engine, errors: [] };
+  }
+
+  stats(): EngineStats {
+    return this.st;
+  }
+
+  scan(data: Uint8Array, ext: FileExternals): Finding[] {
+    const st = this.st;
+    st.files++;
+    const m0 = performance.now();
+    const matches = this.patterns.scan(data);
+    const e0 = performance.now();
+    st.matchMs += e0 - m0;
+    for (const k of this.init.perFileExternals) this.externals[k] = ext[k];
+    const outcome = this.program.evaluate({ data, matches, externals: this.externals, modules: this.modules });
+    st.evalMs += performance.now() - e0;
+
+    const rules = this.program.rules;
+    const found: { index: number; finding: Finding }[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < outcome.length; i++) {
+      const r = rules[i]!;
+      if (r.private) continue;
+      const o = outcome[i];
+      if (o === true) {
+        // True, but some of its strings' matches are not all known: YARA-X lists them exactly.
+        if (r.patterns.some((p) => matches.get(p)?.complete === false)) unknown.push(i);
+        else found.push({ index: i, finding: this.finding(r, matches) });
+      } else if (o === UNKNOWN) unknown.push(i);
+    }
+    st.decided += rules.length - unknown.length;
+    if (unknown.length > 0) {
+      st.deferred += unknown.length;
+      st.yaraxFiles++;
+      const y0 = performance.now();
+      for (const f of this.fallback(unknown, data, ext)) found.push(f);
+      st.yaraxMs += performance.now() - y0;
+    }
+    found.sort((a, b) => a.index - b.index);
+    return found.map((f) => f.finding);
+  }
+
+  /** A rule the fast path found true, as YARA-X would report it (strings capped, private ones hidden). */
+  private finding(r: CompiledRule, matches: MatchTable): Finding {
+    const decls = this.program.decls;
+    const m: YaraXMatch = {
+      identifier: r.name,
+      namespace: r.namespace,
+      isPrivate: r.private,
+      tags: r.tags,
+      metadata: r.meta.map((x) => ({ identifier: x.key, value: x.value })),
+      patterns: r.patterns.map((p) => {
+        const pm = matches.get(p);
+        const d = decls[p]!;
+        const list = [];
+        const anchor = this.anchors.get(p);
+        if (pm)
+          for (let i = 0; i < pm.offsets.length; i++) {
+            if (anchor !== undefined && pm.offsets[i] !== anchor) continue;
+            list.push({ offset: pm.offsets[i]!, length: pm.lengths[i]! });
+          }
+        return { identifier: d.id, isPrivate: d.modifiers.private, matches: list };
+      }),
+    };
+    return toFinding(m);
+  }
+
+  /**
+   * The rules the fast path left UNKNOWN, decided by YARA-X: one group holds them and every rule
+   * they need (referenced rules, their namespace's global rules), compiled once per distinct group.
+   */
+  private fallback(unknown: number[], data: Uint8Array, ext: FileExternals): { index: number; finding: Finding }[] {
+    const rules = this.program.rules;
+    const members = new Set<number>();
+    for (const i of unknown) {
+      members.add(i);
+      for (const d of rules[i]!.deps) members.add(d);
+    }
+    const ordered = [...members].sort((a, b) => a - b);
+    const key = ordered.join(",");
+    let g = this.groups.get(key);
+    if (g) {
+      this.groups.delete(key); // re-insert: the map's order is the LRU order
+      this.groups.set(key, g);
+    } else {
+      g = this.compileGroup(ordered);
+      this.groups.set(key, g);
+      if (this.groups.size > GROUP_CACHE) {
+        const [oldKey, old] = this.groups.entries().next().value as [string, Group];
+        this.groups.delete(oldKey);
+        old.scanner.free();
+        old.rules.free();
+      }
+    }
+    for (const k of this.init.perFileExternals) {
+      if (g.current.get(k) === ext[k]) continue;
+      g.current.delete(k);
+      g.scanner.setGlobal(k, ext[k]);
+      g.current.set(k, ext[k]);
+    }
+    this.st.yaraxCalls++;
+    const res = g.scanner.scan(data) as { valid?: boolean; errors?: string[]; matches: YaraXMatch[] };
+    if (res.valid === false) throw new Error((res.errors ?? []).join("; ") || "YARA-X scan failed");
+    const wanted = new Set(unknown);
+    const byName = new Map<string, number>();
+    for (const i of unknown) byName.set(`${rules[i]!.namespace}\u0000${rules[i]!.name}`, i);
+    const out: { index: number; finding: Finding }[] = [];
+    for (const m of res.matches) {
+      const i = byName.get(`${m.namespace}\u0000${m.identifier}`);
+      if (i === undefined || !wanted.has(i) || m.isPrivate) continue;
+      out.push({ index: i, finding: toFinding(m) });
+    }
+    return out;
+  }
+
+  private compileGroup(ordered: number[]): Group {
+    this.st.groupsCompiled++;
+    const rules = this.program.rules;
+    const compiler = new Compiler();
+    try {
+      for (const [k, v] of Object.entries(this.init.defines)) compiler.defineGlobal(k, v);
+      // Rules keep their namespace and their order (a rule may only refer to earlier ones).
+      const byNs = new Map<string, CompiledRule[]>();
+      for (const i of ordered) {
+        const r = rules[i]!;
+        let list = byNs.get(r.namespace);
+        if (!list) byNs.set(r.namespace, (list = []));
+        list.push(r);
+      }
+      for (const [ns, list] of byNs) {
+        compiler.newNamespace(ns);
+        const imports = new Set<string>();
+        for (const r of list) for (const m of r.imports) imports.add(m);
+        const text = [...imports].map((m) => `import "${m}"\n`).join("") + list.map((r) => r.text).join("\n");
+        try {
+          compiler.addSource(text);
+        } catch (err) {
+          const msg = compiler.errors.at(-1) ?? String(err);
+          throw new Error(`YARA-X rejects rules ring3 accepted (${list.map((r) => r.name).join(", ")}): ${msg.split("\n", 1)[0]}`);
+        }
+      }
+      const built = compiler.build();
+      const scanner = built.scanner();
+      if (this.init.timeoutMs > 0) scanner.setTimeoutMs(this.init.timeoutMs);
+      return { rules: built, scanner, current: new Map() };
+    } finally {
+      compiler.free();
+    }
+  }
+}
+
+/**
+ * YARA-X anchors a pattern whose every use in its rule's condition is `$a at <integer literal>`
+ * (always the same offset): it looks for it at that offset only, so a matching rule lists no other
+ * match of it. The fast path finds every match; the report keeps the anchored one, as YARA-X does.
+ */
+function anchoredPatterns(sources: SourceFile[], program: Program): Map<number, number> {
+  const byName = new Map<string, CompiledRule>();
+  for (const r of program.rules) byName.set(`${r.namespace}\u0000${r.name}`, r);
+  const out = new Map<number, number>();
+  for (const src of sources) {
+    for (const rule of src.rules) {
+      const compiled = byName.get(`${rule.namespace}\u0000${rule.name}`);
+      if (!compiled || rule.strings.length === 0) continue;
+      const uses = new Map<string, number | null>(); // id -> the one anchor offset, or null
+      const other = (id: string) => uses.set(id, null);
+      const visit = (e: Expr | undefined): void => {
+        if (!e) return;
+        switch (e.type) {
+          case "string_match":
+            if (e.at?.type === "int" && e.in === undefined) {
+              const at = Number(e.at.value);
+              const prev = uses.get(e.id);
+              uses.set(e.id, prev === undefined || prev === at ? at : null);
+            } else {
+              other(e.id);
+              visit(e.at);
+              if (e.in) (visit(e.in.lo), visit(e.in.hi));
+            }
+            return;
+          case "string_count":
+          case "string_offset":
+          case "string_length":
+            other(e.id);
+            if (e.type === "string_count" && e.in) (visit(e.in.lo), visit(e.in.hi));
+            if (e.type !== "string_count") visit(e.index);
+            return;
+          case "of":
+          case "for_of":
+            if (e.set.kind === "them") for (const d of rule.strings) other(d.id);
+            else if (e.set.kind === "strings")
+              for (const it of e.set.items) for (const d of rule.strings) if (it.wildcard ? d.id.startsWith(it.id) : d.id === it.id) other(d.id);
+            if (e.quantifier.kind === "expr" || e.quantifier.kind === "percent") visit(e.quantifier.expr);
+            if (e.type === "of") {
+              visit(e.at);
+              if (e.in) (visit(e.in.lo), visit(e.in.hi));
+            } else visit(e.body);
+            return;
+          default:
+            walkLoose(e, visit, true);
+        }
+      };
+      visit(rule.condition);
+      rule.strings.forEach((d, k) => {
+        const at = uses.get(d.id);
+        if (typeof at === "number" && d.id !== "$") out.set(compiled.patterns[k]!, at);
+      });
+    }
+  }
+  return out;
+}
+
+/** Visits the expressions below a node (ranges, iterables, bindings, quantifiers, operands). */
+function walkLoose(o: object, visit: (e: Expr) => void, isRoot = false): void {
+  if (!isRoot && "type" in o && typeof (o as { type: unknown }).type === "string" && "pos" in o) {
+    visit(o as Expr);
+    return;
+  }
+  for (const v of Object.values(o)) {
+    if (!v || typeof v !== "object" || v instanceof Uint8Array) continue;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x && typeof x === "object") walkLoose(x as object, visit);
+    } else walkLoose(v as object, visit);
+  }
+}
+
+function diag(file: string, line: number, column: number, message: string): Diagnostic {
+  const d = parseDiagnostic(file, `error: ${message}`, "error");
+  d.line = line;
+  d.column = column;
+  return d;
+}
