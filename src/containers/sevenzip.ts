@@ -80,6 +80,11 @@ export async function prepareSevenZip(wasm?: Uint8Array): Promise<void> {
   await refill();
 }
 
+/** An instance is ready now (readers that can do without 7z-wasm check before using it). */
+export function sevenZipLoaded(): boolean {
+  return pool.length > 0;
+}
+
 /** Resolves once an instance is ready again (after errors retired some). */
 export function sevenZipReady(): Promise<void> {
   return refilling ?? Promise.resolve();

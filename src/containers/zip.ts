@@ -5,6 +5,7 @@
 import * as zlib from "node:zlib";
 import { EMPTY_NAME, capProblem, membersProblem, outputCap, problem, remainingOf, timeProblem } from "./budget";
 import { crc32, decode } from "./inflate";
+import { readWith7z, sevenZipLoaded } from "./sevenzip";
 import type { Budget, ContainerProblem, Member } from "./types";
 
 const SIG_LOCAL = 0x04034b50;
@@ -204,6 +205,44 @@ function overlapping(spans: { from: number; to: number; i: number }[]): Set<numb
   return out;
 }
 
+/** Methods 7-Zip unpacks that zlib does not: shrink, implode, deflate64, bzip2, lzma, xz, ppmd. */
+const VIA_7Z: ReadonlySet<number> = new Set([1, 6, 9, 12, 14, 95, 98]);
+
+/** A zip holding only `e` (named "m", sizes from the central directory, no data descriptor). */
+function oneMemberZip(e: Entry, packed: Uint8Array): Uint8Array {
+  const out = new Uint8Array(30 + 1 + packed.length + 46 + 1 + 22);
+  const v = new DataView(out.buffer);
+  const flags = e.flags & ~8 & 0xffff;
+  v.setUint32(0, SIG_LOCAL, true);
+  v.setUint16(4, 20, true);
+  v.setUint16(6, flags, true);
+  v.setUint16(8, e.method, true);
+  v.setUint32(14, e.crc, true);
+  v.setUint32(18, packed.length, true);
+  v.setUint32(22, Math.min(e.size, 0xfffffffe), true);
+  v.setUint16(26, 1, true);
+  out[30] = 0x6d; // "m"
+  out.set(packed, 31);
+  const c = 31 + packed.length;
+  v.setUint32(c, SIG_CENTRAL, true);
+  v.setUint16(c + 4, 20, true);
+  v.setUint16(c + 6, 20, true);
+  v.setUint16(c + 8, flags, true);
+  v.setUint16(c + 10, e.method, true);
+  v.setUint32(c + 16, e.crc, true);
+  v.setUint32(c + 20, packed.length, true);
+  v.setUint32(c + 24, Math.min(e.size, 0xfffffffe), true);
+  v.setUint16(c + 28, 1, true);
+  out[c + 46] = 0x6d;
+  const end = c + 47;
+  v.setUint32(end, SIG_EOCD, true);
+  v.setUint16(end + 8, 1, true);
+  v.setUint16(end + 10, 1, true);
+  v.setUint32(end + 12, 47, true);
+  v.setUint32(end + 16, c, true);
+  return out;
+}
+
 const METHOD_NAMES: Record<number, string> = { 1: "shrink", 6: "implode", 9: "deflate64", 12: "bzip2", 14: "lzma", 95: "xz", 96: "jpeg", 98: "ppmd" };
 
 export function* readZip(data: Uint8Array, budget: Budget): Iterable<Member> {
@@ -257,8 +296,7 @@ function unpack(r: Reader, e: Entry, start: number | ContainerProblem, overlaps:
   if (overlaps) {
     return { name, problem: problem("archive-ratio", "zip: member's bytes overlap another member's (overlapping-entries zip bomb)") };
   }
-  const localName = r.bytes.subarray(r.bytes.length > e.local + 30 ? e.local + 30 : 0, start - r.u16(e.local + 28));
-  const mismatch = !sameBytes(localName, e.name);
+  const mismatch = !sameBytes(r.bytes.subarray(e.local + 30, e.local + 30 + r.u16(e.local + 26)), e.name);
   if (!r.has(start, e.packed)) {
     // Truncated archive: scan what is there, as for a stored member below.
     const avail = r.bytes.subarray(Math.min(start, r.bytes.length));
@@ -286,6 +324,17 @@ function unpack(r: Reader, e: Entry, start: number | ContainerProblem, overlaps:
     const d = decode(e.method === 8 ? "deflate-raw" : "zstd", packed, cap, budget, "zip member");
     data = d.data;
     trouble = d.problem;
+  } else if (VIA_7Z.has(e.method) && sevenZipLoaded()) {
+    if (e.size > cap.limit) return { name, problem: capProblem(cap, budget, "zip member") };
+    // 7-Zip reads these methods; it is handed a one-member zip so that the archive's names, and
+    // the rest of its members, never reach it. It charges the budget itself.
+    const out = [...readWith7z("zip", oneMemberZip(e, packed), budget)];
+    const got = out.find((m) => m.data !== undefined);
+    const trouble = got?.problem ?? out.find((m) => m.problem)?.problem;
+    if (!got) return { name, problem: trouble ?? problem("archive-corrupt", "zip: 7-Zip unpacked nothing") };
+    if (trouble) return { name, data: got.data, problem: trouble };
+    if (crc32(got.data!) !== e.crc || got.data!.length !== e.size) return { name, data: got.data, problem: problem("archive-corrupt", "zip: member's CRC-32 does not match") };
+    return mismatch ? { name, data: got.data, problem: problem("archive-corrupt", "zip: local header names the member differently from the central directory") } : { name, data: got.data };
   } else {
     const method = METHOD_NAMES[e.method] ?? `method ${e.method}`;
     return { name, problem: problem("archive-unsupported", `zip: compression ${method} is not supported`) };

@@ -607,9 +607,10 @@ export function rpm(entries: { name: string; data: Uint8Array }[]): Uint8Array {
 
 /**
  * An archive written by 7-Zip (7z-wasm) from `files` (names relative, "/" for folders):
- * type "7z", "xz", "bzip2", "zip", "tar", "wim"; `password` encrypts (7z: with -mhe, the names too).
+ * type "7z", "xz", "bzip2", "zip", "tar", "wim"; `password` encrypts (7z: with -mhe, the names too);
+ * `args` adds switches (such as -mm=BZip2 for a zip's method).
  */
-export async function sevenZipCreate(type: string, files: { name: string; data: Uint8Array }[], opts: { password?: string; encryptNames?: boolean } = {}): Promise<Uint8Array> {
+export async function sevenZipCreate(type: string, files: { name: string; data: Uint8Array }[], opts: { password?: string; encryptNames?: boolean; args?: string[] } = {}): Promise<Uint8Array> {
   const saved = process.exitCode;
   const sz = await SevenZip({ print: () => undefined, printErr: () => undefined, stdin: () => null } as never);
   try {
@@ -630,6 +631,7 @@ export async function sevenZipCreate(type: string, files: { name: string; data: 
     sz.FS.chdir("/in");
     const args = ["a", "-bd", `-t${type}`, "/out.bin", ...files.map((f) => f.name)];
     if (opts.password) args.push(`-p${opts.password}`, ...(opts.encryptNames ? ["-mhe=on"] : []));
+    if (opts.args) args.push(...opts.args);
     sz.callMain(args);
     return sz.FS.readFile("/out.bin");
   } finally {

@@ -65,6 +65,32 @@ describe("each format with an EICAR member", () => {
   });
 });
 
+test.each([
+  ["BZip2", 12],
+  ["Deflate64", 9],
+  ["LZMA", 14],
+  ["PPMd", 98],
+])("zip members compressed with %s (method %i) are unpacked by 7-Zip, one member at a time", async (mm, method) => {
+  const text = enc.encode("all work and no play ".repeat(5000));
+  const z = await A.sevenZipCreate("zip", [leaf, { name: "text.txt", data: text }], { args: [`-mm=${mm}`] });
+  const second = z.findIndex((b, i) => i > 4 && b === 0x50 && z[i + 1] === 0x4b && z[i + 2] === 3 && z[i + 3] === 4);
+  expect(new DataView(z.buffer, z.byteOffset).getUint16(second + 8, true)).toBe(method); // text.txt's method
+  const ms = members(z);
+  expect(ms.map((m) => [m.name, m.code])).toEqual([
+    ["eicar.com", undefined],
+    ["text.txt", undefined],
+  ]);
+  expect(isEicar(ms[0]!.data!)).toBe(true);
+  expect(Buffer.from(ms[1]!.data!).equals(Buffer.from(text))).toBe(true);
+  // A damaged member through the same path: corrupt, and its neighbour still read.
+  const bad = z.slice();
+  for (let i = second + 60; i < second + 80; i++) bad[i] ^= 0x55;
+  expect(members(bad).map((m) => [m.name, m.code])).toEqual([
+    ["eicar.com", undefined],
+    ["text.txt", "archive-corrupt"],
+  ]);
+});
+
 test("every byte value comes back exactly (MEMFS holds what 7-Zip wrote as signed bytes)", async () => {
   const all = Uint8Array.from({ length: 4096 }, (_, i) => (i * 131) & 0xff);
   for (const type of ["7z", "xz", "bzip2"]) {
@@ -176,5 +202,7 @@ test("without prepareSevenZip() a 7z-read format is archive-unsupported, not a c
   const fresh = await import("../../src/containers");
   const out = [...fresh.openContainer("cab", A.cab([leaf]), fresh.createBudget(DEFAULT_LIMITS))];
   expect(out.map((m) => m.problem?.code)).toEqual(["archive-unsupported"]);
+  const bz = A.zip([{ name: "bz", data: EICAR, method: 12, packed: new Uint8Array(40) }]);
+  expect([...fresh.openContainer("zip", bz, fresh.createBudget(DEFAULT_LIMITS))].map((m) => m.problem?.code)).toEqual(["archive-unsupported"]);
   void concat;
 });
