@@ -296,6 +296,9 @@ class ConditionCompiler {
       case "*":
       case "\\":
       case "%":
+        // YARA-X folds constant integer expressions at compile time, and an overflow there does
+        // not wrap as at run time (it saturates, or is an error for `*`): leave those to YARA-X.
+        if (op !== "\\" && op !== "%" && constInt(e) === OVERFLOW) return () => UNKNOWN;
         return (env) => arith(op, l(env), r(env));
       case "&":
       case "|":
@@ -661,6 +664,25 @@ class ConditionCompiler {
     };
   }
 }
+
+const OVERFLOW: unique symbol = Symbol("overflow");
+
+/** The exact value of a constant integer expression (literals, unary -, + - *), if it is one. */
+function constInt(e: Expr): bigint | typeof OVERFLOW | undefined {
+  if (e.type === "int") return e.value;
+  if (e.type === "unary" && e.op === "-") {
+    const v = constInt(e.operand);
+    return typeof v === "bigint" ? check(-v) : v;
+  }
+  if (e.type !== "binary" || (e.op !== "+" && e.op !== "-" && e.op !== "*")) return undefined;
+  const a = constInt(e.left);
+  const b = constInt(e.right);
+  if (a === OVERFLOW || b === OVERFLOW) return OVERFLOW;
+  if (a === undefined || b === undefined) return undefined;
+  return check(e.op === "+" ? a + b : e.op === "-" ? a - b : a * b);
+}
+
+const check = (v: bigint): bigint | typeof OVERFLOW => (BigInt.asIntN(64, v) === v ? v : OVERFLOW);
 
 interface Iteration {
   n: number;
