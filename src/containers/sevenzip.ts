@@ -283,7 +283,19 @@ function extract(inst: Instance, format: ContainerFormat, data: Uint8Array, budg
     if (last && !last.problem) last.problem = stop;
     return { members, trouble: last ? undefined : stop };
   }
-  if (inst.refused) return { members, trouble: problem("archive-unsupported", `${format}: unpacking needs more than ${HEAP_CAP / MiB} MiB of memory (a huge dictionary?)`) };
-  if (code !== 0) return { members, trouble: format === "7z" && headerEncrypted(data) ? problem("archive-encrypted", "7z: names and data are encrypted") : classify(inst.lines) };
-  return { members };
+  if (code === 0 && !inst.refused) return { members };
+  const trouble = inst.refused
+    ? problem("archive-unsupported", `${format}: unpacking needs more than ${HEAP_CAP / MiB} MiB of memory (a huge dictionary?)`)
+    : format === "7z" && headerEncrypted(data)
+      ? problem("archive-encrypted", "7z: names and data are encrypted")
+      : classify(inst.lines);
+  // 7-Zip creates a member's file before it fails on it: the empty files, and the last one it
+  // wrote, are the members the failure concerns. None: the archive as a whole failed.
+  let blamed = false;
+  members.forEach((m, i) => {
+    if (m.problem) return;
+    if (m.data!.length === 0) (m.problem = trouble), (m.data = undefined), (blamed = true);
+    else if (i === members.length - 1) (m.problem = trouble), (blamed = true);
+  });
+  return blamed ? { members } : { members, trouble };
 }

@@ -178,6 +178,25 @@ describe("budgets through the write hook", () => {
     ]);
   });
 
+  test("a header asking for a 1 GiB dictionary fails on the heap cap instead of allocating it", async () => {
+    const xz = await A.sevenZipCreate("xz", [leaf]);
+    const headerSize = (xz[12]! + 1) * 4; // the block header follows the 12-byte stream header
+    const prop = xz.subarray(12, 12 + headerSize).findIndex((b, i, h) => b === 0x21 && h[i + 1] === 0x01) + 12 + 2; // LZMA2's property byte
+    for (const [dict, code] of [
+      [16, undefined], // 1 MiB: fine
+      [34, "archive-unsupported"], // 512 MiB
+      [36, "archive-unsupported"], // 1 GiB
+    ] as const) {
+      const patched = xz.slice();
+      patched[prop] = dict;
+      new DataView(patched.buffer).setUint32(12 + headerSize - 4, A.crc32(patched.subarray(12, 12 + headerSize - 4)), true);
+      const ms = members(patched);
+      expect(ms.map((m) => m.code)).toEqual([code]);
+      expect(Math.max(...sevenZipStats().heapBytes)).toBeLessThanOrEqual(384 * 2 ** 20);
+    }
+    expect(isEicar(members(xz)[0]!.data!)).toBe(true);
+  });
+
   test("maxMembers", async () => {
     const many = await A.sevenZipCreate("7z", Array.from({ length: 8 }, (_, i) => ({ name: `f${i}`, data: enc.encode(`file ${i}`) })));
     const ms = members(many, { maxMembers: 3 });
