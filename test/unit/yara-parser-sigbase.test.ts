@@ -91,4 +91,44 @@ describe("signature-base", () => {
       expect(p.source!.rules.length, p.file).toBe(yaraRuleCount([p.file]));
     }
   });
+
+  test("damaged rules: the parser never throws, and parses whatever YARA-X still accepts", () => {
+    // Real rules with one to three random edits (deleted characters, inserted characters or
+    // YARA fragments), from a fixed seed. YARA-X is stricter on meaning (unknown identifiers,
+    // invalid regex syntax), never more lenient on syntax.
+    let seed = 20261126;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const rules = parsed.flatMap((p) => p.source!.rules.filter((r) => r.text.length < 1500).map((r) => ({ imports: p.source!.imports, text: r.text })));
+    const chars = ' \n(){}[]$#@!"/\\:=,.*-+%|&^~<>?0123456789aAxXfF_';
+    const fragments = ["(", ")", " and ", " or ", " not ", "$a", "#a", "@a[1]", "!a", "{", "}", "[1-2]", "??", "~", "|", "/", '"', "\\", " of ", " them", " at ", " in ", "..", "0x", "KB", " for ", " : ", "//", "/*", "*/", " private", " wide", " xor(1-2)", " base64", "\n", "1.5", "-"];
+    let accepted = 0;
+    for (let k = 0; k < 600; k++) {
+      const rule = rules[rnd(rules.length)]!;
+      let text = rule.text;
+      for (let edits = 1 + rnd(3); edits > 0; edits--) {
+        const at = rnd(text.length + 1);
+        const op = rnd(3);
+        const insert = op === 0 ? "" : op === 1 ? chars[rnd(chars.length)]! : fragments[rnd(fragments.length)]!;
+        text = text.slice(0, at) + insert + text.slice(op === 0 ? at + 1 + rnd(3) : at);
+      }
+      const full = [...rule.imports.map((m) => `import "${m}"`), text].join("\n");
+      const ours = parse(full, { file: "damaged.yar" });
+      let yaraxOk = true;
+      try {
+        oracleCompile(full, EXTERNALS).free();
+      } catch {
+        yaraxOk = false;
+      }
+      if (yaraxOk) {
+        accepted++;
+        expect(ours.errors, full).toEqual([]);
+      }
+    }
+    // The mix must exercise both sides.
+    expect(accepted).toBeGreaterThan(100);
+    expect(accepted).toBeLessThan(550);
+  });
 });

@@ -313,6 +313,13 @@ describe("hex strings", () => {
     expect(s).toMatchObject({ kind: "hex", id: "$a", tokens });
   });
 
+  test("byte tokens are shared and frozen", () => {
+    const [a, b] = strings("$a = { 4D 5A ?? } $b = { 4d 00 ?? }") as Extract<StringDecl, { kind: "hex" }>[];
+    expect(a!.tokens[0]).toBe(b!.tokens[0]);
+    expect(a!.tokens[2]).toBe(b!.tokens[2]);
+    expect(Object.isFrozen(a!.tokens[1])).toBe(true);
+  });
+
   test("private is the one modifier of a hex string", () => {
     const [s] = strings("$a = { 01 02 } private");
     expect(s!.modifiers).toEqual({ nocase: false, ascii: false, wide: false, fullword: false, private: true });
@@ -491,6 +498,22 @@ describe("condition constructs", () => {
     expect([...(str as { left: { value: Uint8Array } }).left.value]).toEqual([0xff, 0, 0xc3, 0xa9]);
   });
 
+  test("#a, @a and !a name their string as $a; the anonymous ones inside for … of as $", () => {
+    const text = 'rule t { strings: $a = "a" condition: #a > 0 and @a[1] >= 0 and !a == 1 and for all of them : (# > 0 and @ >= 0 and ! == 1 and $) }';
+    yaraxAccepts(text);
+    const ids: string[] = [];
+    const walk = (e: unknown): void => {
+      if (e === null || typeof e !== "object") return;
+      const node = e as { type?: string; id?: string };
+      if (node.type?.startsWith("string_")) ids.push(`${node.type}:${node.id}`);
+      Object.values(e).forEach(walk);
+    };
+    walk(rule(text).condition);
+    expect(ids.sort()).toEqual(
+      ["string_count:$a", "string_offset:$a", "string_length:$a", "string_count:$", "string_offset:$", "string_length:$", "string_match:$"].sort(),
+    );
+  });
+
   test("node positions point at each node's first character", () => {
     const text = "rule t {\n  strings: $a = \"a\"\n  condition:\n    $a and\n      #a > 2\n}";
     const c = rule(text).condition as Extract<Expr, { type: "binary" }>;
@@ -578,6 +601,8 @@ describe("syntax errors: file, line, column and message (YARA-X rejects each one
     ["rule a { condition: for any i in (1..2) (true) }", 1, 41, 'unexpected "(", expected ":"'],
     ["rule a { condition: $a at }", 1, 27, 'unexpected "}", expected expression'],
     ["rule a { condition: true § }", 1, 26, 'unexpected character "§"'],
+    ['rule a { strings: $a = "x" condition: $a and ! (1 == 1) }', 1, 48, 'unexpected "(", expected "}"'],
+    ['rule a { condition: "abc"[0] == 1 }', 1, 26, 'unexpected "[", expected "}"'],
   ];
   test.each(cases)("%s", (text, line, column, message) => {
     yaraxRejects(text);

@@ -688,7 +688,10 @@ class FileParser {
       if (k === "-" && operand.type === "float") return { type: "float", value: -operand.value, pos: this.pos(t) };
       return { type: "unary", op: k, operand, pos: this.pos(t) };
     }
-    return this.parsePostfix(this.parsePrimary());
+    const primary = this.parsePrimary();
+    // Only identifiers start field, index and call chains (`pe.sections[0].name`, `uint16(0)`):
+    // `!(…)` or `"abc"[0]` are syntax errors in YARA-X.
+    return primary.type === "ident" ? this.parsePostfix(primary) : primary;
   }
 
   private parsePostfix(primary: Expr): Expr {
