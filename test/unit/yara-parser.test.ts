@@ -3,7 +3,7 @@
 // cases are also evaluated: a tiny evaluator over our tree must agree with YARA-X's verdict.
 import { describe, expect, test } from "vitest";
 import type { Expr, HexToken, Rule, SourceFile, StringDecl } from "../../src/engines/yara/ast";
-import { BOOL_TUPLE_VAR, MAX_INCLUDE_DEPTH, parse, type ParseError, type ParseOptions } from "../../src/engines/yara/parser";
+import { BOOL_TUPLE_VAR, MAX_INCLUDE_DEPTH, MAX_NESTING, parse, type ParseError, type ParseOptions } from "../../src/engines/yara/parser";
 import { oracleCompile, oracleMatches } from "../support/yarax-oracle";
 
 const latin1 = (b: Uint8Array): string => String.fromCharCode(...b);
@@ -602,6 +602,8 @@ describe("syntax errors: file, line, column and message (YARA-X rejects each one
     ["rule a { condition: $a at }", 1, 27, 'unexpected "}", expected expression'],
     ["rule a { condition: true § }", 1, 26, 'unexpected character "§"'],
     ['rule a { strings: $a = "x" condition: $a and ! (1 == 1) }', 1, 48, 'unexpected "(", expected "}"'],
+    ["rule a : t u t { condition: true }", 1, 14, 'duplicate tag "t"'],
+    ["rule a { strings: $a = { 01 [99999999999] 02 } condition: $a }", 1, 29, "invalid hex string: a jump bound is out of range"],
     ['rule a { condition: "abc"[0] == 1 }', 1, 26, 'unexpected "[", expected "}"'],
   ];
   test.each(cases)("%s", (text, line, column, message) => {
@@ -609,6 +611,21 @@ describe("syntax errors: file, line, column and message (YARA-X rejects each one
     const errors = parseErrors(text, { file: "dir/e.yar" });
     expect(errors[0]).toMatchObject({ file: "dir/e.yar", line, column });
     expect(errors[0]!.message).toContain(message);
+  });
+
+  test("nesting beyond MAX_NESTING is an error, not a stack overflow", () => {
+    const deep = (open: string, close: string, n: number): string => `rule a { condition: ${open.repeat(n)}true${close.repeat(n)} }\nrule b { condition: true }`;
+    for (const [open, close] of [["(", ")"], ["not ", ""]] as const) {
+      expect(parseOk(deep(open, close, MAX_NESTING / 2 - 5)).rules).toHaveLength(2);
+      const errors = parseErrors(deep(open, close, 50_000));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.message).toBe(`expression nested deeper than ${MAX_NESTING} levels`);
+    }
+    expect(parseErrors(`rule a { condition: ${"-".repeat(50_000)}1 == 1 }`)[0]!.message).toContain("nested deeper");
+    expect(parseErrors(`rule a { condition: ${"x[".repeat(50_000)}0${"]".repeat(50_000)} == 1 }`)[0]!.message).toContain("nested deeper");
+    expect(parseErrors(`rule a { condition: ${"f(".repeat(50_000)}0${")".repeat(50_000)} }`)[0]!.message).toContain("nested deeper");
+    const hex = `rule a { strings: $a = { ${"( 01 ".repeat(50_000)}${") ".repeat(50_000)} } condition: $a }`;
+    expect(parseErrors(hex)[0]!.message).toContain("alternatives nested deeper");
   });
 
   test("an error does not hide the errors of the following rules", () => {

@@ -40,6 +40,8 @@ export interface ParseOptions {
 
 /** Includes nested deeper than this are refused (a chain that long is a loop in disguise). */
 export const MAX_INCLUDE_DEPTH = 16;
+/** Expressions and hex alternatives nested deeper than this are refused, before the stack is. */
+export const MAX_NESTING = 1000;
 
 /**
  * Parses `text` and the files it includes. `source` is present only when there is no error at all
@@ -142,6 +144,8 @@ class FileParser {
   private readonly lineStarts: number[];
   /** Index of the current token. */
   private i = 0;
+  /** Current nesting of boolean terms, unary operators and primaries (see MAX_NESTING). */
+  private depth = 0;
   /** Lexical errors not yet reported: each is reported in offset order among the parser's own. */
   private readonly lexErrors: LexError[] = [];
 
@@ -243,8 +247,12 @@ class FileParser {
     const tags: string[] = [];
     if (kinds[this.i] === ":") {
       this.i++;
-      tags.push(this.text(this.expect("ident", "tag")));
-      while (kinds[this.i] === "ident") tags.push(this.text(this.i++));
+      do {
+        const t = this.expect("ident", "tag");
+        const tag = this.text(t);
+        if (tags.includes(tag)) this.error(t, `duplicate tag "${tag}"`);
+        tags.push(tag);
+      } while (kinds[this.i] === "ident");
     }
     this.expect("{", '"{"');
     const meta: Meta[] = [];
@@ -263,6 +271,7 @@ class FileParser {
     }
     this.expect("condition", "condition");
     this.expect(":", '":"');
+    this.depth = 0;
     const condition = this.parseBoolExpr();
     const last = this.expect("}", '"}"');
     this.ctx.rules.push({
@@ -418,6 +427,13 @@ class FileParser {
 
   private parseBoolTerm(): Expr {
     const t = this.i;
+    if (++this.depth > MAX_NESTING) this.error(t, `expression nested deeper than ${MAX_NESTING} levels`);
+    const e = this.parseBoolTermInner(t);
+    this.depth--;
+    return e;
+  }
+
+  private parseBoolTermInner(t: number): Expr {
     switch (this.kinds[t]) {
       case "not":
       case "defined":
@@ -682,16 +698,15 @@ class FileParser {
     const k = this.kinds[t];
     if (k === "-" || k === "~") {
       this.i++;
+      if (++this.depth > MAX_NESTING) this.error(t, `expression nested deeper than ${MAX_NESTING} levels`);
       const operand = this.parseUnary();
+      this.depth--;
       // A negative literal is a literal (so that -9 is an int node, like YARA-X's constant folding).
       if (k === "-" && operand.type === "int") return { type: "int", value: BigInt.asIntN(64, -operand.value), pos: this.pos(t) };
       if (k === "-" && operand.type === "float") return { type: "float", value: -operand.value, pos: this.pos(t) };
       return { type: "unary", op: k, operand, pos: this.pos(t) };
     }
-    const primary = this.parsePrimary();
-    // Only identifiers start field, index and call chains (`pe.sections[0].name`, `uint16(0)`):
-    // `!(…)` or `"abc"[0]` are syntax errors in YARA-X.
-    return primary.type === "ident" ? this.parsePostfix(primary) : primary;
+    return this.parsePrimary();
   }
 
   private parsePostfix(primary: Expr): Expr {
@@ -723,6 +738,16 @@ class FileParser {
   }
 
   private parsePrimary(): Expr {
+    if (++this.depth > MAX_NESTING) this.error(this.i, `expression nested deeper than ${MAX_NESTING} levels`);
+    const primary = this.parsePrimaryInner();
+    // Only identifiers start field, index and call chains (`pe.sections[0].name`, `uint16(0)`):
+    // `!(…)` or `"abc"[0]` are syntax errors in YARA-X.
+    const e = primary.type === "ident" ? this.parsePostfix(primary) : primary;
+    this.depth--;
+    return e;
+  }
+
+  private parsePrimaryInner(): Expr {
     const t = this.i;
     const pos = (): Pos => this.pos(t);
     switch (this.kinds[t]) {
@@ -934,6 +959,7 @@ class FileParser {
       } else if (lo === null) bad(j, "expected a jump [n], [n-m], [n-] or [-]");
       if (src.charCodeAt(j) !== 93) bad(j, `expected "]" to close the jump`);
       j++;
+      if ((lo ?? 0) > 0xffffffff || (hi ?? 0) > 0xffffffff) bad(at, "a jump bound is out of range 0-4294967295");
       const min = lo ?? 0;
       if (hi !== null && min > hi) bad(at, `invalid jump [${min}-${hi}]`);
       if (hi === 0) bad(at, "a zero-length jump is not allowed");
@@ -965,6 +991,7 @@ class FileParser {
             continue;
           }
         } else if (c === 40) {
+          if (depth >= MAX_NESTING) bad(j, `alternatives nested deeper than ${MAX_NESTING} levels`);
           j++;
           const alternatives = [sequence(depth + 1)];
           while (src.charCodeAt(j) === 124) {
