@@ -529,12 +529,17 @@ describe("condition constructs", () => {
       ["none of (false, 1 == 2)", `(for none ${BOOL_TUPLE_VAR} in [false (== 1 2)] ${BOOL_TUPLE_VAR})`],
       ["2 of (true, false, true)", `(for 2 ${BOOL_TUPLE_VAR} in [true false true] ${BOOL_TUPLE_VAR})`],
       ["50% of (true, false)", `(for 50% ${BOOL_TUPLE_VAR} in [true false] ${BOOL_TUPLE_VAR})`],
+      // A tuple that starts like a string set but is not one.
+      ['any of ($a and $b, true)', "(or (and $a $b) true)"],
+      ['all of ($a, $b or true)', "(and $a (or $b true))"],
     ];
     for (const [c, expected] of cases) {
-      yaraxAccepts(`rule t { condition: ${c} }`);
-      expect(sx(condOf(c))).toBe(expected);
-      // Every one of these is true in YARA-X.
-      expect(oracleMatches(`rule t { condition: ${c} }`, new Uint8Array(0))).toEqual(["t"]);
+      const text = `rule t { strings: $a = "a" $b = "b" condition: (${c}) and ($a or $b) }`;
+      yaraxAccepts(text);
+      const cond = rule(text).condition as Extract<Expr, { type: "binary" }>;
+      expect(sx(cond.left)).toBe(expected);
+      // Every one of these is true in YARA-X (on data where $a and $b match).
+      expect(oracleMatches(text, new Uint8Array(bytes("ab")))).toEqual(["t"]);
     }
   });
 });

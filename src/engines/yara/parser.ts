@@ -510,8 +510,8 @@ class FileParser {
     const pos = this.pos(t);
     let set: StringSet | RuleSet;
     if (kinds[this.i] === "them") set = { kind: "them", pos: this.pos(this.i++) };
-    else if (kinds[this.i] === "(" && kinds[this.i + 1] === "$") set = this.parsePatternTuple();
-    else if (kinds[this.i] === "(" && this.isRuleTuple(this.i)) set = this.parseRuleTuple();
+    else if (kinds[this.i] === "(" && this.isTupleOf("$", this.i)) set = this.parsePatternTuple();
+    else if (kinds[this.i] === "(" && this.isTupleOf("ident", this.i)) set = this.parseRuleTuple();
     else if (kinds[this.i] === "(") return this.parseBoolTupleOf(quantifier, t);
     else this.unexpected('"them" or "("');
     const of: Expr = { type: "of", quantifier, set, pos };
@@ -542,11 +542,15 @@ class FileParser {
     return { kind: "strings", items, pos };
   }
 
-  /** `(Name, Prefix*, …)`: only identifiers, each with an optional `*`. */
-  private isRuleTuple(j: number): boolean {
+  /**
+   * Whether the tuple opening at token `j` holds only tokens of `kind`, each with an optional `*`:
+   * `($a, $b*)` (strings) or `(Name, Prefix*)` (rules). Anything else, like `($a and $b, $c)`, is a
+   * tuple of boolean expressions, which YARA-X tries after the other two.
+   */
+  private isTupleOf(kind: "$" | "ident", j: number): boolean {
     const kinds = this.kinds;
     for (j++; ; j++) {
-      if (kinds[j] !== "ident") return false;
+      if (kinds[j] !== kind) return false;
       if (kinds[j + 1] === "*") j++;
       if (kinds[j + 1] === ")") return true;
       if (kinds[j + 1] !== ",") return false;
