@@ -2,7 +2,7 @@
 // allows (maxOutputLength), so a bomb ends with an error instead of an allocation. zlib is measured
 // faster here than any JavaScript inflater (ARCHITECTURE.md, "Archives").
 import * as zlib from "node:zlib";
-import { capProblem, type OutputCap } from "./budget";
+import { RATIO_FLOOR, capProblem, type OutputCap } from "./budget";
 import type { Budget, ContainerProblem } from "./types";
 
 export type Codec = "deflate-raw" | "gzip" | "zstd";
@@ -32,20 +32,23 @@ function codecOf(codec: Codec): SyncCodec | undefined {
 const MAX_BUFFER = Math.min(2 ** 31 - 1, (zlib.constants as unknown as { kMaxLength?: number }).kMaxLength ?? 2 ** 31 - 1);
 
 /**
- * Decompresses `input` into at most cap.limit bytes. Over the cap: no data and the cap's problem.
- * Truncated input: what was decoded before the end, with archive-corrupt. Damaged input: corrupt.
+ * Decompresses `input` into at most cap.limit bytes. Over the cap: the first part that fits (see
+ * firstPart), with the cap's problem. Truncated input: what was decoded before the end, with
+ * archive-corrupt. Damaged input: corrupt. `declared` is the size the container claims, if any.
  */
-export function decode(codec: Codec, input: Uint8Array, cap: OutputCap, budget: Budget, what: string): Decoded {
+export function decode(codec: Codec, input: Uint8Array, cap: OutputCap, budget: Budget, what: string, declared?: number): Decoded {
   const fn = codecOf(codec);
   if (!fn) return { problem: { code: "archive-unsupported", message: `${codec} needs Node 22.15 or later` } };
   const maxOutputLength = Math.max(1, Math.min(cap.limit, MAX_BUFFER));
+  // A declared size over the cap: no need to spend a full cap of output proving it.
+  if (declared !== undefined && declared > cap.limit) return firstPart(fn, input, cap, budget, what, declared);
   try {
     const out = fn(input, { maxOutputLength });
     if (out.length > cap.limit) return { problem: capProblem(cap, budget, what) }; // cap.limit 0
     return { data: out };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === "ERR_BUFFER_TOO_LARGE") return { problem: capProblem(cap, budget, what) };
+    if (e.code === "ERR_BUFFER_TOO_LARGE") return firstPart(fn, input, cap, budget, what, declared);
     const corrupt: ContainerProblem = { code: "archive-corrupt", message: `${what}: ${e.message}` };
     if (!/unexpected end/i.test(e.message) || codec === "zstd") return { problem: corrupt };
     // Truncated stream: decode what is there, because a detection in the part still counts.
@@ -56,6 +59,37 @@ export function decode(codec: Codec, input: Uint8Array, cap: OutputCap, budget: 
       return { problem: corrupt };
     }
   }
+}
+
+const PART_TRIES = 4;
+
+/**
+ * The member is larger than its cap. zlib's one-shot calls keep nothing when they hit the cap, so
+ * decode a prefix of the input instead (with a sync flush, which ends cleanly mid-stream), sized
+ * so that its output should just fit: a detection in the first part still counts. Each try costs
+ * at most cap.limit bytes of output; after a try overflows, the input is halved. Output that far
+ * beyond maxRatio of the input that made it is a bomb: reported as such, with nothing to scan.
+ */
+function firstPart(fn: SyncCodec, input: Uint8Array, cap: OutputCap, budget: Budget, what: string, declared?: number): Decoded {
+  const over = capProblem(cap, budget, what);
+  // Only a member too big by itself gets a first part: past the total budget the scan is over.
+  if (cap.code !== "archive-member-size" || cap.limit < 1) return { problem: over };
+  const { maxRatio } = budget.limits;
+  const bomb = (out: number, from: number) => out > RATIO_FLOOR && out > maxRatio * from;
+  const ratioProblem = capProblem({ limit: 0, code: "archive-ratio" }, budget, what);
+  if (bomb(cap.limit, input.length) || (declared !== undefined && bomb(declared, input.length))) return { problem: ratioProblem };
+  let k = declared !== undefined && declared > cap.limit ? Math.floor((input.length * cap.limit * 0.9) / declared) : Math.floor(input.length / 2);
+  for (let i = 0; i < PART_TRIES && k > 0; i++, k = Math.floor(k / 2)) {
+    try {
+      const out = fn(input.subarray(0, k), { maxOutputLength: Math.min(cap.limit, MAX_BUFFER), finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      if (bomb(out.length, k)) return { problem: ratioProblem };
+      return out.length > 0 ? { data: out, problem: over } : { problem: over };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ERR_BUFFER_TOO_LARGE") return { problem: over };
+      if (bomb(cap.limit, k)) return { problem: ratioProblem };
+    }
+  }
+  return { problem: over };
 }
 
 /** CRC-32 (zip, gzip): zlib.crc32 where Node has it (20.15, 22.2), else a table. */

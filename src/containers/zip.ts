@@ -316,12 +316,7 @@ function unpack(r: Reader, e: Entry, start: number | ContainerProblem, overlaps:
       trouble = capProblem({ limit, code: limit === budget.limits.maxMemberSize ? "archive-member-size" : "archive-total-size" }, budget, "zip member");
     }
   } else if (e.method === 8 || e.method === 93) {
-    if (e.size > cap.limit) {
-      // The declared size already breaks a budget: do not spend time proving it. (A lie here only
-      // makes the member partial, never clean.)
-      return { name, problem: capProblem(cap, budget, "zip member") };
-    }
-    const d = decode(e.method === 8 ? "deflate-raw" : "zstd", packed, cap, budget, "zip member");
+    const d = decode(e.method === 8 ? "deflate-raw" : "zstd", packed, cap, budget, "zip member", e.size);
     data = d.data;
     trouble = d.problem;
   } else if (VIA_7Z.has(e.method) && sevenZipLoaded()) {

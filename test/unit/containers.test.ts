@@ -380,9 +380,15 @@ describe("budgets", () => {
     const zeros = new Uint8Array(4 * 2 ** 20); // 4 MiB of zeros deflate about 1000:1
     const z = zip([{ name: "z", data: zeros, method: "deflate" }, { name: "e", data: EICAR }]);
     expect(members(z, { maxMemberSize: 2 ** 20 }).map((m) => [m.name, m.code])).toEqual([
+      ["z", "archive-ratio"], // 4 MiB declared from 4 KB: a bomb's ratio, however small the cap
+      ["e", undefined],
+    ]);
+    const bySize = members(z, { maxMemberSize: 2 ** 20, maxRatio: 1e6 });
+    expect(bySize.map((m) => [m.name, m.code])).toEqual([
       ["z", "archive-member-size"],
       ["e", undefined],
     ]);
+    expect(bySize[0]!.data!.length).toBeLessThanOrEqual(2 ** 20);
     expect(members(z, { maxRatio: 100 }).map((m) => [m.name, m.code])).toEqual([
       ["z", "archive-ratio"],
       ["e", undefined],
@@ -395,7 +401,29 @@ describe("budgets", () => {
     const zeros = new Uint8Array(8 * 2 ** 20);
     const crc = A.crc32(zeros);
     const ms = members(zip([{ name: "liar", data: EICAR, packed: zlib.deflateRawSync(zeros), crc, size: 68, method: "deflate" }]), { maxMemberSize: 2 ** 20 });
-    expect(ms.map((m) => [m.name, m.data, m.code])).toEqual([["liar", undefined, "archive-member-size"]]);
+    expect(ms.map((m) => [m.name, m.code])).toEqual([["liar", "archive-member-size"]]);
+    expect(ms[0]!.data!.length).toBeGreaterThan(0);
+    expect(ms[0]!.data!.length).toBeLessThanOrEqual(2 ** 20);
+  });
+
+  test("a member over maxMemberSize gives its first part to scan (zip deflate, gzip; zstd: none)", () => {
+    // Text that compresses about 3:1: not a bomb, just big. EICAR leads it.
+    let seed = 7;
+    const words = ["alpha ", "beta ", "gamma ", "delta ", "epsilon ", "zeta ", "eta ", "theta "];
+    const text = enc.encode(Array.from({ length: 700_000 }, () => words[(seed = (seed * 1103515245 + 12345) >>> 0) >>> 29]).join(""));
+    const big = concat([EICAR, text]);
+    expect(big.length).toBeGreaterThan(3 * 2 ** 20);
+    // Node's zstd decoder gives nothing for a cut frame, so zstd members over the cap have no part.
+    expect(members(A.zstd(big), { maxMemberSize: 2 ** 20 }).map((m) => [m.code, m.data])).toEqual([["archive-member-size", undefined]]);
+    for (const data of [zip([{ name: "big", data: big, method: "deflate" }]), gzip(big, "big")]) {
+      const ms = members(data, { maxMemberSize: 2 ** 20 });
+      expect(ms.map((m) => m.code)).toEqual(["archive-member-size"]);
+      const part = ms[0]!.data!;
+      expect(part.length).toBeLessThanOrEqual(2 ** 20);
+      expect(part.length).toBeGreaterThan(2 ** 18);
+      expect(eq(part, big.subarray(0, part.length))).toBe(true);
+      expect(isEicar(part.subarray(0, 68))).toBe(true);
+    }
   });
 
   test("maxTotalBytes is shared by every container below one top-level file", () => {
