@@ -602,6 +602,63 @@ export function rpm(entries: { name: string; data: Uint8Array }[]): Uint8Array {
   return concat([lead, sigPadded, main, gzip(cpio(entries.map((e) => ({ name: "./" + e.name, data: e.data }))))]);
 }
 
+/**
+ * A minimal OLE compound file (the container of .msi, .doc, .xls): one stream under the root,
+ * under 4 KiB, so kept in the mini stream. Sectors: 0 FAT, 1 directory, 2 mini FAT, 3.. mini
+ * stream.
+ */
+export function ole(name: string, data: Uint8Array): Uint8Array {
+  if (data.length >= 4096) throw new Error("ole(): streams of 4 KiB and more are not written here");
+  const S = 512;
+  const END = 0xfffffffe;
+  const FREE = 0xffffffff;
+  const miniSectors = Math.max(1, Math.ceil(data.length / 64));
+  const streamSectors = Math.ceil((miniSectors * 64) / S);
+  const out = new Uint8Array(S * (1 + 3 + streamSectors));
+  const v = new DataView(out.buffer);
+  const at = (sector: number) => S * (sector + 1);
+  out.set([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], 0);
+  v.setUint16(24, 0x3e, true);
+  v.setUint16(26, 3, true);
+  v.setUint16(28, 0xfffe, true);
+  v.setUint16(30, 9, true); // 512-byte sectors
+  v.setUint16(32, 6, true); // 64-byte mini sectors
+  v.setUint32(44, 1, true); // FAT sectors
+  v.setUint32(48, 1, true); // first directory sector
+  v.setUint32(56, 4096, true); // mini stream cutoff
+  v.setUint32(60, 2, true); // first mini FAT sector
+  v.setUint32(64, 1, true); // mini FAT sectors
+  v.setUint32(68, END, true); // no DIFAT sectors
+  for (let i = 0; i < 109; i++) v.setUint32(76 + 4 * i, i === 0 ? 0 : FREE, true);
+  // FAT: sector 0 is the FAT, 1 and 2 single-sector chains, 3.. the mini stream's chain.
+  for (let i = 0; i < S / 4; i++) v.setUint32(at(0) + 4 * i, FREE, true);
+  v.setUint32(at(0), 0xfffffffd, true);
+  v.setUint32(at(0) + 4, END, true);
+  v.setUint32(at(0) + 8, END, true);
+  for (let i = 0; i < streamSectors; i++) v.setUint32(at(0) + 4 * (3 + i), i === streamSectors - 1 ? END : 4 + i, true);
+  // Mini FAT: one chain through the stream's mini sectors.
+  for (let i = 0; i < S / 4; i++) v.setUint32(at(2) + 4 * i, FREE, true);
+  for (let i = 0; i < miniSectors; i++) v.setUint32(at(2) + 4 * i, i === miniSectors - 1 ? END : i + 1, true);
+  const entry = (index: number, entryName: string, type: number, child: number, start: number, size: number) => {
+    const base = at(1) + 128 * index;
+    for (let i = 0; i < entryName.length; i++) v.setUint16(base + 2 * i, entryName.charCodeAt(i), true);
+    v.setUint16(base + 64, entryName.length ? (entryName.length + 1) * 2 : 0, true);
+    out[base + 66] = type;
+    out[base + 67] = 1; // black
+    v.setUint32(base + 68, FREE, true);
+    v.setUint32(base + 72, FREE, true);
+    v.setUint32(base + 76, child, true);
+    v.setUint32(base + 116, start, true);
+    v.setUint32(base + 120, size, true);
+  };
+  entry(0, "Root Entry", 5, 1, 3, miniSectors * 64);
+  entry(1, name, 2, FREE, 0, data.length);
+  entry(2, "", 0, FREE, 0, 0);
+  entry(3, "", 0, FREE, 0, 0);
+  out.set(data, at(3));
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // 7z-wasm for what only 7-Zip writes here: 7z (plain and encrypted), xz, bzip2
 

@@ -56,6 +56,7 @@ describe("each format with an EICAR member", () => {
     ["cpio", () => A.cpio([leaf]), "cpio", ["eicar.com"]],
     ["iso", () => A.iso("eicar.com", EICAR), "iso", ["EICAR.COM"]],
     ["rpm (payload: gzip'd cpio)", () => A.rpm([leaf]), "rpm", ["eicar.i386.cpio!eicar.com"]],
+    ["msi (OLE compound file)", () => A.ole("eicar.com", EICAR), "msi", ["eicar.com"]],
   ])("%s", async (_, make, format, where) => {
     const data = await make();
     expect(identify(data)).toBe(format);
@@ -99,6 +100,25 @@ test("every byte value comes back exactly (MEMFS holds what 7-Zip wrote as signe
     expect(ms[0]!.data).toBeInstanceOf(Uint8Array);
     expect(Buffer.from(ms[0]!.data!).equals(Buffer.from(all))).toBe(true);
   }
+});
+
+describe("three deep below each 7z-wasm format: X > zip > tar.gz > EICAR", () => {
+  const inner = () => A.zip([{ name: "in.tgz", data: A.gzip(A.tar([leaf]), "in.tar"), method: "deflate" }]);
+  const below = "in.tgz!in.tar!eicar.com";
+  test.each<[string, () => Promise<Uint8Array> | Uint8Array, string]>([
+    ["7z", () => A.sevenZipCreate("7z", [{ name: "a.zip", data: inner() }]), "a.zip"],
+    ["xz", () => A.sevenZipCreate("xz", [{ name: "a.zip", data: inner() }]), "-"],
+    ["bzip2", () => A.sevenZipCreate("bzip2", [{ name: "a.zip", data: inner() }]), "-"],
+    ["cab", () => A.cab([{ name: "a.zip", data: inner() }]), "a.zip"],
+    ["cpio", () => A.cpio([{ name: "a.zip", data: inner() }]), "a.zip"],
+    ["iso", () => A.iso("a.zip", inner()), "A.ZIP"],
+    ["rpm", () => A.rpm([{ name: "a.zip", data: inner() }]), "eicar.i386.cpio!a.zip"],
+    ["msi", () => A.ole("a.zip", inner()), "a.zip"],
+  ])("%s", async (_, make, first) => {
+    const t = tree(await make());
+    expect(t.problems).toEqual([]);
+    expect(t.eicar).toEqual([`${first}!${below}`]);
+  });
 });
 
 test("three deep: 7z > tar.xz > zip > EICAR", async () => {
