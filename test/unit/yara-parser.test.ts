@@ -201,6 +201,15 @@ describe("rules", () => {
     expect(src.rules[1]!.pos).toEqual({ line: 5, column: 1, offset: text.indexOf("rule b") });
   });
 
+  test("CRLF line ends and the spaces YARA-X skips (no-break, em, narrow no-break)", () => {
+    const text = "rule a\r\n{\r\n  strings: $a = {\u00a0AB\u2003CD }\r\n  condition:\u202f$a and\r\n    filesize > 0\r\n}";
+    yaraxAccepts(text);
+    const r = rule(text);
+    expect(r.strings[0]).toMatchObject({ tokens: [byteTok(0xab), byteTok(0xcd)] });
+    expect((r.condition as Extract<Expr, { type: "binary" }>).right.pos).toEqual({ line: 5, column: 5, offset: text.indexOf("filesize") });
+    expect(r.text).toBe(text);
+  });
+
   test("comments anywhere, including inside a hex string", () => {
     const text = "/* head */ rule /* x */ a // tail\n{ strings: $a = { 01 /* one */ 02 // two\n 03 } condition: /* c */ $a }";
     yaraxAccepts(text);
