@@ -103,11 +103,17 @@ function findDirectory(r: Reader): Directory | ContainerProblem {
   return { offset: offset + base, size, entries, base };
 }
 
-/** Reads central directory entries; stops at maxMembers + 1 so the caller can report the excess. */
-function readEntries(r: Reader, dir: Directory, limit: number): { entries: Entry[]; problem?: ContainerProblem } {
+/**
+ * Reads central directory entries until one file past maxFiles (so that the caller can report
+ * the excess), or until entries of any kind reach a multiple of it (a directory of a million
+ * folder entries costs memory too); `more` says the directory went on.
+ */
+function readEntries(r: Reader, dir: Directory, maxFiles: number): { entries: Entry[]; more: boolean; problem?: ContainerProblem } {
   const entries: Entry[] = [];
+  let files = 0;
   let p = dir.offset;
-  while (entries.length < limit && r.sig(p, SIG_CENTRAL) && r.has(p, 46)) {
+  while (r.sig(p, SIG_CENTRAL) && r.has(p, 46)) {
+    if (files > maxFiles || entries.length >= 8 * maxFiles + 1024) return { entries, more: true };
     const nameLen = r.u16(p + 28);
     const extraLen = r.u16(p + 30);
     const commentLen = r.u16(p + 32);
@@ -127,12 +133,14 @@ function readEntries(r: Reader, dir: Directory, limit: number): { entries: Entry
     applyZip64(e);
     e.local += dir.base;
     entries.push(e);
+    if (isFile(e)) files++;
     p += 46 + nameLen + extraLen + commentLen;
   }
-  if (entries.length < Math.min(dir.entries, limit)) {
-    return { entries, problem: problem("archive-corrupt", `zip: central directory holds ${entries.length} of ${dir.entries} entries`) };
+  // The end record's count is 16 bits without zip64, and wraps in zips of 65,536 entries or more.
+  if (entries.length < dir.entries) {
+    return { entries, more: false, problem: problem("archive-corrupt", `zip: central directory holds ${entries.length} of ${dir.entries} entries`) };
   }
-  return { entries };
+  return { entries, more: false };
 }
 
 /** The zip64 extra field (0x0001) carries the 64-bit values of the fields that read 0xffffffff. */
@@ -253,7 +261,7 @@ export function* readZip(data: Uint8Array, budget: Budget): Iterable<Member> {
     return;
   }
   const { maxMembers } = budget.limits;
-  const { entries, problem: dirProblem } = readEntries(r, dir, maxMembers + 1);
+  const { entries, more, problem: dirProblem } = readEntries(r, dir, maxMembers);
   if (dirProblem) yield { name: EMPTY_NAME, problem: dirProblem };
 
   const starts = entries.map((e) => dataStart(r, e));
@@ -285,6 +293,7 @@ export function* readZip(data: Uint8Array, budget: Budget): Iterable<Member> {
     yield member;
     if (member.problem?.code === "archive-total-size") return;
   }
+  if (more) yield { name: EMPTY_NAME, problem: membersProblem(budget) };
 }
 
 function unpack(r: Reader, e: Entry, start: number | ContainerProblem, overlaps: boolean, budget: Budget): Member {
@@ -300,7 +309,7 @@ function unpack(r: Reader, e: Entry, start: number | ContainerProblem, overlaps:
   if (!r.has(start, e.packed)) {
     // Truncated archive: scan what is there, as for a stored member below.
     const avail = r.bytes.subarray(Math.min(start, r.bytes.length));
-    const part = e.method === 0 ? avail : e.method === 8 ? partialInflate(avail, e, budget) : undefined;
+    const part = e.method === 0 ? avail.subarray(0, Math.min(budget.limits.maxMemberSize, remainingOf(budget))) : e.method === 8 ? partialInflate(avail, budget) : undefined;
     const data = part && budget.charge(part.length) ? part : undefined;
     return { name, data, problem: problem("archive-corrupt", "zip: member data runs past the end of the file") };
   }
@@ -346,7 +355,7 @@ function unpack(r: Reader, e: Entry, start: number | ContainerProblem, overlaps:
 }
 
 /** Deflate data cut short: whatever decodes before the cut, within the member's cap. */
-function partialInflate(avail: Uint8Array, e: Entry, budget: Budget): Uint8Array | undefined {
+function partialInflate(avail: Uint8Array, budget: Budget): Uint8Array | undefined {
   const cap = outputCap(budget, avail.length);
   try {
     const out = zlib.inflateRawSync(avail, { maxOutputLength: Math.max(1, cap.limit), finishFlush: zlib.constants.Z_SYNC_FLUSH });
@@ -406,7 +415,7 @@ function* readLocalHeaders(r: Reader, budget: Budget, why: ContainerProblem): It
         consumed = out.engine.bytesWritten;
       } catch (err) {
         const tooLarge = (err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
-        const part = tooLarge ? undefined : partialInflate(r.bytes.subarray(start), e, budget);
+        const part = tooLarge ? undefined : partialInflate(r.bytes.subarray(start), budget);
         const trouble = tooLarge ? capProblem(cap, budget, "zip member") : problem("archive-corrupt", "zip: member data damaged or cut short");
         if (isFile(e)) yield { name: e.name, data: part && budget.charge(part.length) ? part : undefined, problem: trouble };
         return;

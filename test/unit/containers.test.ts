@@ -367,6 +367,21 @@ describe("budgets", () => {
     expect(DEFAULT_LIMITS).toEqual({ maxDepth: 8, maxMembers: 20_000, maxTotalBytes: 512 * 2 ** 20, maxMemberSize: 128 * 2 ** 20, maxRatio: 200, maxTimeMs: 60_000 });
   });
 
+  test("maxMembers counts files: folders before them do not hide the excess", () => {
+    const folders = Array.from({ length: 30 }, (_, i) => ({ name: `d${i}/` }));
+    const files = Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, data: EICAR }));
+    const ms = members(zip([...folders, ...files]), { maxMembers: 3 });
+    expect(ms.map((m) => [m.name, m.code])).toEqual([
+      ["f0", undefined],
+      ["f1", undefined],
+      ["f2", undefined],
+      ["", "archive-members"],
+    ]);
+    // Only folders beyond the entry bound: still reported, never silently cut.
+    const manyFolders = members(zip([...Array.from({ length: 1100 }, (_, i) => ({ name: `d${i}/` })), ...files]), { maxMembers: 3 });
+    expect(manyFolders.map((m) => m.code)).toEqual(["archive-members"]);
+  });
+
   test("maxMembers: the first N members, then archive-members (zip, tar, ar)", () => {
     const files = Array.from({ length: 10 }, (_, i) => ({ name: `f${i}`, data: EICAR }));
     for (const data of [zip(files), tar(files), A.ar(files)]) {
