@@ -8,7 +8,8 @@ import { build } from "esbuild";
 const root = path.resolve(import.meta.dirname, "..");
 const dir = path.resolve(process.env.RING3_SHARED ?? path.join(root, "../shared"), "rulesets/signature-base/yara");
 const out = path.join(fs.mkdtempSync(path.join(process.env.TMPDIR ?? "/tmp", "ring3-parser-")), "parser.mjs");
-await build({ entryPoints: [path.join(root, "src/engines/yara/parser.ts")], bundle: true, format: "esm", platform: "node", outfile: out, logLevel: "error" });
+const entry = path.join(root, "src/engines/yara/parser.ts");
+await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "node", outfile: out, logLevel: "error" });
 const { parse } = await import(out);
 
 const files = fs.readdirSync(dir).filter((f) => /\.(yar|yara)$/.test(f)).sort();
@@ -39,5 +40,7 @@ times.sort((a, b) => a - b);
 cpus.sort((a, b) => a - b);
 console.log(`${files.length} files, ${(bytes / 1e6).toFixed(1)} MB, ${rules} rules, ${failed} files with errors`);
 // CPU time (process, GC threads included) says more than wall time on a shared, loaded machine.
-console.log(`parse all, wall: first (cold) run ${first.toFixed(0)} ms; min ${times[0].toFixed(0)} ms, median ${times[times.length >> 1].toFixed(0)} ms over ${runs} runs`);
-console.log(`parse all, CPU: first (cold) run ${firstCpu.toFixed(0)} ms; min ${cpus[0].toFixed(0)} ms, median ${cpus[cpus.length >> 1].toFixed(0)} ms`);
+const ms = (x) => `${x.toFixed(0)} ms`;
+const median = (xs) => xs[xs.length >> 1];
+console.log(`parse all, wall: first (cold) run ${ms(first)}; min ${ms(times[0])}, median ${ms(median(times))} over ${runs} runs`);
+console.log(`parse all, CPU: first (cold) run ${ms(firstCpu)}; min ${ms(cpus[0])}, median ${ms(median(cpus))}`);

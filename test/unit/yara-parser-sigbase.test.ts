@@ -101,9 +101,15 @@ describe("signature-base", () => {
       seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
       return seed % n;
     };
-    const rules = parsed.flatMap((p) => p.source!.rules.filter((r) => r.text.length < 1500).map((r) => ({ imports: p.source!.imports, text: r.text })));
+    const rules = parsed.flatMap((p) =>
+      p.source!.rules.filter((r) => r.text.length < 1500).map((r) => ({ imports: p.source!.imports, text: r.text })),
+    );
     const chars = ' \n(){}[]$#@!"/\\:=,.*-+%|&^~<>?0123456789aAxXfF_';
-    const fragments = ["(", ")", " and ", " or ", " not ", "$a", "#a", "@a[1]", "!a", "{", "}", "[1-2]", "??", "~", "|", "/", '"', "\\", " of ", " them", " at ", " in ", "..", "0x", "KB", " for ", " : ", "//", "/*", "*/", " private", " wide", " xor(1-2)", " base64", "\n", "1.5", "-"];
+    const fragments = [
+      "(", ")", " and ", " or ", " not ", "$a", "#a", "@a[1]", "!a", "{", "}", "[1-2]", "??", "~", "|", "/", '"', "\\",
+      " of ", " them", " at ", " in ", "..", "0x", "KB", " for ", " : ", "//", "/*", "*/", " private", " wide", " xor(1-2)",
+      " base64", "\n", "1.5", "-",
+    ];
     let accepted = 0;
     for (let k = 0; k < 600; k++) {
       const rule = rules[rnd(rules.length)]!;

@@ -156,7 +156,26 @@ function evaluate(e: Expr): bigint | boolean {
 
 describe("rules", () => {
   test("modifiers, tags, meta, position and exact text", () => {
-    const text = `import "pe"\n\n  private global rule Foo : tag1 Tag_2 {\n  meta:\n    s = "a\\tb\\x41\\"\\\\"\n    u = "caf\u00e9"\n    i = 42\n    n = -7\n    h = 0x10\n    f = 1.5\n    nf = -2.25\n    t = true\n    fa = false\n  condition:\n    true\n}\n// after\n`;
+    const text = [
+      `import "pe"`,
+      ``,
+      `  private global rule Foo : tag1 Tag_2 {`,
+      `  meta:`,
+      `    s = "a\\tb\\x41\\"\\\\"`,
+      `    u = "caf\u00e9"`,
+      `    i = 42`,
+      `    n = -7`,
+      `    h = 0x10`,
+      `    f = 1.5`,
+      `    nf = -2.25`,
+      `    t = true`,
+      `    fa = false`,
+      `  condition:`,
+      `    true`,
+      `}`,
+      `// after`,
+      ``,
+    ].join("\n");
     yaraxAccepts(text);
     const src = parseOk(text, { file: "rules/a.yar", namespace: "ns1" });
     expect(src).toMatchObject({ file: "rules/a.yar", namespace: "ns1", imports: ["pe"] });
@@ -508,7 +527,9 @@ describe("condition constructs", () => {
   });
 
   test("#a, @a and !a name their string as $a; the anonymous ones inside for … of as $", () => {
-    const text = 'rule t { strings: $a = "a" condition: #a > 0 and @a[1] >= 0 and !a == 1 and for all of them : (# > 0 and @ >= 0 and ! == 1 and $) }';
+    const text =
+      'rule t { strings: $a = "a" condition: #a > 0 and @a[1] >= 0 and !a == 1 ' +
+      "and for all of them : (# > 0 and @ >= 0 and ! == 1 and $) }";
     yaraxAccepts(text);
     const ids: string[] = [];
     const walk = (e: unknown): void => {
@@ -628,7 +649,8 @@ describe("syntax errors: file, line, column and message (YARA-X rejects each one
   });
 
   test("nesting beyond MAX_NESTING is an error, not a stack overflow", () => {
-    const deep = (open: string, close: string, n: number): string => `rule a { condition: ${open.repeat(n)}true${close.repeat(n)} }\nrule b { condition: true }`;
+    const deep = (open: string, close: string, n: number): string =>
+      `rule a { condition: ${open.repeat(n)}true${close.repeat(n)} }\nrule b { condition: true }`;
     for (const [open, close] of [["(", ")"], ["not ", ""]] as const) {
       expect(parseOk(deep(open, close, MAX_NESTING / 2 - 5)).rules).toHaveLength(2);
       const errors = parseErrors(deep(open, close, 50_000));

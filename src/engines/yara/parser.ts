@@ -133,7 +133,9 @@ const BINARY_PREC = new Map<string, number>([
   ["|", 1], ["^", 2], ["&", 3], ["<<", 4], [">>", 4], ["+", 5], ["-", 5], ["*", 6], ["\\", 6], ["%", 6],
 ]);
 /** Equality and string operators bind looser than < <= > >= (as in YARA's grammar). */
-const EQUALITY_OPS = new Set(["==", "!=", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith", "iequals", "matches"]);
+const EQUALITY_OPS = new Set([
+  "==", "!=", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith", "iequals", "matches",
+]);
 const RELATIONAL_OPS = new Set(["<", "<=", ">", ">="]);
 
 type ModifierName = "nocase" | "ascii" | "wide" | "fullword" | "private" | "xor" | "base64" | "base64wide";
@@ -629,7 +631,8 @@ class FileParser {
     if (this.kinds[this.i] === "at" || this.kinds[this.i] === "in") this.unexpected('"and", "or" or "}"');
     const pos = this.pos(t);
     if (quantifier.kind !== "all" && quantifier.kind !== "any") {
-      return { type: "for_in", quantifier, vars: [BOOL_TUPLE_VAR], iterable: { kind: "list", items }, body: { type: "ident", name: BOOL_TUPLE_VAR, pos }, pos };
+      const body: Expr = { type: "ident", name: BOOL_TUPLE_VAR, pos };
+      return { type: "for_in", quantifier, vars: [BOOL_TUPLE_VAR], iterable: { kind: "list", items }, body, pos };
     }
     const op = quantifier.kind === "all" ? "and" : "or";
     let chain = items[0]!;
@@ -731,7 +734,8 @@ class FileParser {
       const prec = BINARY_PREC.get(op);
       if (prec === undefined || prec < minPrec) return left;
       // `50% of them`, `for 50% x in …`: the percent sign belongs to the quantifier, not to a modulo.
-      if (op === "%" && (this.kinds[this.i + 1] === "of" || (this.kinds[this.i + 1] === "ident" && this.kinds[this.i + 2] === "in"))) return left;
+      const next = this.kinds[this.i + 1];
+      if (op === "%" && (next === "of" || (next === "ident" && this.kinds[this.i + 2] === "in"))) return left;
       this.i++;
       left = { type: "binary", op: op as BinaryOp, left, right: this.parseExpr(prec + 1), pos: left.pos };
     }
