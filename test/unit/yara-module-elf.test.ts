@@ -33,6 +33,8 @@ interface BuildOptions {
   shoff?: bigint;
   shnum?: number;
   shstrndx?: number;
+  /** Symbols of .dynsym and .symtab (SYMS by default). */
+  syms?: Sym[];
 }
 
 class Writer {
@@ -86,7 +88,7 @@ function strtab(names: string[]): { bytes: Uint8Array; index: Map<string, number
   return { bytes: Uint8Array.from(parts), index };
 }
 
-const SYMS: Sym[] = [
+const DEFAULT_SYMS: Sym[] = [
   { name: "", value: 0n, size: 0n, info: 0, other: 0, shndx: 0 },
   { name: "printf", value: 0n, size: 0n, info: 0x12, other: 0, shndx: 0 },
   { name: "Malloc", value: 0n, size: 0n, info: 0x12, other: 0, shndx: 0 },
@@ -100,6 +102,7 @@ const SYMS: Sym[] = [
 
 /** A plausible executable: PT_PHDR, PT_LOAD, PT_DYNAMIC, PT_GNU_STACK; 10 sections. */
 function buildElf(o: BuildOptions): Uint8Array {
+  const SYMS = o.syms ?? DEFAULT_SYMS;
   const w = new Writer(o.le, o.is64);
   const ws = o.is64 ? 8 : 4;
   const ehsize = o.is64 ? 64 : 52;
@@ -279,8 +282,10 @@ function elfCases(data: Uint8Array, maxPerArray = 40): Case[] {
       for (const f of fields) cases.push({ expr: `elf.${name}[${i}].${f}`, value: el === undefined ? undefined : el.field(f) });
     }
   }
-  const md5 = (root.field("import_md5") as FuncValue).call([]);
-  if (md5 !== UNKNOWN) cases.push({ expr: "elf.import_md5()", value: md5 });
+  for (const fn of ["import_md5", "telfhash"]) {
+    const v = (root.field(fn) as FuncValue).call([]);
+    if (v !== UNKNOWN) cases.push({ expr: `elf.${fn}()`, value: v });
+  }
   return cases;
 }
 
@@ -296,7 +301,7 @@ describe("elf: built files", () => {
         const root = elf.load(data);
         expect(root.field("number_of_sections")).toBe(10n);
         expect((root.field("sections") as ArrayValue).length()).toBe(10);
-        expect((root.field("dynsym") as ArrayValue).length()).toBe(SYMS.length);
+        expect((root.field("dynsym") as ArrayValue).length()).toBe(DEFAULT_SYMS.length);
         expect(agree(data)).toEqual([]);
       });
     }
@@ -349,12 +354,66 @@ describe("elf: built files", () => {
 
   test("names that are not UTF-8 read as Rust's from_utf8_lossy; an imported one leaves import_md5 to YARA-X", () => {
     const d = buildElf({ is64: true, le: true });
-    const sym = ((elf.load(d).field("dynsym") as ArrayValue).at(SYMS.length - 1) as StructValue).field("name") as Uint8Array;
+    const sym = ((elf.load(d).field("dynsym") as ArrayValue).at(DEFAULT_SYMS.length - 1) as StructValue).field("name") as Uint8Array;
     expect(Buffer.from(sym).toString("hex")).toBe("efbbbf626f6defbfbd78efbfbd");
     // The same bytes on an undefined (imported) symbol: lowercasing non-ASCII is not decided here.
     const i = Buffer.from(d).indexOf(Buffer.from("printf\0", "latin1"));
     d[i] = 0xc4;
     expect((elf.load(d).field("import_md5") as FuncValue).call([])).toBe(UNKNOWN);
+  });
+
+  test("telfhash over many symbol sets (TLSH of the exported function names)", () => {
+    const failures: string[] = [];
+    let defined = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const noise = randomBytes(400, seed * 131);
+      const syms: Sym[] = [DEFAULT_SYMS[0]];
+      const count = 2 + (noise[0] % 60);
+      for (let i = 0; i < count; i++) {
+        const len = 2 + (noise[i + 1] % 12);
+        let name = "";
+        for (let k = 0; k < len; k++) name += String.fromCharCode(0x61 + (noise[(i * 7 + k) % 400] % 26));
+        const prefix = ["", "", "", "_", "mem", "str", "."][noise[i + 100] % 7];
+        const suffix = noise[i + 200] % 9 === 0 ? "64" : "";
+        syms.push({ name: prefix + name + suffix, value: 0n, size: 0n, info: noise[i + 300] % 5 === 0 ? 0x22 : 0x12, other: noise[i] % 7 === 0 ? 2 : 0, shndx: 0 });
+      }
+      const data = buildElf({ is64: seed % 2 === 0, le: seed % 3 !== 0, syms });
+      const v = (elf.load(data).field("telfhash") as FuncValue).call([]);
+      if (v !== undefined) defined++;
+      failures.push(...disagreements(["elf"], [{ expr: "elf.telfhash()", value: v }, { expr: "elf.import_md5()", value: (elf.load(data).field("import_md5") as FuncValue).call([]) }], data));
+    }
+    expect(defined).toBeGreaterThan(20);
+    expect(failures).toEqual([]);
+  });
+
+  test("a million symbols named inside one long run without a NUL stay fast (names cached per run)", () => {
+    // .dynstr is 16 MB of "A" without a NUL; .dynsym's 666,666 names all point into it, so each
+    // name runs to the end of the file: read naively, 10^13 bytes.
+    const d = buildElf({ is64: true, le: true });
+    const run = 16_000_000;
+    const big = new Uint8Array(d.length + run + run);
+    big.set(d);
+    big.fill(0x41, d.length, d.length + run);
+    const dv = new DataView(big.buffer);
+    const symOff = d.length + run;
+    for (let i = 0; i < run / 24; i++) {
+      dv.setUint32(symOff + i * 24, i * 24, true);
+      big[symOff + i * 24 + 4] = 0x11; // a global object: neither import nor function
+      dv.setUint16(symOff + i * 24 + 6, 1, true);
+    }
+    const shoff = Number(dv.getBigUint64(40, true));
+    dv.setBigUint64(shoff + 64 * 3 + 24, BigInt(symOff), true); // .dynsym offset
+    dv.setBigUint64(shoff + 64 * 3 + 32, BigInt(run), true); // .dynsym size
+    dv.setBigUint64(shoff + 64 * 2 + 24, BigInt(d.length), true); // .dynstr offset
+    const t = performance.now();
+    const root = elf.load(big);
+    expect(root.field("dynsym_entries")).toBe(666_666n);
+    // Both walk every symbol and its name.
+    expect((root.field("telfhash") as FuncValue).call([])).toBeUndefined();
+    expect(Buffer.from((root.field("import_md5") as FuncValue).call([]) as Uint8Array).toString()).toBe("d41d8cd98f00b204e9800998ecf8427e");
+    const name = ((root.field("dynsym") as ArrayValue).at(1000) as StructValue).field("name") as Uint8Array;
+    expect(name.length).toBe(run - 24_000); // to the end of the run (the first record starts with a NUL)
+    expect(performance.now() - t).toBeLessThan(5_000);
   });
 
   test("the OS ABI byte and unknown machine and type values read as numbers", () => {
@@ -428,8 +487,12 @@ describe("elf: real binaries", () => {
     ...(fs.existsSync(corpus) ? fs.readdirSync(corpus).sort().map((f) => path.join(corpus, f)) : []),
   ].filter((f) => fs.statSync(f).isFile());
 
-  test("there are real ELF files to compare", () => {
-    expect(files.filter((f) => elf.load(new Uint8Array(fs.readFileSync(f))).field("type") !== undefined).length).toBeGreaterThanOrEqual(3);
+  test("there are real ELF files to compare, with imports and exported functions", () => {
+    const roots = files.map((f) => elf.load(new Uint8Array(fs.readFileSync(f))));
+    expect(roots.filter((r) => r.field("type") !== undefined).length).toBeGreaterThanOrEqual(3);
+    const telf = roots.map((r) => (r.field("telfhash") as FuncValue).call([])).filter((v) => v instanceof Uint8Array);
+    expect(telf.length).toBeGreaterThanOrEqual(3);
+    expect(Buffer.from(telf[0] as Uint8Array).toString()).toMatch(/^T1[0-9A-F]{70}$/);
   });
 
   // Every 6th file of the corpus keeps the run short on two shared cores; /usr/bin ones always.

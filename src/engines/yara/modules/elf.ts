@@ -5,7 +5,7 @@
 // ring3 falls back to), and a header with 0xff00 or more sections drops sections and symbols.
 // Nothing is parsed until a field is read; symbols are decoded one at a time, when indexed.
 import { createHash } from "node:crypto";
-import { UNKNOWN, type ArrayValue, type ModuleFactory, type StructValue, type Value } from "../contracts";
+import { UNKNOWN, type ArrayValue, type ModuleFactory, type StructValue, type Unknown, type Value } from "../contracts";
 import { func, struct, truncUsize } from "./util";
 
 const SHN_LORESERVE = 0xff00;
@@ -188,20 +188,61 @@ function parseDynamic(r: Reader, p: Phdr): [bigint, bigint][] {
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
+/** A string table entry: its bytes, and whether they are all ASCII (so need no decoding). */
+interface RawName {
+  start: number;
+  end: number;
+  ascii: boolean;
+}
+type NameFinder = (from: number) => RawName;
+
+/**
+ * Finds string ends with memchr, remembering the last run scanned (its end and its last non-ASCII
+ * byte): symbols whose names all point into one long run without a NUL (a hostile file) cost one
+ * scan of the run, not one per symbol.
+ */
+function nameFinder(data: Uint8Array): NameFinder {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let runFrom = -1;
+  let runEnd = -1;
+  let lastHigh = -1; // the last byte >= 0x80 in [runFrom, runEnd), or -1
+  return (from) => {
+    if (!(from >= runFrom && from <= runEnd)) {
+      const nul = buf.indexOf(0, from);
+      runFrom = from;
+      runEnd = nul < 0 ? data.length : nul;
+      lastHigh = -1;
+      for (let i = runEnd - 1; i >= from; i--) {
+        if (data[i] >= 0x80) {
+          lastHigh = i;
+          break;
+        }
+      }
+    }
+    return { start: from, end: runEnd, ascii: lastHigh < from };
+  };
+}
+
+/** Longest non-ASCII name decoded here; longer ones (hostile: U+FFFD expansion per symbol) are UNKNOWN. */
+const MAX_DECODED_NAME = 1 << 16;
+
 /**
  * A name from a string table: from the table's offset to the end of the file (not the table's
- * size, as in YARA-X), `index` bytes in, up to a NUL or the end; invalid UTF-8 becomes U+FFFD as
- * in Rust's from_utf8_lossy.
+ * size, as in YARA-X), `index` bytes in, up to a NUL or the end.
  */
-function parseName(data: Uint8Array, table: Shdr | undefined, index: number): Uint8Array | undefined {
+function findName(data: Uint8Array, names: NameFinder, table: Shdr | undefined, index: number): RawName | undefined {
   if (!table) return undefined;
   const start = truncUsize(table.offset);
   if (start > data.length || index > data.length - start) return undefined;
-  let end = start + index;
-  while (end < data.length && data[end] !== 0) end++;
-  const raw = data.subarray(start + index, end);
-  for (let i = 0; i < raw.length; i++) if (raw[i] >= 0x80) return utf8Encoder.encode(utf8.decode(raw));
-  return raw;
+  return names(start + index);
+}
+
+/** The name's value: its bytes, with invalid UTF-8 replaced by U+FFFD as Rust's from_utf8_lossy does. */
+function nameValue(data: Uint8Array, name: RawName | undefined): Uint8Array | undefined | Unknown {
+  if (!name) return undefined;
+  const raw = data.subarray(name.start, name.end);
+  if (name.ascii) return raw;
+  return raw.length > MAX_DECODED_NAME ? UNKNOWN : utf8Encoder.encode(utf8.decode(raw));
 }
 
 /** Enum-typed fields (segment, section and dynamic types) are stored `as i32`: the low 32 bits, signed. */
@@ -216,7 +257,7 @@ function array(length: number, at: (i: number) => Value): ArrayValue {
 
 interface SymbolTable {
   count: number;
-  sym(i: number): { name: Uint8Array | undefined; value: bigint; size: bigint; info: number; other: number; shndx: number };
+  sym(i: number): { name: RawName | undefined; value: bigint; size: bigint; info: number; other: number; shndx: number };
 }
 
 const NO_SYMBOLS: SymbolTable = { count: 0, sym: () => { throw new RangeError("no symbols"); } };
@@ -228,6 +269,7 @@ function symbolTable(r: Reader, sections: Shdr[], type: number): SymbolTable {
   const bytes = offsetRange(r.data, table.offset, table.size);
   if (!bytes) return NO_SYMBOLS;
   const strtab = sections[table.link];
+  const names = nameFinder(r.data);
   const t = new Reader(bytes, r.le, r.is64);
   const size = r.is64 ? 24 : 16;
   return {
@@ -238,16 +280,16 @@ function symbolTable(r: Reader, sections: Shdr[], type: number): SymbolTable {
       const s = r.is64
         ? { info: t.u8(at + 4), other: t.u8(at + 5), shndx: t.u16(at + 6), value: t.u64(at + 8), size: t.u64(at + 16) }
         : { value: BigInt(t.u32(at + 4)), size: BigInt(t.u32(at + 8)), info: t.u8(at + 12), other: t.u8(at + 13), shndx: t.u16(at + 14) };
-      return { ...s, name: parseName(r.data, strtab, name) };
+      return { ...s, name: findName(r.data, names, strtab, name) };
     },
   };
 }
 
-function symbolArray(table: SymbolTable): ArrayValue {
+function symbolArray(data: Uint8Array, table: SymbolTable): ArrayValue {
   return array(table.count, (i) => {
     const s = table.sym(i);
     return struct({
-      name: s.name,
+      name: () => nameValue(data, s.name),
       value: int(s.value),
       size: int(s.size),
       type: BigInt(s.info & 0x0f),
@@ -312,19 +354,252 @@ function parse(data: Uint8Array): Parsed | undefined {
   return { r, ehdr, segments: segments ?? [], dynamic, sections: allSections, entry };
 }
 
+/**
+ * Total name bytes that import_md5 and telfhash join; past it (a hostile file whose every name is
+ * megabytes long) ring3 leaves the answer to YARA-X rather than build a huge string.
+ */
+const MAX_NAME_BYTES = 64 << 20;
+
 /** MD5 of the imported (undefined, named) symbols' names, lowercased, sorted, comma-separated. */
-function importMd5(dynsym: SymbolTable, symtab: SymbolTable): Value {
+function importMd5(data: Uint8Array, dynsym: SymbolTable, symtab: SymbolTable): Value {
   const table = dynsym.count > 0 ? dynsym : symtab;
   const names: string[] = [];
+  let budget = MAX_NAME_BYTES;
   for (let i = 0; i < table.count; i++) {
     const s = table.sym(i);
-    if (s.shndx !== 0 || !s.name || s.name.length === 0) continue;
+    if (s.shndx !== 0 || !s.name || s.name.end === s.name.start) continue;
     // Rust lowercases and sorts by Unicode rules and bytes; JS agrees on ASCII only.
-    if (s.name.some((b) => b >= 0x80)) return UNKNOWN;
-    names.push(String.fromCharCode(...s.name).toLowerCase());
+    if (!s.name.ascii || (budget -= s.name.end - s.name.start) < 0) return UNKNOWN;
+    names.push(utf8.decode(data.subarray(s.name.start, s.name.end)).toLowerCase());
   }
   names.sort();
   return utf8Encoder.encode(createHash("md5").update(names.join(",")).digest("hex"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// telfhash: TLSH (128 buckets, 1-byte checksum, "T1") of the exported function names, ported step
+// by step from YARA-X's lib/src/modules/elf/tlsh (itself from tlsh-rs), including its quartile
+// search, which differs from a plain sort when the first pivot lands on the median.
+
+// prettier-ignore
+const PEARSON = Uint8Array.from([
+  1, 87, 49, 12, 176, 178, 102, 166, 121, 193, 6, 84, 249, 230, 44, 163, 14, 197, 213, 181, 161, 85, 218, 80, 64, 239, 24,
+  226, 236, 142, 38, 200, 110, 177, 104, 103, 141, 253, 255, 50, 77, 101, 81, 18, 45, 96, 31, 222, 25, 107, 190, 70, 86,
+  237, 240, 34, 72, 242, 20, 214, 244, 227, 149, 235, 97, 234, 57, 22, 60, 250, 82, 175, 208, 5, 127, 199, 111, 62, 135,
+  248, 174, 169, 211, 58, 66, 154, 106, 195, 245, 171, 17, 187, 182, 179, 0, 243, 132, 56, 148, 75, 128, 133, 158, 100,
+  130, 126, 91, 13, 153, 246, 216, 219, 119, 68, 223, 78, 83, 88, 201, 99, 122, 11, 92, 32, 136, 114, 52, 10, 138, 30, 48,
+  183, 156, 35, 61, 26, 143, 74, 251, 94, 129, 162, 63, 152, 170, 7, 115, 167, 241, 206, 3, 150, 55, 59, 151, 220, 90, 53,
+  23, 131, 125, 173, 15, 238, 79, 95, 89, 16, 105, 137, 225, 224, 217, 160, 37, 123, 118, 73, 2, 157, 46, 116, 9, 145,
+  134, 228, 207, 212, 202, 215, 69, 229, 27, 188, 67, 124, 168, 252, 42, 4, 29, 108, 21, 247, 19, 205, 39, 203, 233, 40,
+  186, 147, 198, 192, 155, 33, 164, 191, 98, 204, 165, 180, 117, 76, 140, 36, 210, 172, 41, 54, 159, 8, 185, 232, 113, 196,
+  231, 47, 146, 120, 51, 65, 28, 144, 254, 221, 93, 189, 194, 139, 112, 43, 71, 109, 184, 209,
+]);
+
+// Upper bounds of TLSH's logarithmic length classes.
+// prettier-ignore
+const TOPVAL = [
+  1, 2, 3, 5, 7, 11, 17, 25, 38, 57, 86, 129, 194, 291, 437, 656, 854, 1110, 1443, 1876, 2439, 3171, 3475, 3823, 4205,
+  4626, 5088, 5597, 6157, 6772, 7450, 8195, 9014, 9916, 10907, 11998, 13198, 14518, 15970, 17567, 19323, 21256, 23382,
+  25720, 28292, 31121, 34233, 37656, 41422, 45564, 50121, 55133, 60646, 66711, 73382, 80721, 88793, 97672, 107439, 118183,
+  130002, 143002, 157302, 173032, 190335, 209369, 230306, 253337, 278670, 306538, 337191, 370911, 408002, 448802, 493682,
+  543050, 597356, 657091, 722800, 795081, 874589, 962048, 1058252, 1164078, 1280486, 1408534, 1549388, 1704327, 1874759,
+  2062236, 2268459, 2495305, 2744836, 3019320, 3321252, 3653374, 4018711, 4420582, 4862641, 5348905, 5883796, 6472176,
+  7119394, 7831333, 8614467, 9475909, 10423501, 11465851, 12612437, 13873681, 15261050, 16787154, 18465870, 20312458,
+  22343706, 24578077, 27035886, 29739474, 32713425, 35984770, 39583245, 43541573, 47895730, 52685306, 57953837, 63749221,
+  70124148, 77136564, 84850228, 93335252, 102668779, 112935659, 124229227, 136652151, 150317384, 165349128, 181884040,
+  200072456, 220079703, 242087671, 266296456, 292926096, 322218735, 354440623, 389884688, 428873168, 471760495, 518936559,
+  570830240, 627913311, 690704607, 759775136, 835752671, 919327967, 1011260767, 1112386880, 1223623232, 1345985727,
+  1480584256, 1628642751, 1791507135, 1970657856, 2167723648, 2384496256, 2622945920, 2885240448, 3173764736, 3491141248,
+  3840255616, 4224281216,
+];
+
+function pearson(salt: number, a: number, b: number, c: number): number {
+  return PEARSON[PEARSON[PEARSON[PEARSON[salt] ^ a] ^ b] ^ c];
+}
+
+function partition(v: Uint32Array, low: number, high: number): number {
+  if (low === high) return low;
+  if (low + 1 === high) {
+    if (v[low] > v[high]) [v[low], v[high]] = [v[high], v[low]];
+    return low;
+  }
+  let result = low;
+  const pivot = (low + high) >> 1;
+  const val = v[pivot];
+  [v[pivot], v[high]] = [v[high], v[pivot]];
+  for (let i = low; i < high; i++) {
+    if (v[i] < val) {
+      [v[i], v[result]] = [v[result], v[i]];
+      result++;
+    }
+  }
+  v[high] = v[result];
+  v[result] = val;
+  return result;
+}
+
+function quartiles(buckets: Uint32Array, count: number): [number, number, number] {
+  const v = buckets.slice(0, count);
+  const low1: number[] = [];
+  const high1: number[] = [];
+  const q = count >> 2;
+  const p1 = q - 1;
+  const p2 = p1 + q;
+  const p3 = p2 + q;
+  const end = p3 + q;
+  let low = 0;
+  let high = end;
+  let q2: number;
+  for (;;) {
+    const pivot = partition(v, low, high);
+    if (pivot > p2) {
+      high = pivot - 1;
+      high1.push(pivot);
+    } else if (pivot < p2) {
+      low = pivot + 1;
+      low1.push(pivot);
+    } else {
+      q2 = v[p2];
+      break;
+    }
+  }
+  // As in YARA-X, only the pivots recorded above are visited (not the p2 - 1 / p2 + 1 sentinels
+  // that the original TLSH adds): with none, the quartile stays 0.
+  let q1 = 0;
+  low = 0;
+  for (const h of low1) {
+    high = h;
+    if (high > p1) {
+      for (;;) {
+        const pivot = partition(v, low, high);
+        if (pivot > p1) high = pivot - 1;
+        else if (pivot < p1) low = pivot + 1;
+        else {
+          q1 = v[p1];
+          break;
+        }
+      }
+      break;
+    } else if (high < p1) {
+      low = high;
+    } else {
+      q1 = v[p1];
+      break;
+    }
+  }
+  let q3 = 0;
+  high = end;
+  for (const l of high1) {
+    low = l;
+    if (low < p3) {
+      for (;;) {
+        const pivot = partition(v, low, high);
+        if (pivot < p3) low = pivot + 1;
+        else if (pivot > p3) high = pivot - 1;
+        else {
+          q3 = v[p3];
+          break;
+        }
+      }
+      break;
+    } else if (low === p3) {
+      q3 = v[p3];
+      break;
+    } else {
+      high = low;
+    }
+  }
+  return [q1, q2, q3];
+}
+
+function lengthClass(len: number): number | undefined {
+  let top = TOPVAL.length;
+  let bottom = 0;
+  let idx = top >> 1;
+  while (idx < TOPVAL.length) {
+    if (idx === 0) return 0;
+    if (len <= TOPVAL[idx] && len > TOPVAL[idx - 1]) return idx;
+    if (len < TOPVAL[idx]) top = idx - 1;
+    else bottom = idx + 1;
+    idx = (bottom + top) >> 1;
+  }
+  return undefined;
+}
+
+/** TLSH T1 digest (128 buckets, 1-byte checksum); undefined under 50 bytes or without spread. */
+export function tlsh(data: Uint8Array): string | undefined {
+  if (data.length < 50) return undefined;
+  const buckets = new Uint32Array(256);
+  const window = new Uint8Array(5);
+  let checksum = 0;
+  let j0 = 0;
+  let j1 = 4;
+  let j2 = 3;
+  let j3 = 2;
+  let j4 = 1;
+  for (let i = 0; i < data.length; i++) {
+    window[j0] = data[i];
+    if (i >= 4) {
+      const a = window[j0];
+      checksum = pearson(0, a, window[j1], checksum);
+      buckets[pearson(2, a, window[j1], window[j2])]++;
+      buckets[pearson(3, a, window[j1], window[j3])]++;
+      buckets[pearson(5, a, window[j2], window[j3])]++;
+      buckets[pearson(7, a, window[j2], window[j4])]++;
+      buckets[pearson(11, a, window[j1], window[j4])]++;
+      buckets[pearson(13, a, window[j3], window[j4])]++;
+    }
+    const t = j4;
+    j4 = j3;
+    j3 = j2;
+    j2 = j1;
+    j1 = j0;
+    j0 = t;
+  }
+  const [q1, q2, q3] = quartiles(buckets, 128);
+  if (q3 === 0) return undefined;
+  const codes: number[] = [];
+  for (let i = 0; i < 32; i++) {
+    let h = 0;
+    for (let j = 0; j < 4; j++) {
+      const k = buckets[4 * i + j];
+      if (q3 < k) h += 3 << (j * 2);
+      else if (q2 < k) h += 2 << (j * 2);
+      else if (q1 < k) h += 1 << (j * 2);
+    }
+    codes.push(h);
+  }
+  const len = lengthClass(data.length);
+  if (len === undefined) return undefined;
+  const q1ratio = Math.trunc((q1 * 100) / q3) % 16;
+  const q2ratio = Math.trunc((q2 * 100) / q3) % 16;
+  const hex2 = (n: number): string => n.toString(16).toUpperCase().padStart(2, "0");
+  const swapped = (n: number): string => [...hex2(n)].reverse().join("");
+  let out = "T1" + swapped(checksum) + swapped(len) + hex2((q1ratio << 4) | q2ratio);
+  for (let i = codes.length - 1; i >= 0; i--) out += hex2(codes[i]);
+  return out;
+}
+
+// Function names telfhash leaves out (from Trend Micro's telfhash.py, as in YARA-X).
+const TELFHASH_EXCLUDED = new Set(["__libc_start_main", "main", "abort", "cachectl", "cacheflush", "puts", "atol", "malloc_trim"]);
+
+/** TLSH of the global, default-visibility function names (dynsym, else symtab), filtered as telfhash does. */
+function telfhash(data: Uint8Array, dynsym: SymbolTable, symtab: SymbolTable): Value {
+  const table = dynsym.count > 0 ? dynsym : symtab;
+  const names: string[] = [];
+  let budget = MAX_NAME_BYTES;
+  for (let i = 0; i < table.count; i++) {
+    const s = table.sym(i);
+    if ((s.info & 0x0f) !== 2 || s.info >> 4 !== 1 || (s.other & 0x03) !== 0 || !s.name) continue;
+    // Rust's starts_with/to_lowercase/sort work on Unicode; JS agrees on ASCII only.
+    if (!s.name.ascii || (budget -= s.name.end - s.name.start) < 0) return UNKNOWN;
+    const name = utf8.decode(data.subarray(s.name.start, s.name.end));
+    if (TELFHASH_EXCLUDED.has(name) || /^(\.|_|mem|str)/.test(name) || name.endsWith("64")) continue;
+    names.push(name.toLowerCase());
+  }
+  names.sort();
+  const digest = tlsh(utf8Encoder.encode(names.join(",")));
+  return digest === undefined ? undefined : utf8Encoder.encode(digest);
 }
 
 // The module's constants (enum values declared inline in YARA-X's elf.proto).
@@ -393,6 +668,7 @@ function load(data: Uint8Array): StructValue {
       const e = elf();
       const sections = e?.sections ?? [];
       const shstrtab = sections[e?.ehdr.shstrndx ?? 0];
+      const names = nameFinder(data);
       return array(sections.length, (i) => {
         const s = sections[i];
         return struct({
@@ -401,7 +677,7 @@ function load(data: Uint8Array): StructValue {
           address: int(s.addr),
           size: int(s.size),
           offset: int(s.offset),
-          name: () => parseName(data, shstrtab, s.name),
+          name: () => nameValue(data, findName(data, names, shstrtab, s.name)),
         });
       });
     },
@@ -425,11 +701,10 @@ function load(data: Uint8Array): StructValue {
       const dynamic = elf()?.dynamic ?? [];
       return array(dynamic.length, (i) => struct({ type: enumField(dynamic[i][0]), val: int(dynamic[i][1]) }));
     },
-    symtab: () => symbolArray(symbols().symtab),
-    dynsym: () => symbolArray(symbols().dynsym),
-    import_md5: func((a) => (a.length === 0 ? importMd5(symbols().dynsym, symbols().symtab) : UNKNOWN)),
-    // TLSH over the exported function names: not implemented in ring3, so YARA-X decides.
-    telfhash: func(() => UNKNOWN),
+    symtab: () => symbolArray(data, symbols().symtab),
+    dynsym: () => symbolArray(data, symbols().dynsym),
+    import_md5: func((a) => (a.length === 0 ? importMd5(data, symbols().dynsym, symbols().symtab) : UNKNOWN)),
+    telfhash: func((a) => (a.length === 0 ? telfhash(data, symbols().dynsym, symbols().symtab) : UNKNOWN)),
   };
   for (const [k, v] of Object.entries(CONSTANTS)) fields[k] = BigInt(v);
   return struct(fields);
