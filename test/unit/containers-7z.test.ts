@@ -182,6 +182,29 @@ describe("encrypted and damaged", () => {
   });
 });
 
+test("damaged 7z, cab, cpio, iso, msi: 300 random changes each never throw, and the instance still reads a good archive", async () => {
+  const seven = await A.sevenZipCreate("7z", [leaf, { name: "t.txt", data: enc.encode("t".repeat(3000)) }]);
+  const fixtures = [seven, A.cab([leaf]), A.cpio([leaf]), A.iso("e", EICAR), A.ole("e", EICAR)];
+  let seed = 99;
+  const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+  for (const good of fixtures) {
+    const format = identify(good)!;
+    for (let i = 0; i < 300; i++) {
+      const bad = good.slice();
+      // Changes where the structure is: the first 512 bytes, or the ISO's descriptors and directory.
+      const span = format === "iso" ? [16 * 2048, 21 * 2048] : [0, Math.min(bad.length, 512)];
+      for (let j = 0, n = 1 + (next() % 3); j < n; j++) bad[span[0]! + (next() % (span[1]! - span[0]!))] = next() & 0xff;
+      expect(() => members(bad, {}, format)).not.toThrow();
+    }
+    await sevenZipReady();
+  }
+  const ms = members(seven);
+  expect(ms.map((m) => [m.name, m.code])).toEqual([
+    ["eicar.com", undefined],
+    ["t.txt", undefined],
+  ]);
+});
+
 describe("budgets through the write hook", () => {
   test("maxMemberSize, maxRatio and maxTotalBytes stop 7-Zip mid-member; the next call works", async () => {
     const zeros = await A.sevenZipCreate("7z", [leaf, { name: "zeros.bin", data: new Uint8Array(20 * 2 ** 20) }]);

@@ -216,6 +216,32 @@ describe("zip", () => {
   });
 });
 
+describe("damaged input never throws and always ends", () => {
+  // Deterministic flips (a tiny LCG), so that a failure reproduces.
+  const fixtures: [string, Uint8Array][] = [
+    ["tar", tar([{ name: "a", data: EICAR }, { name: "b".repeat(120), data: EICAR }], "pax")],
+    ["gnu tar", tar([{ name: "c".repeat(120), data: EICAR }], "gnu")],
+    ["gzip", gzip(concat([EICAR, enc.encode("x".repeat(3000))]), "n")],
+    ["zstd", A.zstd(concat([EICAR, enc.encode("y".repeat(3000))]))],
+    ["ar", A.ar([{ name: "a-long-member-name.o", data: EICAR }, { name: "b", data: EICAR }])],
+    ["deb", A.deb([{ name: "./e", data: EICAR }])],
+    ["zip", zip([{ name: "a", data: EICAR, method: "deflate" }, { name: "b", data: EICAR, descriptor: true }, { name: "c", data: EICAR, zip64: true }], { zip64: true })],
+  ];
+  test.each(fixtures)("%s: every prefix, and 2,000 random byte changes", (_, good) => {
+    const format = identify(good)!;
+    for (let n = 0; n <= good.length; n += Math.max(1, good.length >> 8)) expect(() => members(good.subarray(0, n), {}, format)).not.toThrow();
+    let seed = 12345;
+    const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+    for (let i = 0; i < 2000; i++) {
+      const bad = good.slice();
+      for (let j = 0, n = 1 + (next() % 4); j < n; j++) bad[next() % bad.length] = next() & 0xff;
+      let out: ReturnType<typeof members> = [];
+      expect(() => (out = members(bad, {}, format))).not.toThrow();
+      for (const m of out) expect(m.data !== undefined || m.code !== undefined).toBe(true); // nothing silently empty
+    }
+  });
+});
+
 describe("gzip and zstd", () => {
   test("gzip: one member named by FNAME, or empty", () => {
     expect(members(gzip(EICAR, "eicar.com")).map((m) => [m.name, isEicar(m.data!)])).toEqual([["eicar.com", true]]);
