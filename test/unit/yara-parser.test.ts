@@ -425,6 +425,97 @@ describe("condition precedence (checked by evaluation against YARA-X)", () => {
   });
 });
 
+describe("precedence, property-style: random constant conditions printed with minimal parentheses", () => {
+  // A tree is generated, printed with only the parentheses the precedence table requires (plus a
+  // few extra), parsed back, and compared with the tree; YARA-X must agree with the tree's value.
+  // A wrong level in the table makes YARA-X group the text differently and compute another value.
+  type T = { sx: string; text: string; prec: number; value: bigint | boolean; literal?: boolean };
+  const PREC: Record<string, number> = { or: 1, and: 3, cmp: 7, "|": 9, "^": 11, "&": 13, "<<": 15, ">>": 15, "+": 17, "-": 17, "*": 19, "\\": 19, "%": 19 };
+  const UNARY = 23;
+  const ATOM = 30;
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const wrap = (t: T, needs: boolean): string => (needs || rnd(10) === 0 ? `(${t.text})` : t.text);
+  const literal = (v: number): T => {
+    const text = v < 0 ? `-${-v}` : rnd(4) === 0 ? `0x${v.toString(16)}` : String(v);
+    return { sx: String(v), text, prec: ATOM, value: BigInt(v), literal: true };
+  };
+  const int = (d: number): T => {
+    if (d === 0 || rnd(10) < 3) return literal(rnd(7) === 0 ? -rnd(20) - 1 : rnd(21));
+    if (rnd(7) === 0) {
+      const x = int(d - 1);
+      const op = x.literal || rnd(2) === 0 ? "~" : "-";
+      const value = op === "~" ? ~(x.value as bigint) : -(x.value as bigint);
+      return { sx: `(${op} ${x.sx})`, text: `${op} ${wrap(x, x.prec < UNARY)}`, prec: UNARY, value };
+    }
+    const op = ["+", "-", "*", "\\", "%", "&", "|", "^", "<<", ">>"][rnd(10)]!;
+    const l = int(d - 1);
+    const r = op === "\\" || op === "%" ? literal(1 + rnd(7)) : op === "<<" || op === ">>" ? literal(rnd(6)) : int(d - 1);
+    const a = l.value as bigint;
+    const b = r.value as bigint;
+    const value = arith(op, a, b);
+    const p = PREC[op]!;
+    return { sx: `(${op} ${l.sx} ${r.sx})`, text: `${wrap(l, l.prec < p)} ${op} ${wrap(r, r.prec <= p)}`, prec: p, value };
+  };
+  const bool = (d: number): T => {
+    if (d === 0 || rnd(10) < 3) {
+      if (rnd(8) === 0) {
+        const v = rnd(2) === 0;
+        return { sx: String(v), text: String(v), prec: ATOM, value: v };
+      }
+      const op = ["==", "!=", "<", "<=", ">", ">="][rnd(6)]!;
+      const l = int(3);
+      const r = int(3);
+      const [a, b] = [l.value as bigint, r.value as bigint];
+      const value = { "==": a === b, "!=": a !== b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b }[op]!;
+      return { sx: `(${op} ${l.sx} ${r.sx})`, text: `${l.text} ${op} ${r.text}`, prec: PREC.cmp!, value };
+    }
+    if (rnd(4) === 0) {
+      const x = bool(d - 1);
+      return { sx: `(not ${x.sx})`, text: `not ${wrap(x, x.prec < PREC.cmp!)}`, prec: UNARY, value: !x.value };
+    }
+    const op = rnd(2) === 0 ? "and" : "or";
+    const l = bool(d - 1);
+    const r = bool(d - 1);
+    const p = PREC[op]!;
+    const value = op === "and" ? (l.value as boolean) && (r.value as boolean) : (l.value as boolean) || (r.value as boolean);
+    return { sx: `(${op} ${l.sx} ${r.sx})`, text: `${wrap(l, l.prec < p)} ${op} ${wrap(r, r.prec <= p)}`, prec: p, value };
+  };
+  const arith = (op: string, a: bigint, b: bigint): bigint => {
+    switch (op) {
+      case "+": return a + b;
+      case "-": return a - b;
+      case "*": return a * b;
+      case "\\": return a / b;
+      case "%": return a % b;
+      case "&": return a & b;
+      case "|": return a | b;
+      case "^": return a ^ b;
+      case "<<": return a << b;
+      default: return a >> b;
+    }
+  };
+
+  test("250 random conditions", () => {
+    let checked = 0;
+    let truths = 0;
+    // int(3) has at most 8 literals of at most 20 and shifts by at most 5: no 64-bit overflow.
+    while (checked < 250) {
+      const t = bool(3);
+      const text = `rule t { condition: ${t.text} }`;
+      expect(sx(rule(text).condition), t.text).toBe(t.sx);
+      expect(oracleMatches(text, new Uint8Array(0)), t.text).toEqual(t.value ? ["t"] : []);
+      checked++;
+      if (t.value) truths++;
+    }
+    expect(truths).toBeGreaterThan(40);
+    expect(truths).toBeLessThan(210);
+  });
+});
+
 describe("condition constructs", () => {
   const S = 'strings: $a = "a" $b = "b" $c1 = "c" $c2 = "d" ';
   const cases: [string, string, string?][] = [
