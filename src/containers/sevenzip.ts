@@ -148,6 +148,37 @@ function retire(inst: Instance): void {
   void refill().catch(() => undefined); // a failed refill leaves the pool short; later calls say so
 }
 
+/** A stored zip holding "h" = "ok": what a healthy instance must extract. */
+const PROBE = Uint8Array.from(
+  Buffer.from(
+    "504b03041400000000000000000047dddc79020000000200000001000000686f6b" +
+      "504b010214001400000000000000000047dddc79020000000200000001000000000000000000000000000000000068" +
+      "504b050600000000010001002f000000210000000000",
+    "hex",
+  ),
+);
+
+function healthy(inst: Instance): boolean {
+  const emfs = inst.fs;
+  const saved = process.exitCode;
+  const sp = inst.exports.emscripten_stack_get_current();
+  try {
+    emfs.writeFile("/w/probe.zip", PROBE);
+    const code = inst.module.callMain(["x", "-y", "-bd", "-o/probe", "/w/probe.zip"]) as unknown as number;
+    const node = emfs.lookupPath("/probe/h").node;
+    const ok = code === 0 && node.usedBytes === 2;
+    emfs.unlink("/probe/h");
+    emfs.rmdir("/probe");
+    emfs.unlink("/w/probe.zip");
+    return ok;
+  } catch {
+    return false;
+  } finally {
+    inst.exports._emscripten_stack_restore(sp);
+    process.exitCode = saved;
+  }
+}
+
 /** What 7-Zip's messages mean for the scan. */
 function classify(lines: string[]): ContainerProblem {
   const text = lines.join("\n");
@@ -233,13 +264,17 @@ function extract(inst: Instance, format: ContainerFormat, data: Uint8Array, budg
   } catch {
     threw = true;
     code = 2;
-    inst.exports._emscripten_stack_restore(sp); // where the escaped exception left it is garbage
   } finally {
+    // An escaped exception, or exit() called deep inside 7-Zip, leaves the stack pointer where
+    // it was: put it back, or every failed call leaks stack until the instance breaks.
+    inst.exports._emscripten_stack_restore(sp);
     emfs.write = write;
     process.exitCode = saved;
   }
   if (threw) inst.throws++;
-  if (inst.throws >= RETIRE_THROWS || inst.exports.memory.buffer.byteLength > RETIRE_HEAP) retire(inst);
+  // After a failure, prove the instance still works on a known archive before it gets another:
+  // 7-Zip's state after an error path is not something to trust on faith.
+  if (inst.throws >= RETIRE_THROWS || inst.exports.memory.buffer.byteLength > RETIRE_HEAP || (code !== 0 && !healthy(inst))) retire(inst);
 
   const members: Member[] = [];
   let charged = true;

@@ -173,7 +173,11 @@ describe("encrypted and damaged", () => {
     const good = await A.sevenZipCreate("7z", [leaf]);
     const bad = good.slice();
     for (let i = 40; i < 60; i++) bad[i] ^= 0xff;
+    await sevenZipReady();
+    const created = sevenZipStats().created;
     for (let i = 0; i < 100; i++) expect(members(bad).some((m) => m.code === "archive-corrupt")).toBe(true);
+    // No instance was retired: each failure was followed by a passing health probe.
+    expect(sevenZipStats().created).toBe(created);
     const ms = members(good);
     expect(ms.map((m) => [m.name, m.code])).toEqual([["eicar.com", undefined]]);
     expect(isEicar(ms[0]!.data!)).toBe(true);
