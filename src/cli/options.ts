@@ -32,6 +32,10 @@ export interface ScanConfig {
   /** Container budgets; null with --no-archives. */
   archives: Limits | null;
   progress: "auto" | "never";
+  /** --engine: auto (ring3's fast path, YARA-X for what it cannot decide) or yara-x (all in YARA-X). */
+  engine: "auto" | "yara-x";
+  /** --stats: engine counters on standard error at the end. */
+  stats: boolean;
 }
 
 const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
@@ -96,6 +100,8 @@ export function toConfig(paths: string[], o: Record<string, any>): ScanConfig {
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError(`--workers must be a whole number from 1 to 256, got "${o.workers}"`);
   const timeout = o.timeoutPerFile === undefined ? DEFAULT_TIMEOUT_PER_FILE : Number(o.timeoutPerFile);
   if (!Number.isFinite(timeout) || timeout < 0) throw new UsageError(`--timeout-per-file takes seconds (0 for none), got "${o.timeoutPerFile}"`);
+  const engine = String(o.engine ?? "auto");
+  if (engine !== "auto" && engine !== "yara-x") throw new UsageError(`--engine must be auto or yara-x, got "${engine}"`);
   if (o.pathsFrom !== undefined && paths.length > 0) throw new UsageError("give paths either as arguments or with --paths-from, not both");
   if (paths.filter((p) => p === "-").length > 1) throw new UsageError("'-' (standard input) can be given only once");
   if (o.pathsFrom === "-" && paths.includes("-")) throw new UsageError("standard input cannot be both --paths-from - and a '-' path");
@@ -124,6 +130,8 @@ export function toConfig(paths: string[], o: Record<string, any>): ScanConfig {
     timeoutPerFile: timeout,
     archives: archiveLimits(o, timeout),
     progress: o.progress === false ? "never" : "auto",
+    engine,
+    stats: Boolean(o.stats),
   });
 }
 

@@ -12,6 +12,7 @@ import { walk } from "../walk/walk";
 import { UsageError, type ScanConfig } from "./options";
 import { Progress } from "./progress";
 import { loadSignatures } from "./signatures";
+import { formatStats } from "./stats";
 import { makeSuppressor } from "./suppress";
 import { VERSION } from "./version";
 
@@ -75,6 +76,8 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
     init: {
       wasm,
       yara: sigs.yara,
+      engine: cfg.engine,
+      stats: cfg.stats,
       defines: sigs.defines,
       perFileExternals: sigs.perFileExternals,
       hashDb: sigs.hashDb ? sigs.hashDb.toShared() : null,
@@ -120,6 +123,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
         timeoutPerFile: cfg.timeoutPerFile,
         defines: cfg.defines,
         all: cfg.all,
+        engine: cfg.engine,
         archives: cfg.archives,
       },
       start: startIso,
@@ -186,6 +190,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   }
   await Promise.all(inFlight);
   await pool.close();
+  if (cfg.stats) process.stderr.write(formatStats(pool.stats, cfg.engine));
   process.off("SIGINT", onSigint);
   progress?.stop();
 

@@ -1,6 +1,7 @@
 // The worker pool: starts N scan workers from bundled source (`new Worker(src, { eval: true })`,
 // since `new Worker(__filename)` fails inside a single executable), feeds them one file at a
 // time, and turns a crash or a hung file into an `error` result while a fresh worker takes over.
+import { addStats, type EngineStats } from "../engines/yara/stats";
 import { Worker } from "node:worker_threads";
 import type { Diagnostic } from "../engines/yara/yarax";
 import type { ScanResult } from "../types";
@@ -51,6 +52,8 @@ export class Pool {
   private readyWaiters: (() => void)[] = [];
   /** Workers replaced: after a crash or timeout, or retired before YARA-X's leak traps. */
   respawns = 0;
+  /** --stats: the engines' counters over every file answered (workers replaced included). */
+  stats?: EngineStats;
 
   constructor(private readonly opts: PoolOptions) {}
 
@@ -142,6 +145,7 @@ export class Pool {
         const job = this.takeJob(slot, msg.id);
         if (!job) return;
         if (msg.worn) this.replace(slot);
+        if (msg.stats) this.stats = this.stats ? addStats(this.stats, msg.stats) : msg.stats;
         job.resolve({ result: msg.result, members: msg.members });
         this.dispatch();
         break;

@@ -2,12 +2,17 @@
 // hash database travels as SharedArrayBuffers and the YARA-X WASM module as a compiled Module.
 import type { Limits } from "../containers/types";
 import type { SharedHashDb } from "../engines/hash/db";
+import type { EngineMode, EngineStats } from "../engines/yara/stats";
 import type { Diagnostic, ExternalValue, FileExternals, RuleSource } from "../engines/yara/yarax";
 import type { ScanResult } from "../types";
 
 export interface WorkerInit {
   wasm: WebAssembly.Module;
   yara: RuleSource[];
+  /** --engine: auto (fast path, YARA-X for what it cannot decide) or yara-x (every rule in YARA-X). */
+  engine: EngineMode;
+  /** --stats: each result carries the engine counters accumulated since the previous one. */
+  stats: boolean;
   defines: Record<string, ExternalValue>;
   perFileExternals: (keyof FileExternals)[];
   hashDb: SharedHashDb | null;
@@ -37,6 +42,6 @@ export type FromWorker =
   | { type: "crash"; message: string }
   /** `worn`: the worker's YARA-X instance is near its call limit; the pool replaces the worker. */
   /** `members`: results of members inside the file when it is a container (see inspect.ts). */
-  | { type: "result"; id: number; result: ScanResult; members: ScanResult[]; worn: boolean }
+  | { type: "result"; id: number; result: ScanResult; members: ScanResult[]; worn: boolean; stats?: EngineStats }
   /** YARA-X trapped on this file; the pool replaces the worker and retries the file once. */
   | { type: "trap"; id: number; message: string };

@@ -7,7 +7,8 @@ import * as path from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { HashDb } from "../engines/hash/db";
 import { createDigester } from "../engines/hash/digest";
-import { compile, engineWorn, initYaraX, YaraScanner } from "../engines/yara/yarax";
+import { createEngine, emptyStats, subtractStats, type EngineStats, type YaraEngine } from "../engines/yara/engine";
+import { engineWorn, initYaraX } from "../engines/yara/yarax";
 import type { FileHashes, Reason, ScanResult } from "../types";
 import { displayPath } from "../util/paths";
 import { prepareSevenZip, sevenZipReady } from "../containers";
@@ -25,19 +26,22 @@ function post(msg: FromWorker): void {
   port.postMessage(msg);
 }
 
-let yara: YaraScanner | undefined;
+let yara: YaraEngine | undefined;
+/** The engine's counters as last sent (--stats sends the difference with each result). */
+let sentStats: EngineStats | undefined;
 let hashDb: HashDb | undefined;
 let engines: Engines;
 
 async function setup(): Promise<void> {
   initYaraX(init.wasm);
   if (init.yara.length > 0) {
-    const out = compile(init.yara, init.defines);
-    if (!out.rules) {
+    const out = createEngine({ mode: init.engine, sources: init.yara, defines: init.defines, perFileExternals: init.perFileExternals, timeoutMs: init.timeoutMs });
+    if (!out.engine) {
       post({ type: "fatal", errors: out.errors });
       return;
     }
-    yara = new YaraScanner(out.rules, init.perFileExternals, init.timeoutMs);
+    yara = out.engine;
+    sentStats = emptyStats(init.engine);
   }
   if (init.hashDb) hashDb = HashDb.fromShared(init.hashDb);
   engines = { hashDb, yara, yaraTimeoutMs: init.timeoutMs, maxFilesize: init.maxFilesize, reportClean: init.hashClean, limits: init.archives };
@@ -203,7 +207,13 @@ function answer(id: number, task: ScanTask): void {
     return;
   }
   // Retire before YARA-X's leak makes it trap: the pool replaces a worn worker.
-  post({ type: "result", id, result: scanned.result, members: scanned.members, worn: engineWorn() });
+  let stats: EngineStats | undefined;
+  if (init.stats && yara && sentStats) {
+    const now = { ...yara.stats() };
+    stats = subtractStats(now, sentStats);
+    sentStats = now;
+  }
+  post({ type: "result", id, result: scanned.result, members: scanned.members, worn: engineWorn(), ...(stats ? { stats } : {}) });
 }
 
 setup().catch((err: unknown) => {

@@ -13,6 +13,7 @@ import type { Finding } from "../../types";
 import type { Expr, SourceFile } from "./ast";
 import { UNKNOWN, type MatchTable, type ModuleFactory } from "./contracts";
 import { compileProgram, type CompiledRule, type Program } from "./eval";
+import { emptyStats, type EngineMode, type EngineStats } from "./stats";
 import { MODULES } from "./modules";
 import { parse } from "./parser";
 import { compilePatterns, type PatternSet } from "./strings";
@@ -28,46 +29,7 @@ import {
   type YaraXMatch,
 } from "./yarax";
 
-export type EngineMode = "auto" | "yara-x";
-
-/** Counters for --stats, per worker; the pool adds them up. */
-export interface EngineStats {
-  mode: EngineMode;
-  rules: number;
-  patterns: number;
-  atoms: number;
-  files: number;
-  /** Rule evaluations (rules x files) the fast path decided: true or false. */
-  decided: number;
-  /** Rule evaluations that went to YARA-X (UNKNOWN after the fast path, public rules only). */
-  deferred: number;
-  /** Files for which YARA-X was called at all. */
-  yaraxFiles: number;
-  yaraxCalls: number;
-  /** Fallback groups compiled (cache misses). */
-  groupsCompiled: number;
-  /** Milliseconds: rule loading (parse + compile), matcher passes, evaluations, YARA-X fallback. */
-  loadMs: number;
-  matchMs: number;
-  evalMs: number;
-  yaraxMs: number;
-}
-
-export function emptyStats(mode: EngineMode): EngineStats {
-  return { mode, rules: 0, patterns: 0, atoms: 0, files: 0, decided: 0, deferred: 0, yaraxFiles: 0, yaraxCalls: 0, groupsCompiled: 0, loadMs: 0, matchMs: 0, evalMs: 0, yaraxMs: 0 };
-}
-
-export function addStats(a: EngineStats, b: EngineStats): EngineStats {
-  const out = { ...a };
-  for (const k of Object.keys(b) as (keyof EngineStats)[]) {
-    if (k === "mode") continue;
-    // rules/patterns/atoms and load time describe one worker's rule set: the same in each.
-    if (k === "rules" || k === "patterns" || k === "atoms") out[k] = Math.max(a[k], b[k]);
-    else if (k === "loadMs") out[k] = Math.max(a[k], b[k]);
-    else out[k] = (a[k] as number) + (b[k] as number);
-  }
-  return out;
-}
+export { addStats, emptyStats, subtractStats, type EngineMode, type EngineStats } from "./stats";
 
 export interface YaraEngine {
   /** Scans bytes; throws on an engine failure (message contains "timeout" for a timeout). */
