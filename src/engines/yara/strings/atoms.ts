@@ -2,6 +2,7 @@
 // a known range of offsets from the match start. The multi-pattern pass looks only for atoms; a
 // pattern whose atoms never occur cannot match. The rarest run wins: 00 00, FF FF, spaces and
 // lower-case letters are everywhere in real files, so they score low.
+import { MAX_BACK_STATES, nfaSize } from "./backward";
 import { members, size, width, type Node } from "./ir";
 
 export const MAX_ATOM = 4;
@@ -15,15 +16,33 @@ export interface AtomChoice {
   offMin: number;
   offMax: number | null;
   quality: number;
+  /**
+   * Set by chooseRegexAtoms only: the atom lies in item `item` of the top-level sequence, at the
+   * fixed offset `inner` from that item's start, so the items before it can be verified backwards.
+   */
+  anchor?: { item: number; inner: number };
 }
 
+/**
+ * -2·log2 of each byte's frequency (clamped to 1..20) in a mix of ELF executables (/usr/bin), a
+ * Windows x64 PE (node.exe), JavaScript (node_modules) and text (/usr/share/doc, perl modules),
+ * each weighted equally: an atom's score is about -2·log2 of how often it occurs, so 00, FF, space,
+ * 'e', and the bytes of common x86 instructions (8B, 89, 48, E8, ...) score low, and rare bytes high.
+ * (The ring3 bench corpus was not used, so that the measurement does not grade its own table.)
+ */
+const BYTE_SCORE = Uint8Array.from([
+  7, 14, 16, 17, 16, 15, 18, 18, 15, 15, 13, 19, 19, 18, 17, 13, 15, 18, 20, 20, 20, 19, 20, 20, 17, 20, 19, 20, 20, 20, 20, 17,
+  8, 19, 17, 19, 12, 18, 19, 17, 15, 15, 18, 18, 16, 17, 15, 15, 16, 16, 17, 17, 18, 18, 19, 19, 17, 17, 17, 16, 19, 16, 19, 20,
+  16, 12, 15, 15, 14, 14, 17, 18, 9, 13, 18, 18, 14, 16, 17, 18, 17, 16, 18, 16, 16, 16, 19, 18, 19, 19, 20, 18, 18, 17, 20, 15,
+  18, 12, 13, 13, 14, 10, 14, 14, 14, 12, 19, 17, 13, 14, 12, 12, 13, 18, 12, 12, 11, 14, 17, 17, 16, 15, 20, 17, 18, 16, 20, 18,
+  18, 18, 20, 15, 16, 16, 19, 20, 19, 13, 20, 12, 19, 14, 20, 20, 18, 19, 18, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20,
+  20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 19, 20, 20, 20, 20, 20, 19, 20, 19, 19, 19, 20, 19, 20, 20, 20,
+  16, 17, 18, 17, 17, 17, 18, 16, 18, 18, 20, 19, 15, 20, 20, 19, 18, 19, 19, 19, 20, 20, 20, 19, 19, 19, 20, 19, 18, 19, 19, 18,
+  19, 19, 19, 19, 20, 19, 20, 19, 13, 17, 20, 18, 19, 19, 20, 17, 18, 18, 19, 18, 20, 20, 19, 19, 17, 19, 18, 19, 19, 17, 17, 12,
+]);
+
 function byteScore(b: number): number {
-  if (b === 0x00 || b === 0xff) return 1;
-  if (b === 0x20 || b === 0xcc || b === 0x90 || b === 0x0a || b === 0x0d || b === 0x09) return 4;
-  if (b >= 0x61 && b <= 0x7a) return 9;
-  if ((b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39)) return 11;
-  if (b >= 0x21 && b < 0x7f) return 12;
-  return 16;
+  return BYTE_SCORE[b]!;
 }
 
 /** Quality of one atom string (higher is rarer). */
@@ -35,14 +54,19 @@ export function atomQuality(atom: ArrayLike<number>): number {
     seen.add(atom[i]!);
   }
   // A run of one repeated byte (00 00 00 00, AAAA) is common in every kind of file.
-  return q + 3 * seen.size - (seen.size === 1 && atom.length > 1 ? 10 : 0);
+  // Three or more zero bytes (small 32-bit integers: 01 00 00 00) are far more common than their
+  // bytes' frequencies multiplied suggest.
+  let zeros = 0;
+  for (let i = 0; i < atom.length; i++) if (atom[i] === 0) zeros++;
+  return q + 3 * seen.size - (seen.size === 1 && atom.length > 1 ? 10 : 0) - (zeros >= 3 ? 8 : 0);
 }
 
 function choiceQuality(atoms: Uint8Array[], offMin: number, offMax: number | null): number {
   let worst = Infinity;
   for (const a of atoms) worst = Math.min(worst, atomQuality(a));
-  const spread = offMax === null ? 200 : Math.min(200, (offMax - offMin) / 4);
-  return worst - 4 * Math.log2(atoms.length) - spread;
+  // A variable distance costs a window of starts or a backward run per hit: never free.
+  const spread = offMax === null ? 200 : offMax === offMin ? 0 : Math.min(200, 2 + (offMax - offMin) / 4);
+  return worst - 2 * Math.log2(atoms.length) - spread;
 }
 
 /** Every combination of one member per set (sets.length <= 4, product <= MAX_EXPANSIONS). */
@@ -90,21 +114,50 @@ export function chooseAtoms(n: Node): AtomChoice | null {
         parts.push(c);
       }
       const atoms = parts.flatMap((p) => p.atoms);
-      if (atoms.length > MAX_EXPANSIONS) return null;
       const offMin = Math.min(...parts.map((p) => p.offMin));
       const offMax = parts.some((p) => p.offMax === null) ? null : Math.max(...parts.map((p) => p.offMax!));
-      return { atoms: dedupe(atoms), offMin, offMax, quality: choiceQuality(atoms, offMin, offMax) };
+      const free = atoms.length > MAX_EXPANSIONS ? null : { atoms: dedupe(atoms), offMin, offMax, quality: choiceQuality(atoms, offMin, offMax) };
+      if (offMin === offMax) return free;
+      // The alternatives' best atoms sit at different offsets: their leading runs, all at offset 0,
+      // may be worth more than a variable distance (which costs a window or a backward run).
+      const leads: Uint8Array[] = [];
+      for (const a of n.alts) {
+        const l = leadingAtoms(a);
+        if (!l) return free;
+        leads.push(...l);
+      }
+      if (leads.length > MAX_EXPANSIONS) return free;
+      return better(free, { atoms: dedupe(leads), offMin: 0, offMax: 0, quality: choiceQuality(leads, 0, 0) });
     }
-    case "cat": {
+    case "cat":
+      return catChoice(n.items, false);
+  }
+}
+
+/**
+ * Atoms for a whole regex or hex pattern: as chooseAtoms, but an atom at a variable distance from
+ * the match start costs little when the items before it can run as a backward NFA (backward.ts):
+ * the choice then records where it sits (`anchor`), and a rare atom after a jump beats a common
+ * one at the start.
+ */
+export function chooseRegexAtoms(n: Node): AtomChoice | null {
+  return catChoice(n.t === "cat" ? n.items : [n], true);
+}
+
+function catChoice(items: Node[], top: boolean): AtomChoice | null {
       let best: AtomChoice | null = null;
       let preMin = 0;
       let preMax: number | null = 0;
-      const items = n.items;
+      // NFA states of the items before j (top level only): small enough for backward verification?
+      let preStates = 0;
       // Members of each small single-byte set (null for anything else), computed once.
       const small = items.map((x) => (x.t === "set" && size(x.set) <= 4 ? members(x.set) : null));
-      let bestRun: { j: number; len: number; quality: number; offMin: number; offMax: number | null } | null = null;
+      let bestRun: { j: number; len: number; quality: number; offMin: number; offMax: number | null; back: boolean } | null = null;
       for (let j = 0; j < items.length; j++) {
         const item = items[j]!;
+        const back = top && preStates <= MAX_BACK_STATES;
+        // What a variable distance costs: a backward NFA run per hit (small), or a window of starts.
+        const spread = preMax === preMin ? 0 : back ? 2 : preMax === null ? 200 : Math.min(200, (preMax - preMin) / 4);
         if (small[j]) {
           // Runs of small sets starting here, scored without expanding them.
           let product = 1;
@@ -116,13 +169,17 @@ export function chooseAtoms(n: Node): AtomChoice | null {
             let low = Infinity;
             for (const b of m) low = Math.min(low, byteScore(b));
             score += low + 3;
-            const spread = preMax === null ? 200 : Math.min(200, (preMax - preMin) / 4);
-            const quality = score - 4 * Math.log2(product) - spread - (k > j && allSame(items, small, j, k) ? 10 : 0);
-            if (!bestRun || quality > bestRun.quality) bestRun = { j, len: k - j + 1, quality, offMin: preMin, offMax: preMax };
+            const quality = score - 2 * Math.log2(product) - spread - (k > j && allSame(items, small, j, k) ? 10 : 0);
+                if (!bestRun || quality > bestRun.quality) bestRun = { j, len: k - j + 1, quality, offMin: preMin, offMax: preMax, back };
           }
         } else if (item.t !== "set") {
-          best = better(best, shift(chooseAtoms(item), preMin, preMax));
+          const c = chooseAtoms(item);
+          if (c && back && c.offMin === c.offMax) {
+            const offMax = preMax === null ? null : preMax + c.offMax;
+            best = better(best, { atoms: c.atoms, offMin: preMin + c.offMin, offMax, quality: c.quality - spread, anchor: { item: j, inner: c.offMin } });
+          } else best = better(best, shift(c, preMin, preMax));
         }
+        if (top) preStates += nfaSize(item);
         const w = width(item);
         preMin += w.min;
         preMax = preMax === null || w.max === null ? null : preMax + w.max;
@@ -130,10 +187,24 @@ export function chooseAtoms(n: Node): AtomChoice | null {
       if (bestRun && (!best || bestRun.quality > best.quality)) {
         const atoms = expand(small.slice(bestRun.j, bestRun.j + bestRun.len) as number[][]);
         best = { atoms, offMin: bestRun.offMin, offMax: bestRun.offMax, quality: bestRun.quality };
+        if (bestRun.back) best.anchor = { item: bestRun.j, inner: 0 };
       }
       return best;
-    }
+}
+
+/** The atoms of the longest run of small sets at the very start of a node, or null. */
+function leadingAtoms(n: Node): Uint8Array[] | null {
+  const items = n.t === "cat" ? n.items : [n];
+  const sets: number[][] = [];
+  let product = 1;
+  for (const x of items) {
+    if (sets.length === MAX_ATOM || x.t !== "set" || size(x.set) > 4) break;
+    const m = members(x.set);
+    if (product * m.length > MAX_EXPANSIONS) break;
+    product *= m.length;
+    sets.push(m);
   }
+  return sets.length ? expand(sets) : null;
 }
 
 /** Items j..k are all the same single byte (a run like 00 00 00 00). */
@@ -144,8 +215,11 @@ function allSame(items: Node[], small: (number[] | null)[], j: number, k: number
   return items.length > 0;
 }
 
-/** Atoms for a plain literal (the common case), without building the IR: the best 4-byte window. */
-export function literalAtoms(bytes: Uint8Array, nocase: boolean): AtomChoice {
+/**
+ * Atoms for a plain literal (the common case), without building the IR: the best 4-byte window.
+ * With xor, the window's keyed copies (one per key); their quality is judged on the plain bytes.
+ */
+export function literalAtoms(bytes: Uint8Array, nocase: boolean, xor: { min: number; max: number } | null = null): AtomChoice {
   const len = Math.min(MAX_ATOM, bytes.length);
   let bestAt = 0;
   let bestQ = -Infinity;
@@ -162,8 +236,13 @@ export function literalAtoms(bytes: Uint8Array, nocase: boolean): AtomChoice {
     const lower = b | 0x20;
     sets.push(nocase && lower >= 0x61 && lower <= 0x7a ? [lower & ~0x20, lower] : [b]);
   }
-  const atoms = expand(sets);
-  return { atoms, offMin: bestAt, offMax: bestAt, quality: bestQ - 4 * Math.log2(atoms.length) };
+  let atoms = expand(sets);
+  if (xor) {
+    const keyed: Uint8Array[] = [];
+    for (let key = xor.min; key <= xor.max; key++) keyed.push(window.map((b) => b ^ key));
+    atoms = keyed;
+  }
+  return { atoms, offMin: bestAt, offMax: bestAt, quality: bestQ - 2 * Math.log2(atoms.length) };
 }
 
 function dedupe(atoms: Uint8Array[]): Uint8Array[] {

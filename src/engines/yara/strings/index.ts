@@ -1,7 +1,11 @@
 // The string compiler and matcher: every StringDecl of every rule becomes variants with atoms; one
-// pass over the bytes finds all atom hits through small bit filters (hashed 4- and 3-byte windows,
-// direct 2- and 1-byte tables), and verifiers confirm each hit with YARA-X's semantics. Where a
-// verifier cannot be exact the pattern is reported incomplete, never guessed.
+// pass over the bytes finds all atom hits through typed-array tables (a bit filter and an
+// open-addressing table for 4- and 3-byte atoms, direct tables for 2 and 1 bytes), and verifiers
+// confirm each hit with YARA-X's semantics. Where a verifier cannot be exact the pattern is reported
+// incomplete, never guessed.
+//
+// The scan loop allocates nothing per hit: matches go into reusable typed arrays (one linked list
+// per pattern), and a MatchTable is built at the end for the patterns that were hit only.
 import type { StringDecl } from "../ast";
 import { MAX_MATCHES_PER_PATTERN, type MatchTable, type PatternMatches } from "../contracts";
 import { binaryString } from "../regex";
@@ -23,45 +27,137 @@ const MAX_SURE_LENGTH = 4000;
 /** How far before an atom hit a regex match may start (YARA-X's backward scan limit). */
 const MAX_BACKWARD = 4096;
 
-const FILTER_BITS = 22;
+/** 2 Mbit filter for 4-byte atoms (256 KB): with ~50k atoms about 2% of random windows pass to the table. */
+const FILTER_BITS = Number(process.env.FB ?? 21);
+/** The 3-byte atoms are few: a 64 Kbit filter. */
+const SHORT_FILTER_BITS = 16;
 const HASH_MUL = 0x9e3779b1;
 
-/** Atom hits point at these: which variant, and the atom's offset range from the match start. */
-interface AtomEntry {
-  variant: number;
-  offMin: number;
-  offMax: number | null;
-}
+const KIND_LITERAL = 0;
+const KIND_BASE64 = 1;
+const KIND_REGEX = 2;
+const KIND_UNDECIDABLE = 3;
+/** A regex whose atom is at a variable distance: backward NFA from the hit, then forward checks. */
+const KIND_REGEX_BACK = 4;
+
+/** ASCII case folding for nocase literals, whose bytes are stored folded. */
+const FOLD = new Uint8Array(256);
+for (let b = 0; b < 256; b++) FOLD[b] = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
 
 export function compilePatterns(decls: StringDecl[]): { set: PatternSet; warnings: { index: number; message: string }[] } {
   const warnings: { index: number; message: string }[] = [];
   const variants: Variant[] = [];
+  // Rule sets repeat strings (signature-base: the same hex string in several rules): identical
+  // declarations are compiled and verified once, and their matches are shared.
+  const canonical = new Int32Array(decls.length);
+  const seen = new Map<string, number>();
   decls.forEach((decl, index) => {
+    const key = declKey(decl);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      canonical[index] = first;
+      const w = warnings.find((x) => x.index === first);
+      if (w) warnings.push({ index, message: w.message });
+      return;
+    }
+    seen.set(key, index);
+    canonical[index] = index;
     const r = variantsOf(decl, index);
     if (r.warning) warnings.push({ index, message: r.warning });
-    variants.push(...r.variants);
+    for (const v of r.variants) variants.push(v);
   });
-  return { set: new CompiledSet(decls.length, variants), warnings };
+  return { set: new CompiledSet(decls.length, variants, canonical), warnings };
+}
+
+/** What makes two declarations match the same bytes: everything but the identifier and position. */
+function declKey(d: StringDecl): string {
+  const m = d.modifiers;
+  const mods = `${m.nocase}${m.ascii}${m.wide}${m.fullword}|${m.xor ? `${m.xor.min}-${m.xor.max}` : ""}|${m.base64 ? `b${m.base64.alphabet ?? ""}` : ""}|${m.base64wide ? `w${m.base64wide.alphabet ?? ""}` : ""}`;
+  switch (d.kind) {
+    case "text":
+      return `t${mods}|${Buffer.from(d.value).toString("latin1")}`;
+    case "regex":
+      return `r${mods}|${d.nocase}${d.dotAll}|${d.source}`;
+    case "hex":
+      return `h${mods}|${JSON.stringify(d.tokens)}`;
+  }
+}
+
+/**
+ * Atoms of one length, keyed by their bytes little-endian: an open-addressing table (slot = top bits
+ * of the key's multiplicative hash) whose slots point at a run of entries [first, end).
+ */
+class AtomTable {
+  readonly bits: number;
+  readonly keys: Int32Array;
+  /** Entry index + 1 of the slot's first entry; 0 = empty slot. */
+  readonly first: Int32Array;
+  readonly end: Int32Array;
+
+  constructor(groups: Map<number, number[]>, entryBase: (key: number) => number) {
+    let bits = 4;
+    while (1 << bits < groups.size * 2) bits++;
+    this.bits = bits;
+    this.keys = new Int32Array(1 << bits);
+    this.first = new Int32Array(1 << bits);
+    this.end = new Int32Array(1 << bits);
+    const mask = (1 << bits) - 1;
+    for (const [key, list] of groups) {
+      let slot = Math.imul(key, HASH_MUL) >>> (32 - bits);
+      while (this.first[slot] !== 0) slot = (slot + 1) & mask;
+      const base = entryBase(key);
+      this.keys[slot] = key;
+      this.first[slot] = base + 1;
+      this.end[slot] = base + list.length;
+    }
+  }
+
+  /** The slot holding `key` for a multiplicative hash `h` (32 bits), or -1. */
+  find(key: number, h: number): number {
+    const mask = (1 << this.bits) - 1;
+    let slot = h >>> (32 - this.bits);
+    for (;;) {
+      if (this.first[slot] === 0) return -1;
+      if (this.keys[slot] === key) return slot;
+      slot = (slot + 1) & mask;
+    }
+  }
 }
 
 class CompiledSet implements PatternSet {
   readonly atoms: number;
-  /** Per atom length 1..4: key -> entries. Keys are the atom's bytes little-endian. */
-  private readonly tables: Map<number, AtomEntry[]>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
+  private readonly byLength = [0, 0, 0, 0, 0];
+  /** Entries: the variant an atom belongs to and the atom's offset range from the match start. */
+  private readonly entVariant: Int32Array;
+  private readonly entOffMin: Int32Array;
+  /** -1 = unbounded. */
+  private readonly entOffMax: Int32Array;
+  private readonly table4: AtomTable;
+  private readonly table3: AtomTable;
   private readonly filter4 = new Int32Array(1 << (FILTER_BITS - 5));
-  private readonly filter3 = new Int32Array(1 << (FILTER_BITS - 5));
-  private readonly filter2 = new Int32Array(1 << 11);
-  private readonly filter1 = new Uint8Array(256);
-  private readonly has = [false, false, false, false, false];
-  /** Variants with no atom: searched with their regex over the whole data, or always undecidable. */
+  private readonly filter3 = new Int32Array(1 << (SHORT_FILTER_BITS - 5));
+  /** Bit (b0 | b1 << 8): some 1-, 2- or 3-byte atom starts with bytes b0 b1 (1-byte: any b1). */
+  private readonly shortGate = new Int32Array(1 << 11);
+  /** 2- and 1-byte atoms: entry ranges indexed directly by the key (first + 1, 0 = none). */
+  private readonly first2 = new Int32Array(1 << 16);
+  private readonly end2 = new Int32Array(1 << 16);
+  private readonly first1 = new Int32Array(256);
+  private readonly end1 = new Int32Array(256);
+  /** Variants with no atom: searched with their regex over all the data, or always undecidable. */
   private readonly atomless: number[] = [];
+  private readonly kinds: Uint8Array;
+  private readonly run: ScanRun;
 
   constructor(
     readonly patterns: number,
     private readonly variants: Variant[],
+    canonical: Int32Array,
   ) {
+    const groups: Map<number, number[]>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
+    this.kinds = new Uint8Array(variants.length);
     let atoms = 0;
     variants.forEach((v, vi) => {
+      this.kinds[vi] = v.kind === "literal" ? KIND_LITERAL : v.kind === "base64" ? KIND_BASE64 : v.kind === "regex" ? (v.back ? KIND_REGEX_BACK : KIND_REGEX) : KIND_UNDECIDABLE;
       if (!v.choice) {
         this.atomless.push(vi);
         return;
@@ -71,57 +167,135 @@ class CompiledSet implements PatternSet {
         let key = 0;
         for (let k = len - 1; k >= 0; k--) key = ((key << 8) | a[k]!) >>> 0;
         key |= 0;
-        const table = this.tables[len]!;
-        let list = table.get(key);
-        if (!list) table.set(key, (list = []));
-        list.push({ variant: vi, offMin: v.choice.offMin, offMax: v.choice.offMax });
-        this.has[len] = true;
+        let list = groups[len]!.get(key);
+        if (!list) groups[len]!.set(key, (list = []));
+        list.push(vi);
+        this.byLength[len]!++;
         atoms++;
-        if (len === 4) setBit(this.filter4, Math.imul(key, HASH_MUL) >>> (32 - FILTER_BITS));
-        else if (len === 3) setBit(this.filter3, Math.imul(key, HASH_MUL) >>> (32 - FILTER_BITS));
-        else if (len === 2) setBit(this.filter2, key);
-        else this.filter1[key] = 1;
       }
     });
     this.atoms = atoms;
+    // Entries grouped by (length, key), so that one table slot is one contiguous run.
+    this.entVariant = new Int32Array(atoms);
+    this.entOffMin = new Int32Array(atoms);
+    this.entOffMax = new Int32Array(atoms);
+    let next = 0;
+    const bases: Map<number, number>[] = [];
+    for (let len = 1; len <= 4; len++) {
+      const base = new Map<number, number>();
+      bases[len] = base;
+      for (const [key, list] of groups[len]!) {
+        base.set(key, next);
+        for (const vi of list) {
+          const c = variants[vi]!.choice!;
+          this.entVariant[next] = vi;
+          // Backward variants: the atom's offset from the start of its item, where the NFA begins.
+          this.entOffMin[next] = this.kinds[vi] === KIND_REGEX_BACK ? c.anchor!.inner : c.offMin;
+          this.entOffMax[next] = c.offMax ?? -1;
+          next++;
+        }
+        if (len === 4) setBit(this.filter4, Math.imul(key, HASH_MUL) >>> (32 - FILTER_BITS));
+        else if (len === 3) {
+          setBit(this.filter3, Math.imul(key, HASH_MUL) >>> (32 - SHORT_FILTER_BITS));
+          setBit(this.shortGate, key & 0xffff);
+        } else if (len === 2) {
+          setBit(this.shortGate, key);
+          this.first2[key] = base.get(key)! + 1;
+          this.end2[key] = next;
+        } else {
+          for (let b1 = 0; b1 < 256; b1++) setBit(this.shortGate, key | (b1 << 8));
+          this.first1[key] = base.get(key)! + 1;
+          this.end1[key] = next;
+        }
+      }
+    }
+    this.table4 = new AtomTable(groups[4]!, (k) => bases[4]!.get(k)!);
+    this.table3 = new AtomTable(groups[3]!, (k) => bases[3]!.get(k)!);
+    this.run = new ScanRun(patterns, variants, canonical);
+  }
+
+  /** Atom counts by length (index 1..4), for measurements. */
+  atomsByLength(): Record<string, number> {
+    return { "1": this.byLength[1]!, "2": this.byLength[2]!, "3": this.byLength[3]!, "4": this.byLength[4]! };
   }
 
   scan(data: Uint8Array): MatchTable {
-    const run = new ScanRun(this.variants, data);
+    const run = this.run;
+    run.begin(data);
     const n = data.length;
     const f4 = this.filter4;
-    const f3 = this.filter3;
-    const f2 = this.filter2;
-    const f1 = this.filter1;
-    const [, has1, has2, has3, has4] = this.has;
+    const t4 = this.table4;
+    const gate = this.shortGate;
     const shift = 32 - FILTER_BITS;
-    // The hot loop: a rolling little-endian window of the next four bytes.
+    // The hot loop: a rolling little-endian window of the next four bytes. Per position, one bit of
+    // the 4-byte filter and one bit of the short-atom gate (keyed by the first two bytes); the
+    // tables behind them are probed only when a bit is set.
     let w = ((n > 0 ? data[0]! : 0) << 8) | ((n > 1 ? data[1]! : 0) << 16) | ((n > 2 ? data[2]! : 0) << 24);
-    for (let i = 0; i < n; i++) {
+    const end4 = n - 3;
+    for (let i = 0; i < end4; i++) {
+      w = (w >>> 8) | (data[i + 3]! << 24);
+      const h = Math.imul(w, HASH_MUL);
+      const b = h >>> shift;
+      if ((f4[b >>> 5]! >>> (b & 31)) & 1) {
+        const slot = t4.find(w, h);
+        if (slot >= 0) this.entries(t4.first[slot]! - 1, t4.end[slot]!, i);
+      }
+      const g = w & 0xffff;
+      if ((gate[g >>> 5]! >>> (g & 31)) & 1) this.short(w, i, n);
+    }
+    // The last three positions: no 4-byte atom fits; the window is padded with zeros.
+    for (let i = Math.max(0, end4); i < n; i++) {
       w = (w >>> 8) | ((i + 3 < n ? data[i + 3]! : 0) << 24);
-      if (has4 && i + 4 <= n) {
-        const h = Math.imul(w, HASH_MUL) >>> shift;
-        if ((f4[h >>> 5]! >>> (h & 31)) & 1) this.probe(run, 4, w, i);
-      }
-      if (has3 && i + 3 <= n) {
-        const k = w & 0xffffff;
-        const h = Math.imul(k, HASH_MUL) >>> shift;
-        if ((f3[h >>> 5]! >>> (h & 31)) & 1) this.probe(run, 3, k, i);
-      }
-      if (has2 && i + 2 <= n) {
-        const k = w & 0xffff;
-        if ((f2[k >>> 5]! >>> (k & 31)) & 1) this.probe(run, 2, k, i);
-      }
-      if (has1 && f1[w & 0xff]) this.probe(run, 1, w & 0xff, i);
+      const g = w & 0xffff;
+      if ((gate[g >>> 5]! >>> (g & 31)) & 1) this.short(w, i, n);
     }
     for (const vi of this.atomless) run.scanWhole(vi);
     return run.finish();
   }
 
-  private probe(run: ScanRun, len: number, key: number, at: number): void {
-    const list = this.tables[len]!.get(key);
-    if (!list) return;
-    for (const e of list) run.hit(e, at);
+  /** A short-atom gate hit: the 3-, 2- and 1-byte atoms at `at` (w: the next four bytes, zero-padded). */
+  private short(w: number, at: number, n: number): void {
+    if (at + 3 <= n) {
+      const k = w & 0xffffff;
+      const h = Math.imul(k, HASH_MUL);
+      const b = h >>> (32 - SHORT_FILTER_BITS);
+      if ((this.filter3[b >>> 5]! >>> (b & 31)) & 1) {
+        const slot = this.table3.find(k, h);
+        if (slot >= 0) this.entries(this.table3.first[slot]! - 1, this.table3.end[slot]!, at);
+      }
+    }
+    if (at + 2 <= n) {
+      const k = w & 0xffff;
+      if (this.first2[k] !== 0) this.entries(this.first2[k]! - 1, this.end2[k]!, at);
+    }
+    const k = w & 0xff;
+    if (this.first1[k] !== 0) this.entries(this.first1[k]! - 1, this.end1[k]!, at);
+  }
+
+  /** Atom hit at `at`: every entry of the slot, verified by its variant's kind. */
+  private entries(from: number, to: number, at: number): void {
+    const run = this.run;
+    for (let e = from; e < to; e++) {
+      const vi = this.entVariant[e]!;
+      switch (this.kinds[vi]) {
+        case KIND_LITERAL:
+          run.literal(vi, at - this.entOffMin[e]!);
+          break;
+        case KIND_BASE64:
+          run.base64(vi, at - this.entOffMin[e]!);
+          break;
+        case KIND_REGEX: {
+          const max = this.entOffMax[e]!;
+          run.regex(vi, Math.max(0, at - (max < 0 ? MAX_BACKWARD : Math.min(max, MAX_BACKWARD))), at - this.entOffMin[e]!, at);
+          break;
+        }
+        case KIND_REGEX_BACK:
+          run.regexBack(vi, at - this.entOffMin[e]!, at);
+          break;
+        default:
+          run.undecided(this.variants[vi]!.pattern);
+      }
+    }
   }
 }
 
@@ -146,77 +320,236 @@ function fullWord(data: Uint8Array, start: number, end: number, wide: boolean, k
   return true;
 }
 
-/** One scan's mutable state: matches per pattern, pending regex candidates, the latin1 view. */
+type RegexVariant = Extract<Variant, { kind: "regex" }>;
+
+/**
+ * One scan's mutable state, kept between scans so that nothing is allocated per hit: matches as
+ * linked lists in growable typed arrays, per-pattern and per-variant state stamped with the scan's
+ * epoch (a stale stamp means "not touched in this scan", so nothing has to be cleared).
+ */
 class ScanRun {
-  private readonly found = new Map<number, { offsets: number[]; lengths: number[]; complete: boolean; sorted: boolean; last: number }>();
-  /** Per regex variant: candidate start ranges [lo, hi] from atom hits, in hit order. */
-  private readonly pending = new Map<number, number[]>();
+  private data: Uint8Array = new Uint8Array(0);
   private text: string | undefined;
+  private epoch = 0;
+  // Per pattern.
+  private readonly pEpoch: Int32Array;
+  private readonly pHead: Int32Array;
+  private readonly pTail: Int32Array;
+  private readonly pCount: Int32Array;
+  private readonly pLast: Int32Array;
+  /** Bit 1: incomplete; bit 2: not strictly ascending (needs sorting and deduplication). */
+  private readonly pFlags: Uint8Array;
+  private touched: number[] = [];
+  // Records.
+  private recOff = new Int32Array(1024);
+  private recLen = new Int32Array(1024);
+  private recNext = new Int32Array(1024);
+  private records = 0;
+  // Per regex variant: the last candidate start already verified in this scan.
+  private readonly vEpoch: Int32Array;
+  private readonly vDone: Int32Array;
+  /** Scratch for the backward NFA's candidate starts. */
+  private readonly starts: number[] = [];
+
+  /** Per pattern: the alias patterns of each canonical one (identical declarations), if any. */
+  private readonly aliases = new Map<number, number[]>();
 
   constructor(
+    patterns: number,
     private readonly variants: Variant[],
-    private readonly data: Uint8Array,
-  ) {}
-
-  private entry(pattern: number) {
-    let e = this.found.get(pattern);
-    if (!e) this.found.set(pattern, (e = { offsets: [], lengths: [], complete: true, sorted: true, last: -1 }));
-    return e;
+    canonical: Int32Array,
+  ) {
+    canonical.forEach((c, p) => {
+      if (c === p) return;
+      let list = this.aliases.get(c);
+      if (!list) this.aliases.set(c, (list = []));
+      list.push(p);
+    });
+    this.pEpoch = new Int32Array(patterns);
+    this.pHead = new Int32Array(patterns);
+    this.pTail = new Int32Array(patterns);
+    this.pCount = new Int32Array(patterns);
+    this.pLast = new Int32Array(patterns);
+    this.pFlags = new Uint8Array(patterns);
+    this.vEpoch = new Int32Array(variants.length);
+    this.vDone = new Int32Array(variants.length);
   }
 
-  private record(pattern: number, offset: number, length: number): void {
-    const e = this.entry(pattern);
-    if (e.offsets.length >= 2 * MAX_MATCHES_PER_PATTERN) return;
-    if (offset <= e.last) e.sorted = false;
-    e.last = offset;
-    e.offsets.push(offset);
-    e.lengths.push(length);
+  begin(data: Uint8Array): void {
+    this.data = data;
+    this.text = undefined;
+    this.epoch++;
+    this.touched = [];
+    this.records = 0;
   }
 
-  private undecided(pattern: number): void {
-    this.entry(pattern).complete = false;
+  private touch(p: number): void {
+    if (this.pEpoch[p] === this.epoch) return;
+    this.pEpoch[p] = this.epoch;
+    this.pHead[p] = -1;
+    this.pTail[p] = -1;
+    this.pCount[p] = 0;
+    this.pLast[p] = -1;
+    this.pFlags[p] = 0;
+    this.touched.push(p);
   }
 
-  hit(e: AtomEntry, at: number): void {
-    const v = this.variants[e.variant]!;
+  private record(p: number, offset: number, length: number): void {
+    this.touch(p);
+    if (this.pCount[p]! >= 2 * MAX_MATCHES_PER_PATTERN) return;
+    if (offset <= this.pLast[p]!) this.pFlags[p]! |= 2;
+    this.pLast[p] = offset;
+    let r = this.records;
+    if (r === this.recOff.length) this.grow();
+    this.records = r + 1;
+    this.recOff[r] = offset;
+    this.recLen[r] = length;
+    this.recNext[r] = -1;
+    if (this.pTail[p]! >= 0) this.recNext[this.pTail[p]!] = r;
+    else this.pHead[p] = r;
+    this.pTail[p] = r;
+    this.pCount[p]!++;
+  }
+
+  private grow(): void {
+    const size = this.recOff.length * 2;
+    const o = new Int32Array(size);
+    o.set(this.recOff);
+    this.recOff = o;
+    const l = new Int32Array(size);
+    l.set(this.recLen);
+    this.recLen = l;
+    const x = new Int32Array(size);
+    x.set(this.recNext);
+    this.recNext = x;
+  }
+
+  undecided(p: number): void {
+    this.touch(p);
+    this.pFlags[p]! |= 1;
+  }
+
+  literal(vi: number, start: number): void {
+    const v = this.variants[vi] as Extract<Variant, { kind: "literal" }>;
     const data = this.data;
-    switch (v.kind) {
-      case "literal": {
-        const start = at - e.offMin;
-        const bytes = v.bytes;
-        const len = bytes.length;
-        if (start < 0 || start + len > data.length) return;
-        if (v.nocase) {
-          for (let k = 0; k < len; k++) {
-            const a = data[start + k]!;
-            const b = bytes[k]!;
-            if (a !== b && ((a | 0x20) !== (b | 0x20) || !isLetter(a) || !isLetter(b))) return;
-          }
-        } else {
-          for (let k = 0; k < len; k++) if (data[start + k] !== bytes[k]) return;
-        }
-        if (v.fullword && !fullWord(data, start, start + len, v.wide, v.xorKey)) return;
-        this.record(v.pattern, start, len);
-        return;
+    const bytes = v.bytes;
+    const len = bytes.length;
+    if (start < 0 || start + len > data.length) return;
+    let key = 0;
+    if (v.xor !== null) {
+      key = data[start]! ^ bytes[0]!;
+      if (key < v.xor.min || key > v.xor.max) return;
+    }
+    if (v.nocase) {
+      for (let k = 0; k < len; k++) if (FOLD[data[start + k]! ^ key] !== bytes[k]) return;
+    } else {
+      for (let k = 0; k < len; k++) if ((data[start + k]! ^ key) !== bytes[k]) return;
+    }
+    if (v.fullword && !fullWord(data, start, start + len, v.wide, key)) return;
+    this.record(v.pattern, start, len);
+  }
+
+  base64(vi: number, start: number): void {
+    const v = this.variants[vi] as Extract<Variant, { kind: "base64" }>;
+    const len = verifyBase64(v.b64, this.data, start);
+    if (len > 0) this.record(v.pattern, start, len);
+  }
+
+  /**
+   * A regex atom hit: the match starts somewhere in [lo, hi]. Starts already verified for this
+   * variant in this scan are skipped, so overlapping candidate ranges cost one search.
+   */
+  regex(vi: number, lo: number, hi: number, at: number): void {
+    if (hi < 0 || !this.quick(this.variants[vi] as RegexVariant, at)) return;
+    if (this.vEpoch[vi] !== this.epoch) {
+      this.vEpoch[vi] = this.epoch;
+      this.vDone[vi] = -1;
+    }
+    if (lo <= this.vDone[vi]!) lo = this.vDone[vi]! + 1;
+    if (lo > hi) return;
+    this.vDone[vi] = hi;
+    this.verifyRegex(this.variants[vi] as RegexVariant, lo, hi);
+  }
+
+  /** Candidate starts from the backward NFA (prefix ending at q), each checked forwards. */
+  regexBack(vi: number, q: number, at: number): void {
+    const v = this.variants[vi] as RegexVariant;
+    if (q < 0 || !this.quick(v, at) || !this.execAt(v, v.suffix!, q)) return;
+    const starts = this.starts;
+    v.back!.starts(this.data, q, at - MAX_BACKWARD, starts);
+    for (const s of starts) this.verifyAt(v, s);
+  }
+
+  /** False when a byte at a fixed distance from the atom rules every match out (see quickChecks). */
+  private quick(v: RegexVariant, at: number): boolean {
+    const qc = v.quick;
+    if (qc === null) return true;
+    const data = this.data;
+    const n = data.length;
+    const q = at - qc.inner;
+    const offs = qc.offs;
+    const sets = qc.sets;
+    for (let k = 0; k < offs.length; k++) {
+      const p = q + offs[k]!;
+      if (p < 0 || p >= n) return false;
+      const b = data[p]!;
+      if (((sets[k * 8 + (b >>> 5)]! >>> (b & 31)) & 1) === 0) return false;
+    }
+    return true;
+  }
+
+  /** The match starting exactly at s, if any. */
+  private verifyAt(v: RegexVariant, s: number): void {
+    const m = this.execAt(v, v.re, s);
+    if (m) this.confirm(v, s, m[0].length);
+  }
+
+  /**
+   * A sticky exec of `re` (the variant's regex or a part of it) at s: on the whole data when
+   * anchored, else in a window from one byte before s (for \b) long enough for any sure match.
+   */
+  private execAt(v: RegexVariant, re: RegExp, s: number): RegExpExecArray | null {
+    const text = this.latin1();
+    if (v.anchored) {
+      re.lastIndex = s;
+      return re.exec(text);
+    }
+    const from = Math.max(0, s - 1);
+    const reach = v.maxWidth !== null && v.maxWidth < MAX_SURE_LENGTH ? v.maxWidth + 1 : MAX_SURE_LENGTH + 2;
+    const window = text.slice(from, Math.min(text.length, s + reach));
+    re.lastIndex = s - from;
+    return re.exec(window);
+  }
+
+  private verifyRegex(v: RegexVariant, lo: number, hi: number): void {
+    const text = this.latin1();
+    const n = text.length;
+    if (v.anchored) {
+      // ^ and $ need the whole data; sticky, one start at a time (a global search could run to the end).
+      const re = v.re;
+      for (let s = lo; s <= hi && s <= n; s++) {
+        re.lastIndex = s;
+        const m = re.exec(text);
+        if (m) this.confirm(v, s, m[0].length);
       }
-      case "base64": {
-        const start = at - e.offMin;
-        const len = verifyBase64(v.b64, data, start);
-        if (len > 0) this.record(v.pattern, start, len);
-        return;
-      }
-      case "regex": {
-        const hi = at - e.offMin;
-        const lo = Math.max(0, at - Math.min(e.offMax ?? MAX_BACKWARD, MAX_BACKWARD));
-        if (hi < 0) return;
-        let list = this.pending.get(e.variant);
-        if (!list) this.pending.set(e.variant, (list = []));
-        list.push(lo, hi);
-        return;
-      }
-      case "undecidable":
-        this.undecided(v.pattern);
-        return;
+      return;
+    }
+    // A window from one byte before the first start (for \b) to where the longest match from the
+    // last start ends (plus one byte for \b), or to the length limit: a match from a start <= hi is
+    // never cut by the window's end unless it reaches MAX_SURE_LENGTH, which makes it incomplete.
+    const from = Math.max(0, lo - 1);
+    const reach = v.maxWidth !== null && v.maxWidth < MAX_SURE_LENGTH ? v.maxWidth + 1 : MAX_SURE_LENGTH + 2;
+    const window = text.slice(from, Math.min(n, hi + reach));
+    // Global search: irregexp finds the leftmost start >= lastIndex; one exec per match, not per start.
+    const re = v.reg;
+    let s = lo;
+    while (s <= hi) {
+      re.lastIndex = s - from;
+      const m = re.exec(window);
+      if (!m || m.index + from > hi) return;
+      s = m.index + from;
+      this.confirm(v, s, m[0].length);
+      s++;
     }
   }
 
@@ -228,14 +561,14 @@ class ScanRun {
       return;
     }
     const text = this.latin1();
-    const re = new RegExp(v.re.source, "g");
+    const re = v.reg;
     let from = 0;
     while (from <= text.length) {
       re.lastIndex = from;
       const m = re.exec(text);
       if (!m) break;
       this.confirm(v, m.index, m[0].length);
-      if ((this.found.get(v.pattern)?.offsets.length ?? 0) >= 2 * MAX_MATCHES_PER_PATTERN) break;
+      if (this.pCount[v.pattern]! >= 2 * MAX_MATCHES_PER_PATTERN) break;
       from = m.index + 1;
     }
   }
@@ -244,7 +577,7 @@ class ScanRun {
     return (this.text ??= binaryString(this.data));
   }
 
-  private confirm(v: Extract<Variant, { kind: "regex" }>, start: number, length: number): void {
+  private confirm(v: RegexVariant, start: number, length: number): void {
     if (length >= MAX_SURE_LENGTH) {
       this.undecided(v.pattern);
       return;
@@ -253,61 +586,34 @@ class ScanRun {
     this.record(v.pattern, start, length);
   }
 
-  private verifyRegex(vi: number, ranges: number[]): void {
-    const v = this.variants[vi]! as Extract<Variant, { kind: "regex" }>;
-    // Merge the candidate ranges into ascending, disjoint start offsets.
-    const pairs: [number, number][] = [];
-    for (let k = 0; k < ranges.length; k += 2) pairs.push([ranges[k]!, ranges[k + 1]!]);
-    pairs.sort((a, b) => a[0] - b[0]);
-    const text = this.latin1();
-    const n = text.length;
-    let next = 0;
-    for (const [lo0, hi] of pairs) {
-      const lo = Math.max(lo0, next);
-      if (lo > hi) continue;
-      next = hi + 1;
-      // Anchored regexes see the whole data; others a window from one byte before the first
-      // candidate (for \b) to the length limit after the last one, so a failing search stays short.
-      const from = v.anchored ? 0 : Math.max(0, lo - 1);
-      const window = v.anchored ? text : text.slice(from, Math.min(n, hi + MAX_SURE_LENGTH + 2));
-      if (v.anchored) {
-        // Sticky, one start at a time: a global search could run to the end of the data.
-        for (let s = lo; s <= hi; s++) {
-          v.re.lastIndex = s;
-          const m = v.re.exec(text);
-          if (m) this.confirm(v, s, m[0].length);
-        }
-        continue;
-      }
-      // Sticky, start by start: a global search would also try every offset past `hi`.
-      const re = v.re;
-      for (let s = lo; s <= hi; s++) {
-        re.lastIndex = s - from;
-        const m = re.exec(window);
-        if (m) this.confirm(v, s, m[0].length);
-      }
-    }
-  }
-
   finish(): MatchTable {
-    for (const [vi, ranges] of this.pending) this.verifyRegex(vi, ranges);
     const table = new Map<number, PatternMatches>();
-    for (const [pattern, e] of this.found) {
-      let { offsets, lengths } = e;
-      if (!e.sorted) [offsets, lengths] = sortDedupe(offsets, lengths);
+    const hits: number[] = [];
+    for (const p of this.touched) {
+      let offsets: number[] = [];
+      let lengths: number[] = [];
+      for (let r = this.pHead[p]!; r >= 0; r = this.recNext[r]!) {
+        offsets.push(this.recOff[r]!);
+        lengths.push(this.recLen[r]!);
+      }
+      if (this.pFlags[p]! & 2) [offsets, lengths] = sortDedupe(offsets, lengths);
       if (offsets.length > MAX_MATCHES_PER_PATTERN) {
         offsets = offsets.slice(0, MAX_MATCHES_PER_PATTERN);
         lengths = lengths.slice(0, MAX_MATCHES_PER_PATTERN);
       }
-      table.set(pattern, { offsets, lengths, complete: e.complete });
+      const m = { offsets, lengths, complete: (this.pFlags[p]! & 1) === 0 };
+      table.set(p, m);
+      hits.push(p);
+      for (const a of this.aliases.get(p) ?? []) {
+        table.set(a, m);
+        hits.push(a);
+      }
     }
-    const hits = [...table.keys()].sort((a, b) => a - b);
+    hits.sort((a, b) => a - b);
+    this.data = new Uint8Array(0);
+    this.text = undefined;
     return { get: (p) => table.get(p), hits: () => hits };
   }
-}
-
-function isLetter(b: number): boolean {
-  return (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a);
 }
 
 /** Ascending by offset; one match per offset (YARA-X keeps one, the shorter of ascii and wide). */

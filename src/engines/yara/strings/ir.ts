@@ -96,11 +96,14 @@ export function widen(n: Node): Node | null {
     case "set":
       return { t: "cat", items: [n, { t: "set", set: byteSet(0) }] };
     case "cat": {
+      // Flat: a widened byte is two items of the same sequence, so runs of literal bytes stay
+      // visible to the atom chooser across characters ("a\0b\0", not ["a\0"]["b\0"]).
       const items: Node[] = [];
       for (const x of n.items) {
         const w = widen(x);
         if (!w) return null;
-        items.push(w);
+        if (w.t === "cat") items.push(...w.items);
+        else items.push(w);
       }
       return { t: "cat", items };
     }
@@ -119,6 +122,28 @@ export function widen(n: Node): Node | null {
     }
     case "assert":
       return n.kind === "start" || n.kind === "end" ? n : null;
+  }
+}
+
+/** The same node with every sequence inside a sequence inlined (same language, same priorities). */
+export function flatten(n: Node): Node {
+  switch (n.t) {
+    case "set":
+    case "assert":
+      return n;
+    case "cat": {
+      const items: Node[] = [];
+      for (const x of n.items) {
+        const f = flatten(x);
+        if (f.t === "cat") items.push(...f.items);
+        else items.push(f);
+      }
+      return items.length === 1 ? items[0]! : { t: "cat", items };
+    }
+    case "alt":
+      return { t: "alt", alts: n.alts.map(flatten) };
+    case "rep":
+      return { ...n, node: flatten(n.node) };
   }
 }
 

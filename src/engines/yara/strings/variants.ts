@@ -3,18 +3,24 @@
 // expressions become one IR regex per encoding. Each variant carries its atoms.
 import type { HexToken, StringDecl } from "../ast";
 import { parseYaraRegex, RegexUnsupported } from "../regex";
-import { chooseAtoms, literalAtoms, type AtomChoice } from "./atoms";
+import { chooseAtoms, chooseRegexAtoms, literalAtoms, type AtomChoice } from "./atoms";
+import { BackwardMatcher } from "./backward";
 import { base64Variants, widenBytes, type Base64Variant } from "./base64";
-import { complement, emptySet, hasAnchor, toSource, widen, type ByteSet, type Node } from "./ir";
+import { complement, emptySet, flatten, hasAnchor, size, toSource, widen, width, type ByteSet, type Node } from "./ir";
 
 export type Variant =
   | {
       kind: "literal";
       pattern: number;
+      /** The literal's bytes (widened for wide), before any xor key; lower-cased for nocase. */
       bytes: Uint8Array;
       nocase: boolean;
-      /** The xor key applied to `bytes` (0 without xor); fullword checks the neighbours xored too. */
-      xorKey: number;
+      /**
+       * `xor(min-max)`: one variant for every key. The atoms are the keyed copies of one window; a
+       * hit is verified with the key read from the data (key = data[start] ^ bytes[0]), so 256 keys
+       * cost one verifier. Fullword checks the neighbours xored with the same key.
+       */
+      xor: { min: number; max: number } | null;
       wide: boolean;
       fullword: boolean;
       choice: AtomChoice;
@@ -25,6 +31,25 @@ export type Variant =
       node: Node;
       /** Sticky, so exec at lastIndex answers "a match starting exactly here". */
       re: RegExp;
+      /** Global: from lastIndex, the leftmost start with a match (irregexp scans the starts itself). */
+      reg: RegExp;
+      /** The longest match in bytes (null = unbounded): how far past the last candidate start to look. */
+      maxWidth: number | null;
+      /**
+       * The atom is at a variable distance from the match start: the items before it, as a
+       * backward NFA that finds the candidate starts from a hit (null: fixed distance, or a window).
+       */
+      back: BackwardMatcher | null;
+      /**
+       * With `back`: the items from the atom's item to the end, sticky. Run at the item's start
+       * before the backward NFA, it rejects most hits of a common atom for the price of one exec.
+       */
+      suffix: RegExp | null;
+      /**
+       * Cheap rejection before any regex or NFA runs: single bytes at fixed distances from the start
+       * of the atom's item (q = hit - inner), which every match has. null without a top-level anchor.
+       */
+      quick: { inner: number; offs: Int32Array; sets: Int32Array } | null;
       /** ^ or $ inside: must run on the whole data, not a window. */
       anchored: boolean;
       wide: boolean;
@@ -53,20 +78,71 @@ export function hexNode(tokens: HexToken[]): Node {
 }
 
 function literalChoice(bytes: Uint8Array, nocase: boolean): AtomChoice {
-  return literalAtoms(bytes, nocase);
+  return literalAtoms(bytes, nocase, null);
 }
 
-function regexVariant(pattern: number, node: Node, wide: boolean, fullword: boolean): Variant {
+/** ASCII lower case (YARA's nocase folds ASCII letters only). */
+export function foldByte(b: number): number {
+  return b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+}
+
+function regexVariant(pattern: number, tree: Node, wide: boolean, fullword: boolean): Variant {
+  const node = flatten(tree);
+  const source = toSource(node);
+  const choice = chooseRegexAtoms(node);
+  const items = node.t === "cat" ? node.items : [node];
+  const back = choice?.anchor && choice.offMin !== choice.offMax ? new BackwardMatcher(items.slice(0, choice.anchor.item)) : null;
   return {
     kind: "regex",
     pattern,
     node,
-    re: new RegExp(toSource(node), "y"),
+    quick: choice?.anchor ? quickChecks(items, choice.anchor.item, choice.anchor.inner, Math.min(...choice.atoms.map((a) => a.length))) : null,
+    re: new RegExp(source, "y"),
+    reg: new RegExp(source, "g"),
+    maxWidth: width(node).max,
     anchored: hasAnchor(node),
     wide,
     fullword,
-    choice: chooseAtoms(node),
+    choice,
+    back,
+    suffix: back ? new RegExp(toSource({ t: "cat", items: items.slice(choice!.anchor!.item) }), "y") : null,
   };
+}
+
+/** How many quick checks a variant gets at most: the most selective ones. */
+const MAX_QUICK = 8;
+
+/**
+ * The single-byte items at a fixed distance from item `j`'s start, on both sides, up to the first
+ * item of variable width; the atom's own bytes are left out (the hit has them already).
+ */
+function quickChecks(items: Node[], j: number, inner: number, atomLen: number): { inner: number; offs: Int32Array; sets: Int32Array } | null {
+  const found: { off: number; set: ByteSet; size: number }[] = [];
+  const consider = (x: Node, off: number) => {
+    if (x.t !== "set" || (off >= inner && off < inner + atomLen)) return;
+    const n = size(x.set);
+    if (n < 256) found.push({ off, set: x.set, size: n });
+  };
+  let off = 0;
+  for (let k = j; k < items.length; k++) {
+    const w = width(items[k]!);
+    consider(items[k]!, off);
+    if (w.max === null || w.min !== w.max) break;
+    off += w.min;
+  }
+  off = 0;
+  for (let k = j - 1; k >= 0; k--) {
+    const w = width(items[k]!);
+    if (w.max === null || w.min !== w.max) break;
+    off -= w.min;
+    consider(items[k]!, off);
+  }
+  if (!found.length) return null;
+  found.sort((a, b) => a.size - b.size);
+  const keep = found.slice(0, MAX_QUICK);
+  const sets = new Int32Array(keep.length * 8);
+  keep.forEach((f, i) => sets.set(f.set, i * 8));
+  return { inner, offs: Int32Array.from(keep.map((f) => f.off)), sets };
 }
 
 /** The variants of one declaration; `warning` says why a pattern is (partly) undecidable. */
@@ -96,12 +172,10 @@ export function variantsOf(decl: StringDecl, pattern: number): { variants: Varia
     }
     const out: Variant[] = [];
     for (const wide of encodings) {
-      const bytes = wide ? widenBytes(value) : value;
-      const keys = m.xor ? range(m.xor.min, m.xor.max) : [0];
-      for (const key of keys) {
-        const x = key === 0 ? bytes : bytes.map((b) => b ^ key);
-        out.push({ kind: "literal", pattern, bytes: x, nocase: m.nocase, xorKey: key, wide, fullword: m.fullword, choice: literalChoice(x, m.nocase) });
-      }
+      const raw = wide ? widenBytes(value) : value;
+      const bytes = m.nocase ? raw.map(foldByte) : raw;
+      const xor = m.xor ? { min: m.xor.min, max: m.xor.max } : null;
+      out.push({ kind: "literal", pattern, bytes, nocase: m.nocase, xor, wide, fullword: m.fullword, choice: literalAtoms(bytes, m.nocase, xor) });
     }
     return { variants: out };
   }
@@ -128,8 +202,3 @@ export function variantsOf(decl: StringDecl, pattern: number): { variants: Varia
   return { variants: out };
 }
 
-function range(lo: number, hi: number): number[] {
-  const out: number[] = [];
-  for (let k = lo; k <= hi; k++) out.push(k);
-  return out;
-}
