@@ -630,6 +630,7 @@ const CONSTANTS: Record<string, number> = {
 };
 
 export const ELF_CONSTANTS: Readonly<Record<string, number>> = CONSTANTS;
+const CONSTANT_VALUES = new Map(Object.entries(CONSTANTS).map(([k, v]) => [k, BigInt(v)]));
 
 function load(data: Uint8Array): StructValue {
   let parsed: Parsed | undefined | null = null; // null: not parsed yet
@@ -706,8 +707,8 @@ function load(data: Uint8Array): StructValue {
     import_md5: func((a) => (a.length === 0 ? importMd5(data, symbols().dynsym, symbols().symtab) : UNKNOWN)),
     telfhash: func((a) => (a.length === 0 ? telfhash(data, symbols().dynsym, symbols().symtab) : UNKNOWN)),
   };
-  for (const [k, v] of Object.entries(CONSTANTS)) fields[k] = BigInt(v);
-  return struct(fields);
+  const root = struct(fields);
+  return { kind: "struct", field: (name) => CONSTANT_VALUES.get(name) ?? root.field(name) };
 }
 
 export const elf: ModuleFactory = { name: "elf", load };
