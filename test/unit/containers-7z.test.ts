@@ -186,27 +186,25 @@ describe("encrypted and damaged", () => {
   });
 });
 
-test("damaged 7z, cab, cpio, iso, msi: 300 random changes each never throw, and the instance still reads a good archive", async () => {
+test("damaged 7z, xz, bzip2, cab, cpio, rpm, iso, msi: 250 random changes each, never a throw, and 7-Zip recovers without a pause", async () => {
   const seven = await A.sevenZipCreate("7z", [leaf, { name: "t.txt", data: enc.encode("t".repeat(3000)) }]);
-  const fixtures = [seven, A.cab([leaf]), A.cpio([leaf]), A.iso("e", EICAR), A.ole("e", EICAR)];
-  let seed = 99;
+  const fixtures = [seven, await A.sevenZipCreate("xz", [leaf]), await A.sevenZipCreate("bzip2", [leaf]), A.cab([leaf]), A.cpio([leaf]), A.rpm([leaf]), A.iso("e", EICAR), A.ole("e", EICAR)];
+  let seed = 4242;
   const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
   for (const good of fixtures) {
     const format = identify(good)!;
-    for (let i = 0; i < 300; i++) {
+    const lo = format === "iso" ? 16 * 2048 : 0; // the image's first 32 KiB are unused
+    for (let i = 0; i < 250; i++) {
       const bad = good.slice();
-      // Changes where the structure is: the first 512 bytes, or the ISO's descriptors and directory.
-      const span = format === "iso" ? [16 * 2048, 21 * 2048] : [0, Math.min(bad.length, 512)];
-      for (let j = 0, n = 1 + (next() % 3); j < n; j++) bad[span[0]! + (next() % (span[1]! - span[0]!))] = next() & 0xff;
+      for (let j = 0, n = 1 + (next() % 4); j < n; j++) bad[lo + (next() % (bad.length - lo))] = next() & 0xff;
       expect(() => members(bad, {}, format)).not.toThrow();
     }
-    await sevenZipReady();
+    // No await in between: the instance was reset after each failure, not replaced.
+    expect(members(seven).map((m) => [m.name, m.code])).toEqual([
+      ["eicar.com", undefined],
+      ["t.txt", undefined],
+    ]);
   }
-  const ms = members(seven);
-  expect(ms.map((m) => [m.name, m.code])).toEqual([
-    ["eicar.com", undefined],
-    ["t.txt", undefined],
-  ]);
 });
 
 describe("budgets through the write hook", () => {
