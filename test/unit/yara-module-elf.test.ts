@@ -416,6 +416,30 @@ describe("elf: built files", () => {
     expect(performance.now() - t).toBeLessThan(5_000);
   });
 
+  test("65535 PT_DYNAMIC segments over one 2 MB range: fields stay cheap, the dynamic table is left to YARA-X", () => {
+    const phnum = 65535;
+    const region = 56 * phnum + 64;
+    const big = new Uint8Array(region + (2 << 20)).fill(0xff, region);
+    big.set(buildElf({ is64: true, le: true }).subarray(0, 64));
+    const dv = new DataView(big.buffer);
+    dv.setBigUint64(32, 64n, true); // phoff
+    dv.setBigUint64(40, 0n, true); // shoff
+    dv.setUint16(56, phnum, true);
+    dv.setUint16(60, 0, true); // no sections
+    for (let i = 0; i < phnum; i++) {
+      dv.setUint32(64 + i * 56, 2, true); // PT_DYNAMIC
+      dv.setBigUint64(64 + i * 56 + 8, BigInt(region), true);
+      dv.setBigUint64(64 + i * 56 + 32, 2n << 20n, true);
+    }
+    const t = performance.now();
+    const root = elf.load(big);
+    expect(root.field("number_of_segments")).toBe(65535n);
+    expect(root.field("type")).toBe(2n);
+    expect(root.field("dynamic_section_entries")).toBe(UNKNOWN);
+    expect(root.field("dynamic")).toBe(UNKNOWN);
+    expect(performance.now() - t).toBeLessThan(3_000);
+  });
+
   test("the OS ABI byte and unknown machine and type values read as numbers", () => {
     const data = buildElf({ is64: false, le: false, osabi: 97, machine: 0xbeef, type: 0xfe01 });
     expect(elf.load(data).field("osabi")).toBe(97n);

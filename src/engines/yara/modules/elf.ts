@@ -170,17 +170,29 @@ function parseShdr(r: Reader, at: number): Shdr {
   };
 }
 
-/** Dynamic entries of one PT_DYNAMIC segment: (tag, value) words up to DT_NULL or the segment's end. */
-function parseDynamic(r: Reader, p: Phdr): [bigint, bigint][] {
-  const bytes = offsetRange(r.data, p.offset, p.filesz);
-  if (!bytes) return [];
-  const seg = new Reader(bytes, r.le, r.is64);
+/**
+ * More dynamic entries than any real file has: 65535 PT_DYNAMIC segments over one large range (a
+ * hostile file) would otherwise make billions. Past it ring3 leaves the dynamic fields to YARA-X.
+ */
+const MAX_DYNAMIC_ENTRIES = 1 << 20;
+
+/**
+ * Where each dynamic entry is: (tag, value) words of every PT_DYNAMIC segment in turn, each up to
+ * DT_NULL or the segment's end. Positions only; entries are decoded when indexed.
+ */
+function dynamicEntries(r: Reader, segments: Phdr[]): number[] | Unknown {
   const w = r.wordSize;
-  const out: [bigint, bigint][] = [];
-  for (let at = 0; at + 2 * w <= bytes.length; at += 2 * w) {
-    const tag = seg.word(at);
-    if (tag === 0n) break;
-    out.push([tag, seg.word(at + w)]);
+  const out: number[] = [];
+  for (const p of segments) {
+    if (p.type !== PT_DYNAMIC) continue;
+    const bytes = offsetRange(r.data, p.offset, p.filesz);
+    if (!bytes) continue;
+    const base = bytes.byteOffset - r.data.byteOffset;
+    for (let at = 0; at + 2 * w <= bytes.length; at += 2 * w) {
+      if (r.word(base + at) === 0n) break;
+      if (out.length === MAX_DYNAMIC_ENTRIES) return UNKNOWN;
+      out.push(base + at);
+    }
   }
   return out;
 }
@@ -332,7 +344,6 @@ interface Parsed {
   r: Reader;
   ehdr: Ehdr;
   segments: Phdr[];
-  dynamic: [bigint, bigint][];
   /** Undefined when the header claims SHN_LORESERVE sections or more, or the table is cut short. */
   sections: Shdr[] | undefined;
   entry: bigint | undefined;
@@ -348,10 +359,9 @@ function parse(data: Uint8Array): Parsed | undefined {
   if (!ehdr) return undefined;
   const segments = parseTable(r, ehdr.phoff, ehdr.phnum, r.is64 ? 56 : 32, (at) => parsePhdr(r, at));
   const allSections = parseTable(r, ehdr.shoff, ehdr.shnum, r.is64 ? 64 : 40, (at) => parseShdr(r, at));
-  const dynamic = (segments ?? []).filter((p) => p.type === PT_DYNAMIC).flatMap((p) => parseDynamic(r, p));
-  if (ehdr.shnum >= SHN_LORESERVE) return { r, ehdr, segments: segments ?? [], dynamic, sections: undefined, entry: undefined };
+  if (ehdr.shnum >= SHN_LORESERVE) return { r, ehdr, segments: segments ?? [], sections: undefined, entry: undefined };
   const entry = ehdr.entry === 0n ? undefined : entryOffset(ehdr.type, segments ?? [], allSections ?? [], ehdr.entry);
-  return { r, ehdr, segments: segments ?? [], dynamic, sections: allSections, entry };
+  return { r, ehdr, segments: segments ?? [], sections: allSections, entry };
 }
 
 /**
@@ -639,6 +649,8 @@ function load(data: Uint8Array): StructValue {
     const e = elf();
     return e ? f(e) : undefined;
   };
+  let dynamicCache: number[] | Unknown | undefined;
+  const dynamic = (e: Parsed): number[] | Unknown => (dynamicCache ??= dynamicEntries(e.r, e.segments));
   // Symbol tables exist only when the section table was read.
   let tables: { symtab: SymbolTable; dynsym: SymbolTable } | undefined;
   const symbols = () => {
@@ -662,7 +674,10 @@ function load(data: Uint8Array): StructValue {
     ph_entry_size: header((e) => BigInt(e.ehdr.phentsize)),
     number_of_sections: header((e) => BigInt(e.ehdr.shnum)),
     number_of_segments: header((e) => BigInt(e.ehdr.phnum)),
-    dynamic_section_entries: header((e) => BigInt(e.dynamic.length)),
+    dynamic_section_entries: header((e) => {
+      const d = dynamic(e);
+      return d === UNKNOWN ? UNKNOWN : BigInt(d.length);
+    }),
     symtab_entries: header((e) => (e.sections ? BigInt(symbols().symtab.count) : undefined)),
     dynsym_entries: header((e) => (e.sections ? BigInt(symbols().dynsym.count) : undefined)),
     sections: () => {
@@ -699,8 +714,12 @@ function load(data: Uint8Array): StructValue {
       });
     },
     dynamic: () => {
-      const dynamic = elf()?.dynamic ?? [];
-      return array(dynamic.length, (i) => struct({ type: enumField(dynamic[i][0]), val: int(dynamic[i][1]) }));
+      const e = elf();
+      if (!e) return array(0, () => undefined);
+      const positions = dynamic(e);
+      if (positions === UNKNOWN) return UNKNOWN;
+      const w = e.r.wordSize;
+      return array(positions.length, (i) => struct({ type: enumField(e.r.word(positions[i])), val: int(e.r.word(positions[i] + w)) }));
     },
     symtab: () => symbolArray(data, symbols().symtab),
     dynsym: () => symbolArray(data, symbols().dynsym),
