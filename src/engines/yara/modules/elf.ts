@@ -206,55 +206,91 @@ interface RawName {
   end: number;
   ascii: boolean;
 }
-type NameFinder = (from: number) => RawName;
 
 /**
- * Finds string ends with memchr, remembering the last run scanned (its end and its last non-ASCII
- * byte): symbols whose names all point into one long run without a NUL (a hostile file) cost one
- * scan of the run, not one per symbol.
+ * Names in string tables, bounded against hostile files: a name runs to the next NUL, which may
+ * be megabytes away and shared by a million symbols. Each lookup scans at most one block; past
+ * it, a memo per block (the first NUL, and the first non-ASCII byte, at or after the block's
+ * start) answers, and each block is scanned once for it. Decoding non-ASCII names has a budget.
  */
-function nameFinder(data: Uint8Array): NameFinder {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  let runFrom = -1;
-  let runEnd = -1;
-  let lastHigh = -1; // the last byte >= 0x80 in [runFrom, runEnd), or -1
-  return (from) => {
-    if (!(from >= runFrom && from <= runEnd)) {
-      const nul = buf.indexOf(0, from);
-      runFrom = from;
-      runEnd = nul < 0 ? data.length : nul;
-      lastHigh = -1;
-      for (let i = runEnd - 1; i >= from; i--) {
-        if (data[i] >= 0x80) {
-          lastHigh = i;
-          break;
-        }
+class Names {
+  private static readonly BLOCK = 1024;
+  private readonly buf: Buffer;
+  private readonly nulMemo: Float64Array;
+  private readonly highMemo: Float64Array;
+  /** Bytes of non-ASCII names still to decode; past it names are UNKNOWN (YARA-X decides). */
+  private decodeBudget = 64 << 20;
+
+  constructor(private readonly data: Uint8Array) {
+    this.buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const blocks = Math.ceil(data.length / Names.BLOCK) + 1;
+    this.nulMemo = new Float64Array(blocks).fill(-1);
+    this.highMemo = new Float64Array(blocks).fill(-1);
+  }
+
+  /** The name at `from`: up to the next NUL or the end of the data. */
+  at(from: number): RawName {
+    const end = this.next(from, this.nulMemo, (a, b) => this.buf.subarray(a, b).indexOf(0));
+    const high = this.next(from, this.highMemo, (a, b) => firstHigh(this.data, a, b), end);
+    return { start: from, end, ascii: high >= end };
+  }
+
+  /** The name's value: its bytes, invalid UTF-8 replaced by U+FFFD as Rust's from_utf8_lossy does. */
+  value(name: RawName | undefined): Uint8Array | undefined | Unknown {
+    if (!name) return undefined;
+    const raw = this.data.subarray(name.start, name.end);
+    if (name.ascii) return raw;
+    if ((this.decodeBudget -= raw.length) < 0) return UNKNOWN;
+    return utf8Encoder.encode(utf8.decode(raw));
+  }
+
+  /**
+   * The first position >= `from` that `find` reports (`find(a, b)`: an index relative to `a`
+   * in [a, b), or -1), or the data's end. `stop`: a position past which the answer is not needed,
+   * so the first (unremembered) scan ends there; later blocks are scanned whole, for the memo.
+   */
+  private next(from: number, memo: Float64Array, find: (a: number, b: number) => number, stop = Infinity): number {
+    const B = Names.BLOCK;
+    const len = this.data.length;
+    const firstEnd = Math.min(len, (Math.floor(from / B) + 1) * B);
+    const i = find(from, Math.min(firstEnd, stop));
+    if (i >= 0) return from + i;
+    if (firstEnd >= stop) return stop;
+    const visited: number[] = [];
+    let block = firstEnd / B;
+    let answer = len;
+    for (; block * B < len; block++) {
+      if (memo[block] >= 0) {
+        answer = memo[block];
+        break;
+      }
+      const a = block * B;
+      const j = find(a, Math.min(len, a + B));
+      visited.push(block);
+      if (j >= 0) {
+        answer = a + j;
+        break;
       }
     }
-    return { start: from, end: runEnd, ascii: lastHigh < from };
-  };
+    for (const v of visited) memo[v] = answer;
+    return answer;
+  }
 }
 
-/** Longest non-ASCII name decoded here; longer ones (hostile: U+FFFD expansion per symbol) are UNKNOWN. */
-const MAX_DECODED_NAME = 1 << 16;
+function firstHigh(data: Uint8Array, a: number, b: number): number {
+  for (let i = a; i < b; i++) if (data[i] >= 0x80) return i - a;
+  return -1;
+}
 
 /**
- * A name from a string table: from the table's offset to the end of the file (not the table's
- * size, as in YARA-X), `index` bytes in, up to a NUL or the end.
+ * The name at `index` in a string table: from the table's offset to the end of the file (not the
+ * table's size, as in YARA-X), `index` bytes in.
  */
-function findName(data: Uint8Array, names: NameFinder, table: Shdr | undefined, index: number): RawName | undefined {
+function findName(data: Uint8Array, names: Names, table: Shdr | undefined, index: number): RawName | undefined {
   if (!table) return undefined;
   const start = truncUsize(table.offset);
   if (start > data.length || index > data.length - start) return undefined;
-  return names(start + index);
-}
-
-/** The name's value: its bytes, with invalid UTF-8 replaced by U+FFFD as Rust's from_utf8_lossy does. */
-function nameValue(data: Uint8Array, name: RawName | undefined): Uint8Array | undefined | Unknown {
-  if (!name) return undefined;
-  const raw = data.subarray(name.start, name.end);
-  if (name.ascii) return raw;
-  return raw.length > MAX_DECODED_NAME ? UNKNOWN : utf8Encoder.encode(utf8.decode(raw));
+  return names.at(start + index);
 }
 
 /** Enum-typed fields (segment, section and dynamic types) are stored `as i32`: the low 32 bits, signed. */
@@ -275,13 +311,12 @@ interface SymbolTable {
 const NO_SYMBOLS: SymbolTable = { count: 0, sym: () => { throw new RangeError("no symbols"); } };
 
 /** The first section of `type`, its records decoded on demand (nom's many0: whole records only). */
-function symbolTable(r: Reader, sections: Shdr[], type: number): SymbolTable {
+function symbolTable(r: Reader, names: Names, sections: Shdr[], type: number): SymbolTable {
   const table = sections.find((s) => s.type === type);
   if (!table) return NO_SYMBOLS;
   const bytes = offsetRange(r.data, table.offset, table.size);
   if (!bytes) return NO_SYMBOLS;
   const strtab = sections[table.link];
-  const names = nameFinder(r.data);
   const t = new Reader(bytes, r.le, r.is64);
   const size = r.is64 ? 24 : 16;
   return {
@@ -297,11 +332,11 @@ function symbolTable(r: Reader, sections: Shdr[], type: number): SymbolTable {
   };
 }
 
-function symbolArray(data: Uint8Array, table: SymbolTable): ArrayValue {
+function symbolArray(names: Names, table: SymbolTable): ArrayValue {
   return array(table.count, (i) => {
     const s = table.sym(i);
     return struct({
-      name: () => nameValue(data, s.name),
+      name: () => names.value(s.name),
       value: int(s.value),
       size: int(s.size),
       type: BigInt(s.info & 0x0f),
@@ -644,6 +679,8 @@ const CONSTANT_VALUES = new Map(Object.entries(CONSTANTS).map(([k, v]) => [k, Bi
 
 function load(data: Uint8Array): StructValue {
   let parsed: Parsed | undefined | null = null; // null: not parsed yet
+  let nameIndex: Names | undefined;
+  const names = (): Names => (nameIndex ??= new Names(data));
   const elf = (): Parsed | undefined => (parsed === null ? (parsed = parse(data)) : parsed);
   const header = <T>(f: (e: Parsed) => T): (() => T | undefined) => () => {
     const e = elf();
@@ -657,7 +694,7 @@ function load(data: Uint8Array): StructValue {
     if (!tables) {
       const e = elf();
       tables = e?.sections
-        ? { symtab: symbolTable(e.r, e.sections, SHT_SYMTAB), dynsym: symbolTable(e.r, e.sections, SHT_DYNSYM) }
+        ? { symtab: symbolTable(e.r, names(), e.sections, SHT_SYMTAB), dynsym: symbolTable(e.r, names(), e.sections, SHT_DYNSYM) }
         : { symtab: NO_SYMBOLS, dynsym: NO_SYMBOLS };
     }
     return tables;
@@ -684,7 +721,6 @@ function load(data: Uint8Array): StructValue {
       const e = elf();
       const sections = e?.sections ?? [];
       const shstrtab = sections[e?.ehdr.shstrndx ?? 0];
-      const names = nameFinder(data);
       return array(sections.length, (i) => {
         const s = sections[i];
         return struct({
@@ -693,7 +729,7 @@ function load(data: Uint8Array): StructValue {
           address: int(s.addr),
           size: int(s.size),
           offset: int(s.offset),
-          name: () => nameValue(data, findName(data, names, shstrtab, s.name)),
+          name: () => names().value(findName(data, names(), shstrtab, s.name)),
         });
       });
     },
@@ -721,8 +757,8 @@ function load(data: Uint8Array): StructValue {
       const w = e.r.wordSize;
       return array(positions.length, (i) => struct({ type: enumField(e.r.word(positions[i])), val: int(e.r.word(positions[i] + w)) }));
     },
-    symtab: () => symbolArray(data, symbols().symtab),
-    dynsym: () => symbolArray(data, symbols().dynsym),
+    symtab: () => symbolArray(names(), symbols().symtab),
+    dynsym: () => symbolArray(names(), symbols().dynsym),
     import_md5: func((a) => (a.length === 0 ? importMd5(data, symbols().dynsym, symbols().symtab) : UNKNOWN)),
     telfhash: func((a) => (a.length === 0 ? telfhash(data, symbols().dynsym, symbols().symtab) : UNKNOWN)),
   };
