@@ -363,6 +363,71 @@ describe("hex strings", () => {
   });
 });
 
+describe("hex strings, property-style: data built from our tokens is where YARA-X matches", () => {
+  let seed = 11;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const hexDigit = (): string => "0123456789ABCDEFabcdef"[rnd(22)]!;
+  const byteText = (): string => {
+    const forms = [() => hexDigit() + hexDigit(), () => hexDigit() + "?", () => "?" + hexDigit(), () => "??"];
+    const b = forms[rnd(7) < 4 ? 0 : 1 + rnd(3)]!();
+    return rnd(8) === 0 && b !== "??" ? "~" + b : b;
+  };
+  const jumpText = (): string => {
+    const n = rnd(4);
+    return [`[${1 + n}]`, `[${n}-${n + 1 + rnd(3)}]`, `[${n}-]`, "[-]"][rnd(4)]!;
+  };
+  // A sequence starts and ends with a byte or an alternative; jumps only in between.
+  const sequence = (depth: number, len: number): string => {
+    const items: string[] = [];
+    for (let k = 0; k < len; k++) {
+      if (k > 0 && rnd(5) === 0) items.push(jumpText());
+      if (depth < 2 && rnd(6) === 0) {
+        const alts = Array.from({ length: 2 + rnd(2) }, () => sequence(depth + 1, 1 + rnd(3)));
+        items.push(`( ${alts.join(" | ")} )`);
+      } else items.push(byteText());
+    }
+    return items.join(" ");
+  };
+  const fill = (tokens: HexToken[], out: number[]): void => {
+    for (const t of tokens) {
+      if (t.type === "byte") {
+        // A byte that matches the token: its masked bits equal (or, negated, differ from) value's.
+        let b = rnd(256);
+        if (!t.not) b = (t.value & t.mask) | (b & ~t.mask & 0xff);
+        else while ((b & t.mask) === (t.value & t.mask)) b = rnd(256);
+        out.push(b);
+      } else if (t.type === "jump") {
+        const n = t.min + rnd((t.max ?? t.min + 3) - t.min + 1);
+        for (let k = 0; k < n; k++) out.push(rnd(256));
+      } else fill(t.alternatives[rnd(t.alternatives.length)]!, out);
+    }
+  };
+
+  test("150 random hex strings", () => {
+    for (let k = 0; k < 150; k++) {
+      // Two full bytes first: YARA-X wants something to anchor on.
+      const hex = `{ ${hexDigit()}${hexDigit()} ${hexDigit()}${hexDigit()} ${sequence(0, 1 + rnd(6))} }`;
+      const text = `rule t { strings: $a = ${hex} condition: $a }`;
+      const [s] = rule(text).strings as Extract<StringDecl, { kind: "hex" }>[];
+      const data: number[] = [];
+      for (let j = rnd(5); j > 0; j--) data.push(rnd(256));
+      const at = data.length;
+      fill(s!.tokens, data);
+      for (let j = rnd(5); j > 0; j--) data.push(rnd(256));
+      const rules = oracleCompile(text);
+      try {
+        const offsets = (rules.scan(new Uint8Array(data))[0]?.strings.$a ?? []).map((m) => m.offset);
+        expect(offsets, `${hex} on ${Buffer.from(data).toString("hex")}`).toContain(at);
+      } finally {
+        rules.free();
+      }
+    }
+  });
+});
+
 describe("regular expressions", () => {
   test.each([
     ["/abc/", "abc", false, false],
