@@ -119,7 +119,10 @@ console.log(
       ruleFiles: sources.length,
       parseErrors,
       declarations: decls.length,
+      // Patterns with some variant the fast path cannot decide (incomplete where its atoms hit) ...
       undecidablePatterns: undecidable,
+      // ... and those of them that are incomplete on every file (no atoms at all).
+      undecidableOnEveryFile: set.alwaysUndecided?.(),
       warnings: warnings.length,
       atoms: set.atoms,
       atomsByLength,

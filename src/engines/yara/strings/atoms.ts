@@ -6,6 +6,8 @@ import { MAX_BACK_STATES, nfaSize } from "./backward";
 import { members, size, width, type Node } from "./ir";
 
 export const MAX_ATOM = 4;
+/** Three zero bytes in an atom: far more common than the bytes' frequencies multiplied suggest. */
+const ZEROS_PENALTY = 8;
 /** Expansions (e.g. case variants of a nocase atom, members of a small class) allowed per choice. */
 const MAX_EXPANSIONS = 64;
 
@@ -58,7 +60,7 @@ export function atomQuality(atom: ArrayLike<number>): number {
   // bytes' frequencies multiplied suggest.
   let zeros = 0;
   for (let i = 0; i < atom.length; i++) if (atom[i] === 0) zeros++;
-  return q + 3 * seen.size - (seen.size === 1 && atom.length > 1 ? 10 : 0) - (zeros >= 3 ? 8 : 0);
+  return q + 3 * seen.size - (seen.size === 1 && atom.length > 1 ? 10 : 0) - (zeros >= 3 ? ZEROS_PENALTY : 0);
 }
 
 function choiceQuality(atoms: Uint8Array[], offMin: number, offMax: number | null): number {
@@ -145,51 +147,54 @@ export function chooseRegexAtoms(n: Node): AtomChoice | null {
 }
 
 function catChoice(items: Node[], top: boolean): AtomChoice | null {
-      let best: AtomChoice | null = null;
-      let preMin = 0;
-      let preMax: number | null = 0;
-      // NFA states of the items before j (top level only): small enough for backward verification?
-      let preStates = 0;
-      // Members of each small single-byte set (null for anything else), computed once.
-      const small = items.map((x) => (x.t === "set" && size(x.set) <= 4 ? members(x.set) : null));
-      let bestRun: { j: number; len: number; quality: number; offMin: number; offMax: number | null; back: boolean } | null = null;
-      for (let j = 0; j < items.length; j++) {
-        const item = items[j]!;
-        const back = top && preStates <= MAX_BACK_STATES;
-        // What a variable distance costs: a backward NFA run per hit (small), or a window of starts.
-        const spread = preMax === preMin ? 0 : back ? 2 : preMax === null ? 200 : Math.min(200, (preMax - preMin) / 4);
-        if (small[j]) {
-          // Runs of small sets starting here, scored without expanding them.
-          let product = 1;
-          let score = 0;
-          for (let k = j; k < items.length && k - j < MAX_ATOM; k++) {
-            const m = small[k];
-            if (!m || product * m.length > MAX_EXPANSIONS) break;
-            product *= m.length;
-            let low = Infinity;
-            for (const b of m) low = Math.min(low, byteScore(b));
-            score += low + 3;
-            const quality = score - 2 * Math.log2(product) - spread - (k > j && allSame(items, small, j, k) ? 10 : 0);
-                if (!bestRun || quality > bestRun.quality) bestRun = { j, len: k - j + 1, quality, offMin: preMin, offMax: preMax, back };
-          }
-        } else if (item.t !== "set") {
-          const c = chooseAtoms(item);
-          if (c && back && c.offMin === c.offMax) {
-            const offMax = preMax === null ? null : preMax + c.offMax;
-            best = better(best, { atoms: c.atoms, offMin: preMin + c.offMin, offMax, quality: c.quality - spread, anchor: { item: j, inner: c.offMin } });
-          } else best = better(best, shift(c, preMin, preMax));
-        }
-        if (top) preStates += nfaSize(item);
-        const w = width(item);
-        preMin += w.min;
-        preMax = preMax === null || w.max === null ? null : preMax + w.max;
+  let best: AtomChoice | null = null;
+  let preMin = 0;
+  let preMax: number | null = 0;
+  // NFA states of the items before j (top level only): small enough for backward verification?
+  let preStates = 0;
+  // Members of each small single-byte set (null for anything else), computed once.
+  const small = items.map((x) => (x.t === "set" && size(x.set) <= 4 ? members(x.set) : null));
+  let bestRun: { j: number; len: number; quality: number; offMin: number; offMax: number | null; back: boolean } | null = null;
+  for (let j = 0; j < items.length; j++) {
+    const item = items[j]!;
+    const back = top && preStates <= MAX_BACK_STATES;
+    // What a variable distance costs: a backward NFA run per hit (small), or a window of starts.
+    const spread = preMax === preMin ? 0 : back ? 2 : preMax === null ? 200 : Math.min(200, (preMax - preMin) / 4);
+    if (small[j]) {
+      // Runs of small sets starting here, scored without expanding them.
+      let product = 1;
+      let score = 0;
+      let zeros = 0;
+      for (let k = j; k < items.length && k - j < MAX_ATOM; k++) {
+        const m = small[k];
+        if (!m || product * m.length > MAX_EXPANSIONS) break;
+        product *= m.length;
+        let low = Infinity;
+        for (const b of m) low = Math.min(low, byteScore(b));
+        score += low + 3;
+        if (m.length === 1 && m[0] === 0) zeros++;
+        // As atomQuality: repeated bytes and small integers (01 00 00 00) are common.
+        const quality = score - 2 * Math.log2(product) - spread - (k > j && allSame(items, small, j, k) ? 10 : 0) - (zeros >= 3 ? ZEROS_PENALTY : 0);
+        if (!bestRun || quality > bestRun.quality) bestRun = { j, len: k - j + 1, quality, offMin: preMin, offMax: preMax, back };
       }
-      if (bestRun && (!best || bestRun.quality > best.quality)) {
-        const atoms = expand(small.slice(bestRun.j, bestRun.j + bestRun.len) as number[][]);
-        best = { atoms, offMin: bestRun.offMin, offMax: bestRun.offMax, quality: bestRun.quality };
-        if (bestRun.back) best.anchor = { item: bestRun.j, inner: 0 };
-      }
-      return best;
+    } else if (item.t !== "set") {
+      const c = chooseAtoms(item);
+      if (c && back && c.offMin === c.offMax) {
+        const offMax = preMax === null ? null : preMax + c.offMax;
+        best = better(best, { atoms: c.atoms, offMin: preMin + c.offMin, offMax, quality: c.quality - spread, anchor: { item: j, inner: c.offMin } });
+      } else best = better(best, shift(c, preMin, preMax));
+    }
+    if (top) preStates += nfaSize(item);
+    const w = width(item);
+    preMin += w.min;
+    preMax = preMax === null || w.max === null ? null : preMax + w.max;
+  }
+  if (bestRun && (!best || bestRun.quality > best.quality)) {
+    const atoms = expand(small.slice(bestRun.j, bestRun.j + bestRun.len) as number[][]);
+    best = { atoms, offMin: bestRun.offMin, offMax: bestRun.offMax, quality: bestRun.quality };
+    if (bestRun.back) best.anchor = { item: bestRun.j, inner: 0 };
+  }
+  return best;
 }
 
 /** The atoms of the longest run of small sets at the very start of a node, or null. */

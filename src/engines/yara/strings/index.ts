@@ -51,19 +51,23 @@ export function compilePatterns(decls: StringDecl[]): { set: PatternSet; warning
   // declarations are compiled and verified once, and their matches are shared.
   const canonical = new Int32Array(decls.length);
   const seen = new Map<string, number>();
+  const warned = new Map<number, string>();
   decls.forEach((decl, index) => {
     const key = declKey(decl);
     const first = seen.get(key);
     if (first !== undefined) {
       canonical[index] = first;
-      const w = warnings.find((x) => x.index === first);
-      if (w) warnings.push({ index, message: w.message });
+      const w = warned.get(first);
+      if (w !== undefined) warnings.push({ index, message: w });
       return;
     }
     seen.set(key, index);
     canonical[index] = index;
     const r = variantsOf(decl, index);
-    if (r.warning) warnings.push({ index, message: r.warning });
+    if (r.warning) {
+      warnings.push({ index, message: r.warning });
+      warned.set(index, r.warning);
+    }
     for (const v of r.variants) variants.push(v);
   });
   return { set: new CompiledSet(decls.length, variants, canonical), warnings };
@@ -212,6 +216,13 @@ class CompiledSet implements PatternSet {
     this.table4 = new AtomTable(groups[4]!, (k) => bases[4]!.get(k)!);
     this.table3 = new AtomTable(groups[3]!, (k) => bases[3]!.get(k)!);
     this.run = new ScanRun(patterns, variants, canonical);
+  }
+
+  /** Patterns incomplete on every file (an undecidable variant without atoms), for measurements. */
+  alwaysUndecided(): number {
+    const p = new Set<number>();
+    for (const vi of this.atomless) if (this.variants[vi]!.kind !== "regex") p.add(this.variants[vi]!.pattern);
+    return p.size;
   }
 
   /** Atom counts by length (index 1..4), for measurements. */
@@ -494,6 +505,22 @@ class ScanRun {
       if (p < 0 || p >= n) return false;
       const b = data[p]!;
       if (((sets[k * 8 + (b >>> 5)]! >>> (b & 31)) & 1) === 0) return false;
+    }
+    const gOff = qc.gOff;
+    for (let k = 0; k < gOff.length; k++) {
+      const from = Math.max(0, q + gOff[k]! + qc.gMin[k]!);
+      const to = Math.min(n - 1, q + gOff[k]! + qc.gMax[k]!);
+      const base = k * 8;
+      const gs = qc.gSets;
+      let ok = false;
+      for (let p = from; p <= to; p++) {
+        const b = data[p]!;
+        if ((gs[base + (b >>> 5)]! >>> (b & 31)) & 1) {
+          ok = true;
+          break;
+        }
+      }
+      if (!ok) return false;
     }
     return true;
   }

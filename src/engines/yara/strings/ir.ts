@@ -89,9 +89,10 @@ export function literal(bytes: ArrayLike<number>): Node {
 
 /**
  * `wide`: every byte becomes that byte followed by 0x00. Word-boundary assertions have YARA-X's own
- * wide semantics, which are not translated: the caller gets null (undecidable).
+ * wide semantics, which are not translated: the caller gets null (undecidable), unless it asks to
+ * keep them (zero-width) to choose atoms from a superset of the real matches.
  */
-export function widen(n: Node): Node | null {
+export function widen(n: Node, keepWordAsserts = false): Node | null {
   switch (n.t) {
     case "set":
       return { t: "cat", items: [n, { t: "set", set: byteSet(0) }] };
@@ -100,7 +101,7 @@ export function widen(n: Node): Node | null {
       // visible to the atom chooser across characters ("a\0b\0", not ["a\0"]["b\0"]).
       const items: Node[] = [];
       for (const x of n.items) {
-        const w = widen(x);
+        const w = widen(x, keepWordAsserts);
         if (!w) return null;
         if (w.t === "cat") items.push(...w.items);
         else items.push(w);
@@ -110,18 +111,19 @@ export function widen(n: Node): Node | null {
     case "alt": {
       const alts: Node[] = [];
       for (const x of n.alts) {
-        const w = widen(x);
+        const w = widen(x, keepWordAsserts);
         if (!w) return null;
         alts.push(w);
       }
       return { t: "alt", alts };
     }
     case "rep": {
-      const w = widen(n.node);
+      const w = widen(n.node, keepWordAsserts);
       return w ? { ...n, node: w } : null;
     }
     case "assert":
-      return n.kind === "start" || n.kind === "end" ? n : null;
+      // keepWordAsserts: for atom choice only (a superset of the real matches), never for matching.
+      return n.kind === "start" || n.kind === "end" || keepWordAsserts ? n : null;
   }
 }
 

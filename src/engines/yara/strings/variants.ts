@@ -49,7 +49,7 @@ export type Variant =
        * Cheap rejection before any regex or NFA runs: single bytes at fixed distances from the start
        * of the atom's item (q = hit - inner), which every match has. null without a top-level anchor.
        */
-      quick: { inner: number; offs: Int32Array; sets: Int32Array } | null;
+      quick: Quick | null;
       /** ^ or $ inside: must run on the whole data, not a window. */
       anchored: boolean;
       wide: boolean;
@@ -60,16 +60,32 @@ export type Variant =
   /** Matching not reproduced exactly: any atom hit (or every file, without atoms) is undecidable. */
   | { kind: "undecidable"; pattern: number; choice: AtomChoice | null };
 
+/**
+ * Hex byte tokens as set nodes, shared: signature-base has ~1M hex tokens but few distinct ones, and
+ * nothing downstream mutates a set (wide, nocase and complements make new ones).
+ */
+const HEX_SETS = new Map<number, Node>();
+const ANY_BYTE: Node = { t: "set", set: complement(emptySet()) };
+
+function hexByte(value: number, mask: number, not: boolean): Node {
+  const key = (not ? 0x10000 : 0) | (mask << 8) | (value & mask);
+  let node = HEX_SETS.get(key);
+  if (!node) {
+    const set: ByteSet = emptySet();
+    for (let b = 0; b < 256; b++) if ((b & mask) === (value & mask)) set[b >>> 5]! |= 1 << (b & 31);
+    HEX_SETS.set(key, (node = { t: "set", set: not ? complement(set) : set }));
+  }
+  return node;
+}
+
 export function hexNode(tokens: HexToken[]): Node {
   const items: Node[] = [];
   for (const t of tokens) {
     if (t.type === "byte") {
-      const set: ByteSet = emptySet();
-      for (let b = 0; b < 256; b++) if ((b & t.mask) === (t.value & t.mask)) set[b >>> 5]! |= 1 << (b & 31);
-      items.push({ t: "set", set: t.not ? complement(set) : set });
+      items.push(hexByte(t.value, t.mask, t.not));
     } else if (t.type === "jump") {
       // YARA-X matches hex jumps lazily (the shortest match per start offset).
-      items.push({ t: "rep", node: { t: "set", set: complement(emptySet()) }, min: t.min, max: t.max, greedy: false });
+      items.push({ t: "rep", node: ANY_BYTE, min: t.min, max: t.max, greedy: false });
     } else {
       items.push({ t: "alt", alts: t.alternatives.map(hexNode) });
     }
@@ -109,6 +125,25 @@ function regexVariant(pattern: number, tree: Node, wide: boolean, fullword: bool
   };
 }
 
+/**
+ * Necessary conditions on bytes near an atom hit, checked before any regex runs. Offsets are from
+ * q, the start of the atom's item. Bytes: data[q + offs[k]] is in set k. Gaps (at most one on each
+ * side, after the first item of variable width, when it is a short repetition of single bytes):
+ * some data[q + gOff[k] + d] with d in [gMin[k], gMax[k]] is in gap set k.
+ */
+export interface Quick {
+  inner: number;
+  offs: Int32Array;
+  sets: Int32Array;
+  gOff: Int32Array;
+  gMin: Int32Array;
+  gMax: Int32Array;
+  gSets: Int32Array;
+}
+
+/** Gaps longer than this are not worth a scan per hit. */
+const MAX_GAP = 64;
+
 /** How many quick checks a variant gets at most: the most selective ones. */
 const MAX_QUICK = 8;
 
@@ -116,33 +151,59 @@ const MAX_QUICK = 8;
  * The single-byte items at a fixed distance from item `j`'s start, on both sides, up to the first
  * item of variable width; the atom's own bytes are left out (the hit has them already).
  */
-function quickChecks(items: Node[], j: number, inner: number, atomLen: number): { inner: number; offs: Int32Array; sets: Int32Array } | null {
+function quickChecks(items: Node[], j: number, inner: number, atomLen: number): Quick | null {
   const found: { off: number; set: ByteSet; size: number }[] = [];
+  const gaps: { off: number; min: number; max: number; set: ByteSet }[] = [];
   const consider = (x: Node, off: number) => {
     if (x.t !== "set" || (off >= inner && off < inner + atomLen)) return;
     const n = size(x.set);
     if (n < 256) found.push({ off, set: x.set, size: n });
   };
+  /** A short repetition of single bytes next to a selective single byte: a gap check. */
+  const gap = (rep: Node, next: Node | undefined): { min: number; max: number; set: ByteSet } | null => {
+    if (rep.t !== "rep" || rep.node.t !== "set" || rep.max === null || rep.max - rep.min > MAX_GAP) return null;
+    if (!next || next.t !== "set" || size(next.set) > 64) return null;
+    return { min: rep.min, max: rep.max, set: next.set };
+  };
   let off = 0;
   for (let k = j; k < items.length; k++) {
     const w = width(items[k]!);
+    if (w.max === null || w.min !== w.max) {
+      const g = gap(items[k]!, items[k + 1]);
+      if (g) gaps.push({ off, ...g });
+      break;
+    }
     consider(items[k]!, off);
-    if (w.max === null || w.min !== w.max) break;
     off += w.min;
   }
   off = 0;
   for (let k = j - 1; k >= 0; k--) {
     const w = width(items[k]!);
-    if (w.max === null || w.min !== w.max) break;
+    if (w.max === null || w.min !== w.max) {
+      // The byte before the repetition sits at q + off - d - 1 for a repetition of d bytes.
+      const g = gap(items[k]!, items[k - 1]);
+      if (g) gaps.push({ off: off - g.max - 1, min: 0, max: g.max - g.min, set: g.set });
+      break;
+    }
     off -= w.min;
     consider(items[k]!, off);
   }
-  if (!found.length) return null;
+  if (!found.length && !gaps.length) return null;
   found.sort((a, b) => a.size - b.size);
   const keep = found.slice(0, MAX_QUICK);
   const sets = new Int32Array(keep.length * 8);
   keep.forEach((f, i) => sets.set(f.set, i * 8));
-  return { inner, offs: Int32Array.from(keep.map((f) => f.off)), sets };
+  const gSets = new Int32Array(gaps.length * 8);
+  gaps.forEach((g, i) => gSets.set(g.set, i * 8));
+  return {
+    inner,
+    offs: Int32Array.from(keep.map((f) => f.off)),
+    sets,
+    gOff: Int32Array.from(gaps.map((g) => g.off)),
+    gMin: Int32Array.from(gaps.map((g) => g.min)),
+    gMax: Int32Array.from(gaps.map((g) => g.max)),
+    gSets,
+  };
 }
 
 /** The variants of one declaration; `warning` says why a pattern is (partly) undecidable. */
@@ -159,15 +220,21 @@ export function variantsOf(decl: StringDecl, pattern: number): { variants: Varia
       return { variants: [{ kind: "undecidable", pattern, choice: null }], warning: "pattern too short" };
     }
     if (m.base64 || m.base64wide) {
-      if (m.wide || m.ascii || m.nocase || m.xor || m.fullword) {
-        return { variants: [{ kind: "undecidable", pattern, choice: null }], warning: "base64 combined with other modifiers is not reproduced" };
+      // YARA-X rejects these combinations; nothing here reproduces them.
+      if (m.nocase || m.xor || m.fullword) {
+        return { variants: [{ kind: "undecidable", pattern, choice: null }], warning: "base64 combined with nocase, xor or fullword is not reproduced" };
       }
+      // As YARA-X does (checked against it): `wide` widens the text before encoding, `base64wide`
+      // widens the encoded text; `ascii wide base64 base64wide` is all four combinations.
       const out: Variant[] = [];
-      const add = (alphabet: string | undefined, wide: boolean) => {
-        for (const b64 of base64Variants(value, alphabet, wide)) out.push({ kind: "base64", pattern, b64, choice: literalChoice(b64.search, false) });
+      const add = (text: Uint8Array, alphabet: string | undefined, wide: boolean) => {
+        for (const b64 of base64Variants(text, alphabet, wide)) out.push({ kind: "base64", pattern, b64, choice: literalChoice(b64.search, false) });
       };
-      if (m.base64) add(m.base64.alphabet, false);
-      if (m.base64wide) add(m.base64wide.alphabet, true);
+      for (const wide of encodings) {
+        const text = wide ? widenBytes(value) : value;
+        if (m.base64) add(text, m.base64.alphabet, false);
+        if (m.base64wide) add(text, m.base64wide.alphabet, true);
+      }
       return { variants: out };
     }
     const out: Variant[] = [];
@@ -189,9 +256,18 @@ export function variantsOf(decl: StringDecl, pattern: number): { variants: Varia
   }
   if (decl.kind === "hex") return { variants: [regexVariant(pattern, base, false, false)] };
   const out: Variant[] = [];
+  let warning: string | undefined;
   for (const wide of encodings) {
     const node = wide ? widen(base) : base;
-    if (!node) return { variants: [{ kind: "undecidable", pattern, choice: null }], warning: "word boundary in a wide regex" };
+    if (!node) {
+      // YARA-X's \b on wide text is not reproduced. The pattern is undecidable only where an atom
+      // of its wide form (assertions kept as zero-width, so every real match contains one) occurs.
+      // The ascii variant, if any, stays exact.
+      const loose = widen(base, true);
+      out.push({ kind: "undecidable", pattern, choice: loose ? chooseRegexAtoms(flatten(loose)) : null });
+      warning = "word boundary in a wide regex";
+      continue;
+    }
     try {
       out.push(regexVariant(pattern, node, wide, m.fullword));
     } catch (err) {
@@ -199,6 +275,6 @@ export function variantsOf(decl: StringDecl, pattern: number): { variants: Varia
       return { variants: [{ kind: "undecidable", pattern, choice: chooseAtoms(node) }], warning: String(err) };
     }
   }
-  return { variants: out };
+  return warning ? { variants: out, warning } : { variants: out };
 }
 

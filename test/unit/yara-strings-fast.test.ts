@@ -1,0 +1,122 @@
+// The matcher's fast paths and coverage, each case checked against YARA-X as well as the expected
+// value: atoms at a variable distance (backward NFA, quick byte checks, suffix check), xor verified
+// with the key read from the data, identical declarations shared, base64 combined with ascii/wide,
+// and wide regexes with \b (undecidable only where their atoms occur).
+import { describe, expect, it } from "vitest";
+import type { StringDecl } from "../../src/engines/yara/ast";
+import { compilePatterns } from "../../src/engines/yara/strings";
+import { declare } from "../../src/engines/yara/strings/declare";
+import { oracleCompile } from "../support/yarax-oracle";
+
+const bytes = (s: string) => Uint8Array.from(Buffer.from(s, "latin1"));
+const wide = (s: string) => [...s].map((c) => c + "\0").join("");
+const b64 = (s: string) => Buffer.from(s, "latin1").toString("base64");
+
+/** As the rule parser gives it: a text or regex string without ascii/wide is ascii. */
+function parsed(text: string): StringDecl {
+  const d = declare(text);
+  if (d.kind !== "hex" && !d.modifiers.wide) d.modifiers.ascii = true;
+  return d;
+}
+
+function render(m: { offsets: number[]; lengths: number[]; complete: boolean } | undefined): string {
+  if (!m) return "-";
+  const s = m.offsets.map((o, i) => `${o}:${m.lengths[i]}`).join(" ") || "-";
+  return m.complete ? s : s + " ?";
+}
+
+function ours(decl: string, data: Uint8Array): string {
+  return render(compilePatterns([parsed(decl)]).set.scan(data).get(0));
+}
+
+function theirs(decl: string, data: Uint8Array): string {
+  const r = oracleCompile(`rule t { strings: $a = ${decl} condition: $a or not $a }`);
+  try {
+    const m = r.scan(data)[0]?.strings["$a"] ?? [];
+    return m.map((x) => `${x.offset}:${x.length}`).join(" ") || "-";
+  } finally {
+    r.free();
+  }
+}
+
+const JUNK = "\x8b\x45\x08\x89\x44\x24\x04\xe8\x00\x00\x00\x00\x01\x00\x00\x00";
+
+// [declaration, data (latin1), expected]
+const CASES: [string, string, string][] = [
+  // Atoms after a jump: the backward NFA finds every start the prefix allows.
+  ["{ 41 [0-3] 42 43 44 45 }", "A BCDE AxxBCDE AAABCDE", "0:6 7:7 15:7 16:6 17:5"],
+  ["{ 41 [0-3] 42 43 44 45 }", "xxxxBCDE", "-"],
+  ["{ 41 [2-4] 42 43 44 45 }", "AA__BCDE", "0:8 1:7"],
+  ["{ (41 | 41 41 41) [1] 4B 4C 4D 4E }", "AAAxKLMN", "0:8 2:6"],
+  ["{ 6A 40 [0-8] 68 00 30 00 00 [0-8] 6A 00 }", "\x6a\x40\x90\x90\x68\x00\x30\x00\x00\x6a\x00" + JUNK, "0:11"],
+  ["{ 6A 40 [0-8] 68 00 30 00 00 [0-8] 6A 00 }", "\x6a\x40\x68\x00\x30\x00\x00\x90" + JUNK, "-"],
+  // A common atom at the start vs a rarer one later: same answers either way.
+  ['/\\x13\\s*DDE\\b[^\\x14]+/ nocase', "\x13  dde x\x14 \x13DDEAUTO", "0:8"],
+  ['/`\\s*\\{?\\$(_POST\\[|_GET\\[)/', "`$_GET[ ` {$_POST[ x$_GET[", "0:7 8:10"],
+  ["/\\b\\w+:\\s%s\\b/", "id: %s, foo bar: %s x:%s", "0:6 12:7"],
+  ["/[a-z]{2,4}XYZW/", "abcdeXYZW XYZW abXYZW", "1:8 2:7 3:6 15:6"],
+  ["/(abc|x{1,3})QRST/", "abcQRST xxxxQRST", "0:7 9:7 10:6 11:5"],
+  // Quick byte checks on both sides of the atom.
+  ["{ 55 ?? 8B EC 4B 4C 4D 4E ?? C3 }", "\x55\x00\x8b\xecKLMN\x00\xc3 \x55\x00\x8b\xedKLMN\x00\xc3", "0:10"],
+  ["{ 55 ?? 8B EC 4B 4C 4D 4E ?? C3 }", "\x8b\xecKLMN\x00\xc3", "-"],
+  // Gap checks: a selective byte within a short jump on either side of the atom.
+  ["{ E8 [2-4] 51 52 53 54 [1-3] 89 }", "\xe8xxQRSTy\x89 \xe8xxxxQRSTyyy\x89", "0:9 10:13"],
+  ["{ E8 [2-4] 51 52 53 54 [1-3] 89 }", "\xe8xQRSTy\x89 \xe8xxxxxQRSTy\x89 \xe8xxQRSTyyyy\x89 \xe8xxQRST\x89", "-"],
+  ["{ E8 [2-4] 51 52 53 54 [1-3] 89 }", "\xe8\xe8xxxQRSTy\x89QRSTyy\x89", "0:11 1:10"],
+  // xor: one verifier, the key read from the first byte.
+  ['"hello" xor', "\x68\x65\x6c\x6c\x6f " + "hello".replace(/./g, (c) => String.fromCharCode(c.charCodeAt(0) ^ 0x20)), "0:5 6:5"],
+  ['"hello" xor(1-2)', "hello " + "hello".replace(/./g, (c) => String.fromCharCode(c.charCodeAt(0) ^ 2)), "6:5"],
+  ['"ab" xor wide', wide("ab") + " " + wide("ab").replace(/./g, (c) => String.fromCharCode(c.charCodeAt(0) ^ 7)), "0:4 5:4"],
+  // base64 with ascii and wide: wide widens the text before encoding, base64wide the encoding.
+  ['"whoami;net" ascii wide base64 base64wide', `x${b64("whoami;net")} ${b64(wide("whoami;net"))} ${wide(b64("whoami;net"))} ${wide(b64(wide("whoami;net")))}`, "1:13 18:26 47:26 80:52"],
+  ['"whoami;net" wide base64', `x${b64("whoami;net")} ${b64(wide("whoami;net"))}`, "18:26"],
+  ['"{}.constructor(\\"return\\x20this\\")(\\x20)" base64', `z${b64('{}.constructor("return this")( )')}z`, "1:42"],
+  // \b in a wide regex is not reproduced: complete where its atoms do not occur.
+  ["/\\beval\\(/ ascii wide", "x eval( y", "2:5"],
+];
+
+describe("matcher fast paths and coverage (each case also checked against YARA-X)", () => {
+  it.each(CASES)("%s on %j", (decl, data, expected) => {
+    const d = bytes(data);
+    expect(theirs(decl, d)).toBe(expected);
+    expect(ours(decl, d)).toBe(expected);
+  });
+});
+
+describe("undecidable only where it may match", () => {
+  it("a wide regex with \\b is incomplete only on data holding its wide atom, and keeps its ascii matches", () => {
+    const decl = "/\\beval\\(/ ascii wide";
+    const data = bytes(`eval( ${wide("eval(")}`);
+    expect(theirs(decl, data)).toBe("0:5 6:10");
+    // The ascii match is exact; the wide one is left to YARA-X.
+    expect(ours(decl, data)).toBe("0:5 ?");
+    expect(ours(decl, bytes("nothing here"))).toBe("-");
+  });
+
+  it("no signature-style pattern with atoms is incomplete on a file without hits", () => {
+    const decls = ["/\\bsystem[\\t ]{0,500}\\(/ ascii wide", '"whoami;net user /domain" ascii wide base64 base64wide', "{ 4D 5A [0-64] 50 45 00 00 }"].map(parsed);
+    const table = compilePatterns(decls).set.scan(bytes("an ordinary text file, with no such content at all\n".repeat(50)));
+    expect(table.hits()).toEqual([]);
+  });
+});
+
+describe("identical declarations", () => {
+  it("share one verification and report the same matches under every index", () => {
+    const decls = ['"abcd"', "{ 61 62 [0-2] 64 }", '"abcd"', "{ 61 62 [0-2] 64 }", '"abcd" nocase'].map(parsed);
+    const { set } = compilePatterns(decls);
+    const t = set.scan(bytes("abcd ABCD ab_d"));
+    expect(t.hits()).toEqual([0, 1, 2, 3, 4]);
+    expect(render(t.get(0))).toBe("0:4");
+    expect(render(t.get(2))).toBe("0:4");
+    expect(render(t.get(1))).toBe("0:4 10:4");
+    expect(render(t.get(3))).toBe("0:4 10:4");
+    expect(render(t.get(4))).toBe("0:4 5:4");
+  });
+
+  it("keep their own results across scans (no state leaks from one file to the next)", () => {
+    const { set } = compilePatterns(['"abcd"', "{ 41 [0-3] 42 43 44 45 }"].map(parsed));
+    expect(render(set.scan(bytes("abcd A_BCDE")).get(1))).toBe("5:6");
+    expect(set.scan(bytes("nothing")).hits()).toEqual([]);
+    expect(render(set.scan(bytes("xxabcd")).get(0))).toBe("2:4");
+  });
+});
