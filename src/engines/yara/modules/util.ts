@@ -4,7 +4,7 @@
 // in 32 bits behaves there as it does here, not as a 64-bit native build would.
 import { UNKNOWN, type FuncValue, type StructValue, type Value } from "../contracts";
 
-export const U32_MAX = 0xffffffffn;
+const U32_MAX = 0xffffffffn;
 const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
 
@@ -44,15 +44,8 @@ export const isFloat = (v: Value): v is number => typeof v === "number";
 export const isStr = (v: Value): v is Uint8Array => v instanceof Uint8Array;
 export const isBool = (v: Value): v is boolean => typeof v === "boolean";
 
-/** A float parameter: YARA-X converts an integer argument to float (i64 as f64, nearest). */
-export function asFloat(v: Value): number | undefined {
-  if (typeof v === "number") return v;
-  if (typeof v === "bigint") return Number(v);
-  return undefined;
-}
-
 /** Rust's `i64::try_into::<usize>()` on wasm32: 0 ..= 2^32-1, else None. */
-export function toUsize(v: bigint): number | undefined {
+function toUsize(v: bigint): number | undefined {
   return v >= 0n && v <= U32_MAX ? Number(v) : undefined;
 }
 
