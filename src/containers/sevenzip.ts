@@ -67,6 +67,8 @@ let compiled: WebAssembly.Module | undefined;
 const pool: Instance[] = [];
 let refilling: Promise<void> | undefined;
 let created = 0;
+/** The memory of a fresh instance, before any call (see reset). */
+let shared: Uint8Array | undefined;
 
 /** How many instances are ready, and how many were ever made (for tests and diagnostics). */
 export function sevenZipStats(): { ready: number; created: number; heapBytes: number[] } {
@@ -141,7 +143,8 @@ async function instantiate(): Promise<Instance> {
   emfs.mkdir("/w");
   created++;
   const exports = wasm!.exports as unknown as Instance["exports"];
-  const pristine = new Uint8Array(exports.memory.buffer).slice();
+  // Fresh instances of one module start byte-for-byte alike (measured): one snapshot serves all.
+  const pristine = shared && shared.length === exports.memory.buffer.byteLength ? shared : (shared = new Uint8Array(exports.memory.buffer).slice());
   const inst: Instance = { module, fs: emfs, exports, lines, throws: 0, refused: false, pristine, pristineSp: exports.emscripten_stack_get_current() };
   Object.defineProperty(inst, "refused", { get: () => state.refused, set: (v: boolean) => void (state.refused = v) });
   return inst;
