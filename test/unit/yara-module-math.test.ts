@@ -95,6 +95,19 @@ describe("math over the file", () => {
 });
 
 describe("math over strings", () => {
+  test("a string that is a view of the scanned bytes (a module field) is measured on its own bytes", () => {
+    const data = randomBytes(4000, 77, 50);
+    const m = math.load(data);
+    const f = (fn: string) => m.field(fn) as { kind: "func"; call(a: Value[]): Value };
+    const expected = (bytes: Uint8Array): Value[] => ["entropy", "mean", "serial_correlation"].map((fn) => (math.load(new Uint8Array(0)).field(fn) as { call(a: Value[]): Value }).call([bytes.slice()]));
+    for (const [o, l] of [[0, 100], [0, 4000], [10, 100], [10, 90]]) {
+      const view = data.subarray(o, o + l);
+      expect(["entropy", "mean", "serial_correlation"].map((fn) => f(fn).call([BigInt(o), BigInt(l)]))).toEqual(expected(view));
+      expect(["entropy", "mean", "serial_correlation"].map((fn) => f(fn).call([view]))).toEqual(expected(view));
+    }
+    expect(f("count").call([7n, 10n, 90n])).toBe(BigInt(data.subarray(10, 100).filter((b) => b === 7).length));
+  });
+
   test("every string form", () => {
     const data = text("unused");
     const cases: Case[] = [];

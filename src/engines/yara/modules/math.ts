@@ -29,41 +29,55 @@ function histogram(data: Uint8Array): Float64Array {
   return counts;
 }
 
-function entropy(data: Uint8Array): number {
-  if (data.length === 0) return 0;
-  const counts = histogram(data);
+function entropy(counts: Float64Array, n: number): number {
+  if (n === 0) return 0;
   let e = 0;
   for (let i = 0; i < 256; i++) {
     if (counts[i] !== 0) {
-      const x = counts[i] / data.length;
+      const x = counts[i] / n;
       e -= x * Math.log2(x);
     }
   }
   return e;
 }
 
-function mean(data: Uint8Array): number | undefined {
-  if (data.length === 0) return undefined;
-  const counts = histogram(data);
+function mean(counts: Float64Array, n: number): number | undefined {
+  if (n === 0) return undefined;
   let sum = 0;
   for (let i = 0; i < 256; i++) sum += i * counts[i];
-  return sum / data.length;
+  return sum / n;
 }
 
-function deviation(data: Uint8Array, m: number): number | undefined {
-  if (data.length === 0) return undefined;
-  const counts = histogram(data);
+function deviation(counts: Float64Array, n: number, m: number): number | undefined {
+  if (n === 0) return undefined;
   let sum = 0;
   for (let i = 0; i < 256; i++) sum += Math.abs(i - m) * counts[i];
-  return sum / data.length;
+  return sum / n;
 }
 
-function mode(data: Uint8Array): bigint | undefined {
-  if (data.length === 0) return undefined;
-  const counts = histogram(data);
+function mode(counts: Float64Array, n: number): bigint | undefined {
+  if (n === 0) return undefined;
   let best = 0;
   for (let i = 1; i < 256; i++) if (counts[i] > counts[best]) best = i;
   return BigInt(best);
+}
+
+/**
+ * Histograms of ranges of one buffer, each computed once: rules that ask several statistics of
+ * one range (entropy, mean, count of a byte over 0..filesize) read the bytes once. Bytes of
+ * another buffer (a string literal) are not kept.
+ */
+type Histograms = (bytes: Uint8Array) => Float64Array;
+
+function histograms(data: Uint8Array): Histograms {
+  const cache = new Map<string, Float64Array>();
+  return (bytes) => {
+    if (bytes.buffer !== data.buffer) return histogram(bytes);
+    const key = `${bytes.byteOffset}:${bytes.length}`;
+    let h = cache.get(key);
+    if (!h) cache.set(key, (h = histogram(bytes)));
+    return h;
+  };
 }
 
 function serialCorrelation(data: Uint8Array): number {
@@ -103,12 +117,6 @@ function monteCarloPi(data: Uint8Array): number | undefined {
   if (points === 0) return undefined;
   const pi = 4 * (inside / points);
   return Math.abs(pi - Math.PI) / Math.PI;
-}
-
-function count(data: Uint8Array, byte: number): number {
-  let n = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] === byte) n++;
-  return n;
 }
 
 /** `byte.try_into::<u8>()`. */
@@ -151,6 +159,7 @@ const oneFloat = (extra: Value[]): boolean => isFloat(extra[0]);
 function load(data: Uint8Array): StructValue {
   // Rules often repeat one call (math.entropy(0, filesize) in several rules): compute each once.
   const cache = new Map<string, Value>();
+  const hist = histograms(data);
   return struct({
     MEAN_BYTES: 127.5,
     min: func((a) => (a.length === 2 && isInt(a[0]) && isInt(a[1]) ? (a[0] < a[1] ? a[0] : a[1]) : UNKNOWN)),
@@ -178,12 +187,12 @@ function load(data: Uint8Array): StructValue {
     count: func((a) => {
       if (a.length === 1 && isInt(a[0])) {
         const b = asByte(a[0]);
-        return b === undefined ? undefined : BigInt(count(data, b));
+        return b === undefined ? undefined : BigInt(hist(data)[b]);
       }
       if (a.length === 3 && isInt(a[0]) && isInt(a[1]) && isInt(a[2])) {
         const b = asByte(a[0]);
         const range = clippedRange(data, a[1], a[2]);
-        return b === undefined || range === undefined ? undefined : BigInt(count(range, b));
+        return b === undefined || range === undefined ? undefined : BigInt(hist(range)[b]);
       }
       return UNKNOWN;
     }),
@@ -200,19 +209,19 @@ function load(data: Uint8Array): StructValue {
         return UNKNOWN;
       }
       if (b === undefined || range === undefined || range.length === 0) return undefined;
-      return count(range, b) / range.length;
+      return hist(range)[b] / range.length;
     }),
     mode: func((a) => {
-      if (a.length === 0) return mode(data);
+      if (a.length === 0) return mode(hist(data), data.length);
       if (a.length === 2 && isInt(a[0]) && isInt(a[1])) {
         const range = clippedRange(data, a[0], a[1]);
-        return range === undefined ? undefined : mode(range);
+        return range === undefined ? undefined : mode(hist(range), range.length);
       }
       return UNKNOWN;
     }),
-    entropy: dataOrString(data, cache, "entropy", 0, noExtra, (d) => entropy(d)),
-    mean: dataOrString(data, cache, "mean", 0, noExtra, (d) => mean(d)),
-    deviation: dataOrString(data, cache, "deviation", 1, oneFloat, (d, e) => deviation(d, e[0] as number)),
+    entropy: dataOrString(data, cache, "entropy", 0, noExtra, (d) => entropy(hist(d), d.length)),
+    mean: dataOrString(data, cache, "mean", 0, noExtra, (d) => mean(hist(d), d.length)),
+    deviation: dataOrString(data, cache, "deviation", 1, oneFloat, (d, e) => deviation(hist(d), d.length, e[0] as number)),
     serial_correlation: dataOrString(data, cache, "serial_correlation", 0, noExtra, (d) => serialCorrelation(d)),
     monte_carlo_pi: dataOrString(data, cache, "monte_carlo_pi", 0, noExtra, (d) => monteCarloPi(d)),
   });
