@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import { UNKNOWN, type ArrayValue, type FuncValue, type StructValue, type Value } from "../../src/engines/yara/contracts";
 import { ELF_CONSTANTS, elf } from "../../src/engines/yara/modules/elf";
-import { disagreements, randomBytes, type Case } from "./yara-module-oracle";
+import { disagreements, randomBytes, show, type Case } from "./yara-module-oracle";
 
 // ---------------------------------------------------------------------------------------------
 // A small ELF writer: header, program headers, sections with names, symbols and dynamic entries.
@@ -447,6 +447,17 @@ describe("elf: built files", () => {
     expect(root.field("dynamic_section_entries")).toBe(UNKNOWN);
     expect(root.field("dynamic")).toBe(UNKNOWN);
     expect(performance.now() - t).toBeLessThan(3_000);
+  });
+
+  test("a file that is a view into a larger buffer (a worker's reused read buffer) reads the same", () => {
+    const file = new Uint8Array(fs.readFileSync("/usr/bin/ls"));
+    const shared = new Uint8Array(file.length + 4096).fill(0xee);
+    shared.set(file, 13);
+    const view = shared.subarray(13, 13 + file.length);
+    const a = elfCases(file, 30);
+    const b = elfCases(view, 30);
+    expect(b.map((c) => [c.expr, show(c.value)])).toEqual(a.map((c) => [c.expr, show(c.value)]));
+    expect(a.filter((c) => c.value !== undefined).length).toBeGreaterThan(500);
   });
 
   test("the OS ABI byte and unknown machine and type values read as numbers", () => {

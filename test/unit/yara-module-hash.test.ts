@@ -59,6 +59,15 @@ describe("hash over the file", () => {
   });
 });
 
+test("a view into a larger buffer hashes its own bytes", () => {
+  const shared = randomBytes(10_000, 5);
+  const view = shared.subarray(17, 9000);
+  for (const fn of FUNCTIONS) {
+    expect(call(hash, view, fn, [0n, BigInt(view.length)]).value, fn).toEqual(call(hash, view.slice(), fn, [0n, BigInt(view.length)]).value);
+    expect(call(hash, view, fn, [5n, 100n]).value, fn).toEqual(call(hash, view.slice(), fn, [5n, 100n]).value);
+  }
+});
+
 describe("hash over strings", () => {
   test("every string form", () => {
     const cases: Case[] = [];
