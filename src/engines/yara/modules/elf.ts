@@ -1,9 +1,12 @@
 // The `elf` module: header, segments, sections, dynamic entries and symbol tables of 32/64-bit,
-// little/big-endian ELF files, read the way YARA-X's lib/src/modules/elf/parser.rs reads them, quirks
-// included: entry sizes in the header are ignored (records have their fixed sizes), a string table
-// runs to the end of the file, offsets are cut to 32 bits (`u64 as usize` in the WASM build that
-// ring3 falls back to), and a header with 0xff00 or more sections drops sections and symbols.
-// Nothing is parsed until a field is read; symbols are decoded one at a time, when indexed.
+// little/big-endian ELF files, read the way YARA-X 1.20's lib/src/modules/elf/parser.rs reads them,
+// quirks included: entry sizes in the header are ignored (records have their fixed sizes), a string
+// table runs to the end of the file, offsets are cut to 32 bits (`u64 as usize` in the WASM build
+// that ring3 falls back to), type fields are stored `as i32`, and a header with 0xff00 or more
+// sections drops sections and symbols. Also import_md5() and telfhash().
+// Nothing is parsed until a field is read; symbols and dynamic entries are decoded when indexed.
+// Hostile files get bounds YARA-X does not have: name scans are remembered per block, and past the
+// caps on dynamic entries and on name decoding a field is UNKNOWN, never a guess.
 import { createHash } from "node:crypto";
 import { UNKNOWN, type ArrayValue, type ModuleFactory, type StructValue, type Unknown, type Value } from "../contracts";
 import { func, struct, truncUsize } from "./util";
