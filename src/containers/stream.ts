@@ -20,10 +20,10 @@ export function gzipName(data: Uint8Array): Uint8Array {
 
 function* readStream(codec: Codec, name: Uint8Array, data: Uint8Array, budget: Budget): Iterable<Member> {
   const cap = outputCap(budget, data.length);
-  // gzip's trailer holds the last member's size mod 2^32: a hint for sizing a first part, no more.
-  const n = data.length;
-  const declared = codec === "gzip" && n >= 18 ? (data[n - 4]! | (data[n - 3]! << 8) | (data[n - 2]! << 16)) + data[n - 1]! * 2 ** 24 : undefined;
-  const d = decode(codec, data, cap, budget, codec === "gzip" ? "gzip stream" : "zstd stream", declared);
+  // gzip's trailer (the last member's size mod 2^32) is not used: in a truncated stream those
+  // bytes are compressed data, and a garbage "declared size" made a cut file of zeros look like a
+  // bomb (archive-ratio) instead of archive-corrupt. decode() finds the real size within the cap.
+  const d = decode(codec, data, cap, budget, codec === "gzip" ? "gzip stream" : "zstd stream");
   if (d.data && !budget.charge(d.data.length)) {
     yield { name, data: d.data, problem: capProblem({ limit: 0, code: "archive-total-size" }, budget, codec) };
     return;
