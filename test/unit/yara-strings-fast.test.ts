@@ -120,3 +120,31 @@ describe("identical declarations", () => {
     expect(render(set.scan(bytes("xxabcd")).get(0))).toBe("2:4");
   });
 });
+
+describe("the WebAssembly filter loop", () => {
+  const decls = ['"ab"', '"a"', '"abc" nocase', '"xyz0" wide', "{ 01 02 03 04 }", "{ 61 [0-2] 62 63 64 65 }", "/q[0-9]+z/", '"\\x00\\x00\\x00\\x00"', '"hello" xor', '"abcd" fullword'].map(parsed);
+  const wasm = compilePatterns(decls).set;
+  const js = compilePatterns(decls, { loop: "js" }).set;
+  const all = (t: ReturnType<typeof wasm.scan>) => t.hits().map((p) => `${p}=${render(t.get(p))}`).join("\n");
+
+  it("finds the same matches as the JS loop, at every data length near the edges", () => {
+    let seed = 7;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) & 0xff;
+    const alphabet = bytes("abcdeABCz0q1\x00\x01\x02\x03\x04xyhello");
+    for (let n = 0; n < 40; n++) {
+      const d = Uint8Array.from({ length: n }, () => alphabet[rnd() % alphabet.length]!);
+      expect(all(wasm.scan(d))).toBe(all(js.scan(d)));
+    }
+  });
+
+  it("carries matches across its chunks (data longer than one chunk)", () => {
+    const unit = bytes("..abcd.. a..bcde \x01\x02\x03\x04 q123z " + wide("xyz0") + " ");
+    const d = new Uint8Array(700_001);
+    for (let i = 0; i + unit.length <= d.length; i += unit.length) d.set(unit, i);
+    // Matches straddling every chunk boundary position as well.
+    for (const at of [262_142, 262_143, 262_144, 524_286, 524_287]) d.set(bytes("abcd"), at - 1);
+    const a = wasm.scan(d);
+    expect(all(a)).toBe(all(js.scan(d)));
+    expect(a.get(0)!.offsets.length).toBeGreaterThan(15_000);
+  });
+});

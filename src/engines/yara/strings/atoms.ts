@@ -22,7 +22,18 @@ export interface AtomChoice {
    * Set by chooseRegexAtoms only: the atom lies in item `item` of the top-level sequence, at the
    * fixed offset `inner` from that item's start, so the items before it can be verified backwards.
    */
-  anchor?: { item: number; inner: number };
+  anchor?: { item: number; inner: number; inners?: number[] };
+  /**
+   * Each atom's own fixed offset from the node's start, when every atom has one even though they
+   * differ (alternatives of different lengths before the atom): then offMin < offMax, but a hit
+   * still tells exactly where the node starts.
+   */
+  offsets?: number[];
+}
+
+/** Each atom's fixed offset from the node's start, or undefined. */
+function offsetsOf(c: AtomChoice): number[] | undefined {
+  return c.offsets ?? (c.offMin === c.offMax ? c.atoms.map(() => c.offMin) : undefined);
 }
 
 /**
@@ -61,6 +72,11 @@ export function atomQuality(atom: ArrayLike<number>): number {
   let zeros = 0;
   for (let i = 0; i < atom.length; i++) if (atom[i] === 0) zeros++;
   return q + 3 * seen.size - (seen.size === 1 && atom.length > 1 ? 10 : 0) - (zeros >= 3 ? ZEROS_PENALTY : 0);
+}
+
+/** The spread penalty that choiceQuality took off a choice (given back once it is anchored). */
+function choiceSpread(c: AtomChoice): number {
+  return c.offMax === null ? 200 : c.offMax === c.offMin ? 0 : Math.min(200, 2 + (c.offMax - c.offMin) / 4);
 }
 
 function choiceQuality(atoms: Uint8Array[], offMin: number, offMax: number | null): number {
@@ -118,7 +134,14 @@ export function chooseAtoms(n: Node): AtomChoice | null {
       const atoms = parts.flatMap((p) => p.atoms);
       const offMin = Math.min(...parts.map((p) => p.offMin));
       const offMax = parts.some((p) => p.offMax === null) ? null : Math.max(...parts.map((p) => p.offMax!));
-      const free = atoms.length > MAX_EXPANSIONS ? null : { atoms: dedupe(atoms), offMin, offMax, quality: choiceQuality(atoms, offMin, offMax) };
+      let free: AtomChoice | null = null;
+      if (atoms.length <= MAX_EXPANSIONS) {
+        const each = parts.map(offsetsOf);
+        // Not deduplicated when the offsets are kept: one atom may sit at two offsets.
+        free = each.every((o) => o !== undefined)
+          ? { atoms, offMin, offMax, quality: choiceQuality(atoms, offMin, offMax), offsets: each.flatMap((o) => o!) }
+          : { atoms: dedupe(atoms), offMin, offMax, quality: choiceQuality(atoms, offMin, offMax) };
+      }
       if (offMin === offMax) return free;
       // The alternatives' best atoms sit at different offsets: their leading runs, all at offset 0,
       // may be worth more than a variable distance (which costs a window or a backward run).
@@ -179,9 +202,16 @@ function catChoice(items: Node[], top: boolean): AtomChoice | null {
       }
     } else if (item.t !== "set") {
       const c = chooseAtoms(item);
-      if (c && back && c.offMin === c.offMax) {
-        const offMax = preMax === null ? null : preMax + c.offMax;
-        best = better(best, { atoms: c.atoms, offMin: preMin + c.offMin, offMax, quality: c.quality - spread, anchor: { item: j, inner: c.offMin } });
+      const inners = c ? offsetsOf(c) : undefined;
+      if (c && back && inners) {
+        // Anchored: a hit gives the item's start (the hit minus the atom's own offset), so neither
+        // a variable prefix nor atoms at different offsets inside the item cost a window.
+        const offMax = preMax === null || c.offMax === null ? null : preMax + c.offMax;
+        const variable = spread > 0 || c.offMin !== c.offMax ? 2 : 0;
+        const quality = c.quality + choiceSpread(c) - variable;
+        best = better(best, { atoms: c.atoms, offMin: preMin + c.offMin, offMax, quality, anchor: { item: j, inner: c.offMin, inners } });
+      } else if (c && !top && preMin === preMax && c.offsets) {
+        best = better(best, { ...shift(c, preMin, preMax)!, offsets: c.offsets.map((o) => o + preMin) });
       } else best = better(best, shift(c, preMin, preMax));
     }
     if (top) preStates += nfaSize(item);

@@ -11,6 +11,7 @@ import { MAX_MATCHES_PER_PATTERN, type MatchTable, type PatternMatches } from ".
 import { binaryString } from "../regex";
 import { verifyBase64 } from "./base64";
 import { variantsOf, type Variant } from "./variants";
+import { CHUNK, WasmFilter } from "./wasm";
 
 export interface PatternSet {
   readonly patterns: number;
@@ -24,6 +25,8 @@ export interface PatternSet {
  * on either side of an atom). A match this long or longer is not confirmed either way: incomplete.
  */
 const MAX_SURE_LENGTH = 4000;
+/** Candidate start ranges shorter than this are verified start by start (sticky), not searched. */
+const FEW_STARTS = 16;
 /** How far before an atom hit a regex match may start (YARA-X's backward scan limit). */
 const MAX_BACKWARD = 4096;
 
@@ -44,7 +47,15 @@ const KIND_REGEX_BACK = 4;
 const FOLD = new Uint8Array(256);
 for (let b = 0; b < 256; b++) FOLD[b] = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
 
-export function compilePatterns(decls: StringDecl[]): { set: PatternSet; warnings: { index: number; message: string }[] } {
+export interface CompileOptions {
+  /**
+   * The filter loop: "wasm" (default where WebAssembly exists) or "js". Both give the same
+   * candidates in the same order; "js" is kept as the fallback and as the reference in tests.
+   */
+  loop?: "wasm" | "js";
+}
+
+export function compilePatterns(decls: StringDecl[], opts: CompileOptions = {}): { set: PatternSet; warnings: { index: number; message: string }[] } {
   const warnings: { index: number; message: string }[] = [];
   const variants: Variant[] = [];
   // Rule sets repeat strings (signature-base: the same hex string in several rules): identical
@@ -70,7 +81,7 @@ export function compilePatterns(decls: StringDecl[]): { set: PatternSet; warning
     }
     for (const v of r.variants) variants.push(v);
   });
-  return { set: new CompiledSet(decls.length, variants, canonical), warnings };
+  return { set: new CompiledSet(decls.length, variants, canonical, opts.loop ?? "wasm"), warnings };
 }
 
 /** What makes two declarations match the same bytes: everything but the identifier and position. */
@@ -112,7 +123,7 @@ class AtomTable {
       const base = entryBase(key);
       this.keys[slot] = key;
       this.first[slot] = base + 1;
-      this.end[slot] = base + list.length;
+      this.end[slot] = base + list.length / 2;
     }
   }
 
@@ -151,11 +162,13 @@ class CompiledSet implements PatternSet {
   private readonly atomless: number[] = [];
   private readonly kinds: Uint8Array;
   private readonly run: ScanRun;
+  private readonly wasm: WasmFilter | null;
 
   constructor(
     readonly patterns: number,
     private readonly variants: Variant[],
     canonical: Int32Array,
+    loop: "wasm" | "js",
   ) {
     const groups: Map<number, number[]>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
     this.kinds = new Uint8Array(variants.length);
@@ -166,17 +179,18 @@ class CompiledSet implements PatternSet {
         this.atomless.push(vi);
         return;
       }
-      for (const a of v.choice.atoms) {
+      v.choice.atoms.forEach((a, ai) => {
         const len = a.length;
         let key = 0;
         for (let k = len - 1; k >= 0; k--) key = ((key << 8) | a[k]!) >>> 0;
         key |= 0;
         let list = groups[len]!.get(key);
         if (!list) groups[len]!.set(key, (list = []));
-        list.push(vi);
+        // (variant, atom index) pairs: backward variants keep an offset per atom.
+        list.push(vi, ai);
         this.byLength[len]!++;
         atoms++;
-      }
+      });
     });
     this.atoms = atoms;
     // Entries grouped by (length, key), so that one table slot is one contiguous run.
@@ -190,11 +204,12 @@ class CompiledSet implements PatternSet {
       bases[len] = base;
       for (const [key, list] of groups[len]!) {
         base.set(key, next);
-        for (const vi of list) {
+        for (let x = 0; x < list.length; x += 2) {
+          const vi = list[x]!;
           const c = variants[vi]!.choice!;
           this.entVariant[next] = vi;
           // Backward variants: the atom's offset from the start of its item, where the NFA begins.
-          this.entOffMin[next] = this.kinds[vi] === KIND_REGEX_BACK ? c.anchor!.inner : c.offMin;
+          this.entOffMin[next] = this.kinds[vi] === KIND_REGEX_BACK ? (c.anchor!.inners?.[list[x + 1]!] ?? c.anchor!.inner) : c.offMin;
           this.entOffMax[next] = c.offMax ?? -1;
           next++;
         }
@@ -216,6 +231,7 @@ class CompiledSet implements PatternSet {
     this.table4 = new AtomTable(groups[4]!, (k) => bases[4]!.get(k)!);
     this.table3 = new AtomTable(groups[3]!, (k) => bases[3]!.get(k)!);
     this.run = new ScanRun(patterns, variants, canonical);
+    this.wasm = loop === "wasm" ? WasmFilter.create(this.filter4, this.shortGate, this.table4.keys, this.table4.first, this.table4.bits, FILTER_BITS) : null;
   }
 
   /** Patterns incomplete on every file (an undecidable variant without atoms), for measurements. */
@@ -243,7 +259,22 @@ class CompiledSet implements PatternSet {
     // tables behind them are probed only when a bit is set.
     let w = ((n > 0 ? data[0]! : 0) << 8) | ((n > 1 ? data[1]! : 0) << 16) | ((n > 2 ? data[2]! : 0) << 24);
     const end4 = n - 3;
-    for (let i = 0; i < end4; i++) {
+    const wasm = this.wasm;
+    if (wasm !== null && end4 > 0) {
+      // The same loop in WebAssembly, a chunk at a time; JS verifies its candidates in order.
+      const out = wasm.out;
+      for (let base = 0; base < end4; base += CHUNK) {
+        const count = wasm.run(data, base, Math.min(CHUNK, end4 - base));
+        for (let x = 0; x < count; x++) {
+          const i = base + out[2 * x]!;
+          const slot = out[2 * x + 1]!;
+          if (slot >= 0) this.entries(t4.first[slot]! - 1, t4.end[slot]!, i);
+          else this.short(data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24), i, n);
+        }
+      }
+      w = data[end4 - 1]! | (data[end4]! << 8) | (data[end4 + 1]! << 16) | (data[end4 + 2]! << 24);
+    }
+    for (let i = 0; wasm === null && i < end4; i++) {
       w = (w >>> 8) | (data[i + 3]! << 24);
       const h = Math.imul(w, HASH_MUL);
       const b = h >>> shift;
@@ -567,6 +598,17 @@ class ScanRun {
     const from = Math.max(0, lo - 1);
     const reach = v.maxWidth !== null && v.maxWidth < MAX_SURE_LENGTH ? v.maxWidth + 1 : MAX_SURE_LENGTH + 2;
     const window = text.slice(from, Math.min(n, hi + reach));
+    if (hi - lo < FEW_STARTS) {
+      // A few starts: one sticky exec each. A global search would go on looking for the leftmost
+      // match past `hi`, up to the end of the window (4 KB for an unbounded regex), on every hit.
+      const sticky = v.re;
+      for (let s = lo; s <= hi; s++) {
+        sticky.lastIndex = s - from;
+        const m = sticky.exec(window);
+        if (m) this.confirm(v, s, m[0].length);
+      }
+      return;
+    }
     // Global search: irregexp finds the leftmost start >= lastIndex; one exec per match, not per start.
     const re = v.reg;
     let s = lo;

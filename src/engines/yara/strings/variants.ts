@@ -112,7 +112,8 @@ function regexVariant(pattern: number, tree: Node, wide: boolean, fullword: bool
     kind: "regex",
     pattern,
     node,
-    quick: choice?.anchor ? quickChecks(items, choice.anchor.item, choice.anchor.inner, Math.min(...choice.atoms.map((a) => a.length))) : null,
+    // Quick checks are relative to one atom offset: not for atoms at different offsets in their item.
+    quick: choice?.anchor && !choice.anchor.inners?.some((x) => x !== choice.anchor!.inner) ? quickChecks(items, choice.anchor.item, choice.anchor.inner, Math.min(...choice.atoms.map((a) => a.length))) : null,
     re: new RegExp(source, "y"),
     reg: new RegExp(source, "g"),
     maxWidth: width(node).max,
