@@ -6,6 +6,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as zlib from "node:zlib";
+import { tar, zip } from "../support/archives";
 import { EICAR, ROOT, json, ring3, tempDir, write, type Json } from "./helpers";
 
 /** PE/ELF stand-ins: the magic, zero padding, then the given parts. No code, nothing runnable. */
@@ -257,6 +259,43 @@ describe("the bundled set on synthesised samples (one scan)", () => {
     const detected = doc.results.filter((r: Json) => r.verdict === "detected").length;
     expect(detected).toBe(Object.keys(SAMPLES).length);
     expect(doc.summary.detected).toBe(Object.keys(SAMPLES).length);
+  });
+});
+
+describe("the bundled set inside archives", () => {
+  const bytes = (d: string | Buffer) => (typeof d === "string" ? Buffer.from(d, "latin1") : d);
+  const entries = () => Object.entries(SAMPLES).map(([rel, s]) => ({ name: rel, data: bytes(s.data), method: "deflate" as const }));
+
+  it("detects every sample as a member of a zip, and three deep (zip in tar.gz in zip), by exactly its rules", () => {
+    const d = tempDir("ring3-sigs-arch-");
+    try {
+      const flat = zip(entries());
+      const inner = zip(entries());
+      const tgz = zlib.gzipSync(tar([{ name: "pkg/inner.zip", data: inner }]));
+      fs.writeFileSync(path.join(d, "samples.zip"), flat);
+      fs.writeFileSync(path.join(d, "nested.zip"), zip([{ name: "dist/pkg.tgz", data: tgz, method: "store" }]));
+      const run = ring3(["scan", "--format", "json", d], { timeout: 300_000 });
+      expect(run.code, run.stderr).toBe(1);
+      const out = json(run);
+      const member = (file: string, chain: string[]) =>
+        out.results.find((r: Json) => path.basename(r.path) === file && JSON.stringify(r.members ?? []) === JSON.stringify(chain));
+      const missing: string[] = [];
+      for (const [rel, s] of Object.entries(SAMPLES)) {
+        for (const [file, chain] of [
+          ["samples.zip", [rel]],
+          ["nested.zip", ["dist/pkg.tgz", "pkg/inner.zip", rel]],
+        ] as const) {
+          const r = member(file, [...chain]);
+          const got = (r?.findings ?? []).filter((f: Json) => f.engine === "yara").map((f: Json) => f.id).sort();
+          if (r?.verdict !== "detected" || JSON.stringify(got) !== JSON.stringify([...s.ids].sort())) missing.push(`${file}!${chain.join("!")}: ${r?.verdict} ${got.join(",")}`);
+        }
+      }
+      expect(missing).toEqual([]);
+      for (const f of ["samples.zip", "nested.zip"]) expect(out.results.find((r: Json) => path.basename(r.path) === f && !r.members)?.verdict).toBe("detected");
+      expect(out.summary).toMatchObject({ files: 2, detected: 2, partial: 0, error: 0 });
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
   });
 });
 
