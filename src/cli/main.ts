@@ -92,6 +92,11 @@ function program(setExit: (c: ExitCode) => void): Command {
 }
 
 async function main(): Promise<void> {
+  // A reader that goes away (`ring3 rules list | head`) must not turn into an "Unhandled 'error'
+  // event" crash: the output is cut short, and that is all.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+  });
   let code: ExitCode = 0;
   try {
     await program((c) => (code = c)).parseAsync(process.argv);

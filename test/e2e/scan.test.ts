@@ -382,6 +382,18 @@ describe("signatures", () => {
   });
 });
 
+describe("a reader that goes away", () => {
+  it("rules list and scan into `head` end quietly, without an unhandled EPIPE", () => {
+    const d = folder("epipe");
+    for (let i = 0; i < 300; i++) write(d, `f${i}.txt`, "clean\n");
+    for (const args of [["rules", "list"], ["scan", "--all", "--format", "ndjson", d]]) {
+      const run = spawnSync("sh", ["-c", `"$0" "$@" | head -1`, BIN, ...args], { encoding: "utf8", timeout: 120_000 });
+      expect(run.stdout.split("\n").filter(Boolean)).toHaveLength(1);
+      expect(run.stderr, args.join(" ")).not.toMatch(/EPIPE|Unhandled|at /);
+    }
+  });
+});
+
 describe("formats", () => {
   it("ndjson: begin, one line per result, summary; each line valid", () => {
     const d = folder("nd");
