@@ -5,7 +5,8 @@
 #   make scan TARGET=DIR    build, then dist/ring3 scan DIR $(ARGS)
 #   make test               build, then every test (test/unit, test/e2e) with vitest
 #   make test-windows       run dist/ring3.exe under wine: --version and an EICAR scan
-#   make bench              compare with yara and clamscan on a generated corpus; peak RSS; start time
+#   make bench              compare with yara and clamscan on a generated corpus (the shared
+#                           compare.sh), then scripts/bench-once.sh: --stats, archives, RSS, start
 #   make conformance        fast path vs YARA-X on all of signature-base (slow; needs ../shared)
 #   make fp-check           the bundled signatures find nothing on that clean corpus
 #   make typecheck | lint   tsc --noEmit
@@ -99,6 +100,7 @@ test-windows: dist/ring3.exe dist/ring3
 
 bench: dist/ring3 .bench/corpus.stamp
 	scripts/build-bench.sh dist/ring3 .bench/corpus $(SHARED)
+	scripts/bench-once.sh dist/ring3 .bench/corpus $(SHARED)
 
 .bench/corpus.stamp:
 	@scripts/build-bench.sh --install-tools
