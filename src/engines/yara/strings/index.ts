@@ -6,7 +6,7 @@
 //
 // The scan loop allocates nothing per hit: matches go into reusable typed arrays (one linked list
 // per pattern), and a MatchTable is built at the end for the patterns that were hit only.
-import type { StringDecl } from "../ast";
+import type { HexToken, StringDecl } from "../ast";
 import { MAX_MATCHES_PER_PATTERN, type MatchTable, type PatternMatches } from "../contracts";
 import { binaryString } from "../regex";
 import { verifyBase64 } from "./base64";
@@ -31,7 +31,7 @@ const FEW_STARTS = 16;
 const MAX_BACKWARD = 4096;
 
 /** 2 Mbit filter for 4-byte atoms (256 KB): with ~50k atoms about 2% of random windows pass to the table. */
-const FILTER_BITS = Number(process.env.FB ?? 21);
+const FILTER_BITS = 21;
 /** The 3-byte atoms are few: a 64 Kbit filter. */
 const SHORT_FILTER_BITS = 16;
 const HASH_MUL = 0x9e3779b1;
@@ -42,6 +42,11 @@ const KIND_REGEX = 2;
 const KIND_UNDECIDABLE = 3;
 /** A regex whose atom is at a variable distance: backward NFA from the hit, then forward checks. */
 const KIND_REGEX_BACK = 4;
+
+const LIT_NOCASE = 1;
+const LIT_FULLWORD = 2;
+const LIT_WIDE = 4;
+const LIT_XOR = 8;
 
 /** ASCII case folding for nocase literals, whose bytes are stored folded. */
 const FOLD = new Uint8Array(256);
@@ -94,8 +99,19 @@ function declKey(d: StringDecl): string {
     case "regex":
       return `r${mods}|${d.nocase}${d.dotAll}|${d.source}`;
     case "hex":
-      return `h${mods}|${JSON.stringify(d.tokens)}`;
+      return `h${mods}|${hexKey(d.tokens)}`;
   }
+}
+
+/** A compact, unambiguous rendering of hex tokens (JSON.stringify was a tenth of compile time). */
+function hexKey(tokens: HexToken[]): string {
+  let out = "";
+  for (const t of tokens) {
+    if (t.type === "byte") out += (t.not ? "~" : "") + String.fromCharCode(0x100 | t.value, 0x100 | t.mask);
+    else if (t.type === "jump") out += `[${t.min}-${t.max ?? ""}]`;
+    else out += `(${t.alternatives.map(hexKey).join("|")})`;
+  }
+  return out;
 }
 
 /**
@@ -390,6 +406,13 @@ class ScanRun {
   // Per regex variant: the last candidate start already verified in this scan.
   private readonly vEpoch: Int32Array;
   private readonly vDone: Int32Array;
+  // Literal variants, flat: bytes in one pool; start, length, flags and xor range per variant.
+  private readonly litPool: Uint8Array;
+  private readonly litStart: Int32Array;
+  private readonly litLen: Int32Array;
+  private readonly litFlags: Uint8Array;
+  /** min | max << 8 */
+  private readonly litXor: Int32Array;
   /** Scratch for the backward NFA's candidate starts. */
   private readonly starts: number[] = [];
 
@@ -414,6 +437,23 @@ class ScanRun {
     this.pLast = new Int32Array(patterns);
     this.pFlags = new Uint8Array(patterns);
     this.vEpoch = new Int32Array(variants.length);
+    this.litStart = new Int32Array(variants.length);
+    this.litLen = new Int32Array(variants.length);
+    this.litFlags = new Uint8Array(variants.length);
+    this.litXor = new Int32Array(variants.length);
+    let size = 0;
+    for (const v of variants) if (v.kind === "literal") size += v.bytes.length;
+    this.litPool = new Uint8Array(size);
+    let at = 0;
+    variants.forEach((v, vi) => {
+      if (v.kind !== "literal") return;
+      this.litPool.set(v.bytes, at);
+      this.litStart[vi] = at;
+      this.litLen[vi] = v.bytes.length;
+      at += v.bytes.length;
+      this.litFlags[vi] = (v.nocase ? LIT_NOCASE : 0) | (v.fullword ? LIT_FULLWORD : 0) | (v.wide ? LIT_WIDE : 0) | (v.xor ? LIT_XOR : 0);
+      if (v.xor) this.litXor[vi] = v.xor.min | (v.xor.max << 8);
+    });
     this.vDone = new Int32Array(variants.length);
   }
 
@@ -472,23 +512,27 @@ class ScanRun {
   }
 
   literal(vi: number, start: number): void {
-    const v = this.variants[vi] as Extract<Variant, { kind: "literal" }>;
+    // Flat typed arrays rather than the variant objects: variants of four kinds have four shapes,
+    // and this runs on every literal atom hit.
     const data = this.data;
-    const bytes = v.bytes;
-    const len = bytes.length;
+    const len = this.litLen[vi]!;
     if (start < 0 || start + len > data.length) return;
+    const pool = this.litPool;
+    const at = this.litStart[vi]!;
+    const flags = this.litFlags[vi]!;
     let key = 0;
-    if (v.xor !== null) {
-      key = data[start]! ^ bytes[0]!;
-      if (key < v.xor.min || key > v.xor.max) return;
+    if (flags & LIT_XOR) {
+      key = data[start]! ^ pool[at]!;
+      const range = this.litXor[vi]!;
+      if (key < (range & 0xff) || key > range >>> 8) return;
     }
-    if (v.nocase) {
-      for (let k = 0; k < len; k++) if (FOLD[data[start + k]! ^ key] !== bytes[k]) return;
+    if (flags & LIT_NOCASE) {
+      for (let k = 0; k < len; k++) if (FOLD[data[start + k]! ^ key] !== pool[at + k]) return;
     } else {
-      for (let k = 0; k < len; k++) if ((data[start + k]! ^ key) !== bytes[k]) return;
+      for (let k = 0; k < len; k++) if ((data[start + k]! ^ key) !== pool[at + k]) return;
     }
-    if (v.fullword && !fullWord(data, start, start + len, v.wide, key)) return;
-    this.record(v.pattern, start, len);
+    if (flags & LIT_FULLWORD && !fullWord(data, start, start + len, (flags & LIT_WIDE) !== 0, key)) return;
+    this.record(this.variants[vi]!.pattern, start, len);
   }
 
   base64(vi: number, start: number): void {
@@ -516,9 +560,9 @@ class ScanRun {
   /** Candidate starts from the backward NFA (prefix ending at q), each checked forwards. */
   regexBack(vi: number, q: number, at: number): void {
     const v = this.variants[vi] as RegexVariant;
-    if (q < 0 || !this.quick(v, at) || !this.execAt(v, v.suffix!, q)) return;
+    if (q < 0 || !this.quick(v, at) || !this.execAt(v, v.suffix!.get(), q)) return;
     const starts = this.starts;
-    v.back!.starts(this.data, q, at - MAX_BACKWARD, starts);
+    v.back!.get().starts(this.data, q, at - MAX_BACKWARD, starts);
     for (const s of starts) this.verifyAt(v, s);
   }
 
@@ -610,7 +654,7 @@ class ScanRun {
       return;
     }
     // Global search: irregexp finds the leftmost start >= lastIndex; one exec per match, not per start.
-    const re = v.reg;
+    const re = (v.reg ??= new RegExp(v.re.source, "g"));
     let s = lo;
     while (s <= hi) {
       re.lastIndex = s - from;
@@ -630,7 +674,7 @@ class ScanRun {
       return;
     }
     const text = this.latin1();
-    const re = v.reg;
+    const re = (v.reg ??= new RegExp(v.re.source, "g"));
     let from = 0;
     while (from <= text.length) {
       re.lastIndex = from;

@@ -39,9 +39,14 @@ export function complement(a: ByteSet): ByteSet {
   for (let i = 0; i < 8; i++) s[i] = ~a[i]!;
   return s;
 }
+/** Members of shared sets (hex bytes are shared nodes): computed once per set. Read-only. */
+const MEMBERS = new WeakMap<ByteSet, number[]>();
 export function members(s: ByteSet): number[] {
-  const out: number[] = [];
+  let out = MEMBERS.get(s);
+  if (out) return out;
+  out = [];
   for (let b = 0; b < 256; b++) if (has(s, b)) out.push(b);
+  MEMBERS.set(s, out);
   return out;
 }
 export function size(s: ByteSet): number {
@@ -134,18 +139,27 @@ export function flatten(n: Node): Node {
     case "assert":
       return n;
     case "cat": {
+      // Unchanged nodes are returned as they are: most patterns are flat already, and compile
+      // time is a budget.
+      let changed = n.items.length === 1;
       const items: Node[] = [];
       for (const x of n.items) {
         const f = flatten(x);
+        if (f !== x || f.t === "cat") changed = true;
         if (f.t === "cat") items.push(...f.items);
         else items.push(f);
       }
+      if (!changed) return n;
       return items.length === 1 ? items[0]! : { t: "cat", items };
     }
-    case "alt":
-      return { t: "alt", alts: n.alts.map(flatten) };
-    case "rep":
-      return { ...n, node: flatten(n.node) };
+    case "alt": {
+      const alts = n.alts.map(flatten);
+      return alts.every((a, i) => a === n.alts[i]) ? n : { t: "alt", alts };
+    }
+    case "rep": {
+      const node = flatten(n.node);
+      return node === n.node ? n : { ...n, node };
+    }
   }
 }
 

@@ -31,20 +31,23 @@ export type Variant =
       node: Node;
       /** Sticky, so exec at lastIndex answers "a match starting exactly here". */
       re: RegExp;
-      /** Global: from lastIndex, the leftmost start with a match (irregexp scans the starts itself). */
-      reg: RegExp;
+      /**
+       * Global: from lastIndex, the leftmost start with a match (irregexp scans the starts itself).
+       * Built on first use (most variants never see a hit): see globalOf().
+       */
+      reg: RegExp | null;
       /** The longest match in bytes (null = unbounded): how far past the last candidate start to look. */
       maxWidth: number | null;
       /**
        * The atom is at a variable distance from the match start: the items before it, as a
        * backward NFA that finds the candidate starts from a hit (null: fixed distance, or a window).
        */
-      back: BackwardMatcher | null;
+      back: Lazy<BackwardMatcher> | null;
       /**
        * With `back`: the items from the atom's item to the end, sticky. Run at the item's start
        * before the backward NFA, it rejects most hits of a common atom for the price of one exec.
        */
-      suffix: RegExp | null;
+      suffix: Lazy<RegExp> | null;
       /**
        * Cheap rejection before any regex or NFA runs: single bytes at fixed distances from the start
        * of the atom's item (q = hit - inner), which every match has. null without a top-level anchor.
@@ -107,7 +110,9 @@ function regexVariant(pattern: number, tree: Node, wide: boolean, fullword: bool
   const source = toSource(node);
   const choice = chooseRegexAtoms(node);
   const items = node.t === "cat" ? node.items : [node];
-  const back = choice?.anchor && choice.offMin !== choice.offMax ? new BackwardMatcher(items.slice(0, choice.anchor.item)) : null;
+  const anchor = choice?.anchor;
+  // Built on the first hit: most variants never see one, and compile time is a budget (< 1 s).
+  const back = anchor && choice.offMin !== choice.offMax ? lazy(() => new BackwardMatcher(items.slice(0, anchor.item))) : null;
   return {
     kind: "regex",
     pattern,
@@ -115,14 +120,14 @@ function regexVariant(pattern: number, tree: Node, wide: boolean, fullword: bool
     // Quick checks are relative to one atom offset: not for atoms at different offsets in their item.
     quick: choice?.anchor && !choice.anchor.inners?.some((x) => x !== choice.anchor!.inner) ? quickChecks(items, choice.anchor.item, choice.anchor.inner, Math.min(...choice.atoms.map((a) => a.length))) : null,
     re: new RegExp(source, "y"),
-    reg: new RegExp(source, "g"),
+    reg: null,
     maxWidth: width(node).max,
     anchored: hasAnchor(node),
     wide,
     fullword,
     choice,
     back,
-    suffix: back ? new RegExp(toSource({ t: "cat", items: items.slice(choice!.anchor!.item) }), "y") : null,
+    suffix: back && anchor ? lazy(() => new RegExp(toSource({ t: "cat", items: items.slice(anchor.item) }), "y")) : null,
   };
 }
 
@@ -144,6 +149,16 @@ export interface Quick {
 
 /** Gaps longer than this are not worth a scan per hit. */
 const MAX_GAP = 64;
+
+/** A value built on first use. */
+export interface Lazy<T> {
+  get(): T;
+}
+
+function lazy<T>(make: () => T): Lazy<T> {
+  let value: T | undefined;
+  return { get: () => (value ??= make()) };
+}
 
 /** How many quick checks a variant gets at most: the most selective ones. */
 const MAX_QUICK = 8;
