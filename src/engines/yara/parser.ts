@@ -615,9 +615,10 @@ class FileParser {
 
   /**
    * `<quantifier> of (<bool>, <bool>, …)`: the AST has no node for a tuple of boolean expressions.
-   * `all` and `any` become the equivalent and/or chain; the others (where an undefined item must
-   * count as false, which `not` would not do) become `for <quantifier> of in (<bool>, …) : (of)`,
-   * a loop over the items whose variable, named by the keyword `of`, cannot clash with a user's.
+   * Every quantifier becomes `for <quantifier> of in (<bool>, …) : (of)`, a loop over the items
+   * whose variable, named by the keyword `of`, cannot clash with a user's. Not an and/or chain,
+   * even for `all` and `any`: in YARA-X an undefined item makes the whole `of` undefined
+   * (`any of (uint8(1000) == 0, true)` is false on a short file), where `or` would skip it.
    */
   private parseBoolTupleOf(quantifier: Quantifier, t: number): Expr {
     const items: Expr[] = [];
@@ -630,14 +631,8 @@ class FileParser {
     this.expect(")", '")"');
     if (this.kinds[this.i] === "at" || this.kinds[this.i] === "in") this.unexpected('"and", "or" or "}"');
     const pos = this.pos(t);
-    if (quantifier.kind !== "all" && quantifier.kind !== "any") {
-      const body: Expr = { type: "ident", name: BOOL_TUPLE_VAR, pos };
-      return { type: "for_in", quantifier, vars: [BOOL_TUPLE_VAR], iterable: { kind: "list", items }, body, pos };
-    }
-    const op = quantifier.kind === "all" ? "and" : "or";
-    let chain = items[0]!;
-    for (let k = 1; k < items.length; k++) chain = { type: "binary", op, left: chain, right: items[k]!, pos: chain.pos };
-    return chain;
+    const body: Expr = { type: "ident", name: BOOL_TUPLE_VAR, pos };
+    return { type: "for_in", quantifier, vars: [BOOL_TUPLE_VAR], iterable: { kind: "list", items }, body, pos };
   }
 
   private parseFor(): Expr {
