@@ -300,6 +300,10 @@ function isolatedSignature(ctx: DivergenceContext, entry: RuleEntry, name: strin
 }
 
 let yaraInstalled: boolean | undefined;
+/** Tests: act as if `yara` were missing (false) or look again (undefined). */
+export function assumeNativeYara(installed: boolean | undefined): void {
+  yaraInstalled = installed;
+}
 export function nativeYaraInstalled(): boolean {
   if (yaraInstalled === undefined) {
     try {

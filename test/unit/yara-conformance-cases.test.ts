@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import {
+  assumeNativeYara,
   compare,
   divergenceContext,
   DOCUMENTED_DIVERGENCES,
@@ -157,6 +158,19 @@ describe("conformance cases: fast path, YARA-X and YARA 4 on minimal reproductio
     // A rule whose lost strings no earlier rule shares.
     const alone = B("$x and $l");
     expect(explain(divergenceContext(src(alone)), { file: FILE, auto: ["default:b [$l@4+14 $x@0+3]"], oracle: [] }, data)).toBeUndefined();
+  });
+
+  test("without YARA 4 (`yara` missing) no disagreement is explained: the harness fails it", () => {
+    const c = CASES[0]!;
+    const data = new TextEncoder().encode(c.data);
+    const d = compare(engines(src(c.rules)), FILE, data)!;
+    expect(d).toBeDefined();
+    assumeNativeYara(false);
+    try {
+      expect(explain(divergenceContext(src(c.rules)), d, data)).toBeUndefined();
+    } finally {
+      assumeNativeYara(undefined);
+    }
   });
 
   test("every divergence the harness accepts is documented, with its reproduction", () => {

@@ -8,6 +8,7 @@ import { UNKNOWN, type Tri } from "../../src/engines/yara/contracts";
 import { compileProgram } from "../../src/engines/yara/eval/index";
 import { parse } from "../../src/engines/yara/parser";
 import { compilePatterns } from "../../src/engines/yara/strings/index";
+import { engines, externalsFor, initEngines, signature } from "../support/differential";
 import { oracleMatches } from "../support/yarax-oracle";
 
 function fastPath(text: string, data: Uint8Array): Tri {
@@ -83,5 +84,15 @@ describe("boolean tuple `of`: the fast path agrees with YARA-X", () => {
     expect(unsure("$a and any of (true, $b)")).toBe(true);
     // The undefined item aborts the loop before $b is looked at: false whatever $b is.
     expect(unsure(`$a and any of (${U8}, $b)`)).toBe(false);
+  });
+
+  it("whole engines agree on reported strings, anchoring included (`$a at 0` inside the tuple)", () => {
+    initEngines();
+    const data = new TextEncoder().encode("abcabc");
+    for (const cond of ["any of ($a at 0, false)", "all of ($a, uint8(0) == 0x61)", `any of (${U8}, $a)`, "none of ($a at 1, false)"]) {
+      const e = engines([{ name: "t.yar", namespace: "default", text: `rule t { strings: $a = "abc" condition: ${cond} }` }]);
+      const auto = e.auto.scan(data, externalsFor("t.bin")).map(signature);
+      expect(auto, cond).toEqual(e.oracle.scan(data, externalsFor("t.bin")).map(signature));
+    }
   });
 });
