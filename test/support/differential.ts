@@ -243,7 +243,11 @@ export function explain(ctx: DivergenceContext, d: Disagreement, data: Uint8Arra
     }
     if (sharers.size === 0) return undefined;
     if (isolatedSignature(ctx, entry, d.file, data) !== a) return undefined;
-    native ??= nativeSignatures(ctx, d.file, data);
+    try {
+      native ??= nativeSignatures(ctx, d.file, data);
+    } catch {
+      return undefined; // yara could not compile the set or scan the file: no confirmation
+    }
     if (native.get(key) !== a) return undefined;
     out.push({ divergence: SHARED_PATTERN_GATE, rule: key, evidence: `strings shared with earlier ${[...sharers].join(", ")}; YARA-X alone and YARA 4 agree with the fast path` });
   }
