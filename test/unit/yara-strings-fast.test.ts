@@ -122,7 +122,12 @@ describe("identical declarations", () => {
 });
 
 describe("the WebAssembly filter loop", () => {
-  const decls = ['"ab"', '"a"', '"abc" nocase', '"xyz0" wide', "{ 01 02 03 04 }", "{ 61 [0-2] 62 63 64 65 }", "/q[0-9]+z/", '"\\x00\\x00\\x00\\x00"', '"hello" xor', '"abcd" fullword'].map(parsed);
+  // Literals longer than their atom and regexes with fixed bytes near it get a second check in
+  // WebAssembly (bytes before or after the atom, case bits masked for nocase): covered here.
+  const decls = [
+    '"ab"', '"a"', '"abc" nocase', '"xyz0" wide', "{ 01 02 03 04 }", "{ 61 [0-2] 62 63 64 65 }", "/q[0-9]+z/", '"\\x00\\x00\\x00\\x00"', '"hello" xor', '"abcd" fullword',
+    '"abcdefghij"', '"ABCDEFGH" nocase', '"zz-abcdefghij-zz"', "{ 55 8B EC [2] 51 52 53 54 ?? C3 }", "{ 4? 5? [1-3] 71 72 73 74 }",
+  ].map(parsed);
   const wasm = compilePatterns(decls).set;
   const js = compilePatterns(decls, { loop: "js" }).set;
   const all = (t: ReturnType<typeof wasm.scan>) => t.hits().map((p) => `${p}=${render(t.get(p))}`).join("\n");
@@ -130,11 +135,18 @@ describe("the WebAssembly filter loop", () => {
   it("finds the same matches as the JS loop, at every data length near the edges", () => {
     let seed = 7;
     const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) & 0xff;
-    const alphabet = bytes("abcdeABCz0q1\x00\x01\x02\x03\x04xyhello");
+    const alphabet = bytes("abcdeABCz0q1\x00\x01\x02\x03\x04xyhellofghij-QRST\x55\x8b\xec\xc3");
     for (let n = 0; n < 40; n++) {
       const d = Uint8Array.from({ length: n }, () => alphabet[rnd() % alphabet.length]!);
       expect(all(wasm.scan(d))).toBe(all(js.scan(d)));
     }
+    // Whole matches and near misses of the checked patterns at both edges of the data.
+    for (const m of ["abcdefghij", "abcdefghiX", "aBcDeFgH", "zz-abcdefghij-zz", "\x55\x8b\xec..QRST\x00\xc3", "\x55\x8b\xec..QRST\x00\xc4", "AP.qrst", "AP..qrst"]) {
+      for (const pad of ["", "x", "xy"]) {
+        for (const d of [bytes(m + pad), bytes(pad + m), bytes(pad + m + pad)]) expect(all(wasm.scan(d))).toBe(all(js.scan(d)));
+      }
+    }
+    expect(render(wasm.scan(bytes("zz-abcdefghij-zz")).get(12))).toBe("0:16");
   });
 
   it("carries matches across its chunks (data longer than one chunk)", () => {
@@ -143,8 +155,15 @@ describe("the WebAssembly filter loop", () => {
     for (let i = 0; i + unit.length <= d.length; i += unit.length) d.set(unit, i);
     // Matches straddling every chunk boundary position as well.
     for (const at of [262_142, 262_143, 262_144, 524_286, 524_287]) d.set(bytes("abcd"), at - 1);
+    // Checked literals straddling the chunk boundaries (the check reads bytes across them).
+    for (const at of [262_126, 262_142, 524_270, 524_286]) d.set(bytes("zz-abcdefghij-zz"), at);
     const a = wasm.scan(d);
     expect(all(a)).toBe(all(js.scan(d)));
     expect(a.get(0)!.offsets.length).toBeGreaterThan(15_000);
+    const needle = Buffer.from("zz-abcdefghij-zz");
+    const naive: number[] = [];
+    for (let i = Buffer.from(d).indexOf(needle); i >= 0; i = Buffer.from(d).indexOf(needle, i + 1)) naive.push(i);
+    expect(naive.length).toBeGreaterThanOrEqual(4);
+    expect(a.get(12)!.offsets).toEqual(naive);
   });
 });

@@ -6,6 +6,18 @@ import { MAX_BACK_STATES, nfaSize } from "./backward";
 import { members, size, width, type Node } from "./ir";
 
 export const MAX_ATOM = 4;
+/**
+ * Four lower-case letters: a piece of a common word ("type", "port", "modu") in every script and
+ * document, far more often than the letters' frequencies multiplied suggest.
+ */
+const WORD_PENALTY = 12;
+
+function allLower(atom: ArrayLike<number>): boolean {
+  if (atom.length < 4) return false;
+  for (let i = 0; i < atom.length; i++) if (atom[i]! < 0x61 || atom[i]! > 0x7a) return false;
+  return true;
+}
+
 /** Three zero bytes in an atom: far more common than the bytes' frequencies multiplied suggest. */
 const ZEROS_PENALTY = 8;
 /** Expansions (e.g. case variants of a nocase atom, members of a small class) allowed per choice. */
@@ -71,7 +83,7 @@ export function atomQuality(atom: ArrayLike<number>): number {
   // bytes' frequencies multiplied suggest.
   let zeros = 0;
   for (let i = 0; i < atom.length; i++) if (atom[i] === 0) zeros++;
-  return q + 3 * seen.size - (seen.size === 1 && atom.length > 1 ? 10 : 0) - (zeros >= 3 ? ZEROS_PENALTY : 0);
+  return q + 3 * seen.size - (seen.size === 1 && atom.length > 1 ? 10 : 0) - (zeros >= 3 ? ZEROS_PENALTY : 0) - (allLower(atom) ? WORD_PENALTY : 0);
 }
 
 /** The spread penalty that choiceQuality took off a choice (given back once it is anchored). */

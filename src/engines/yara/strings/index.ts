@@ -11,7 +11,7 @@ import { MAX_MATCHES_PER_PATTERN, type MatchTable, type PatternMatches } from ".
 import { binaryString } from "../regex";
 import { verifyBase64 } from "./base64";
 import { variantsOf, type Variant } from "./variants";
-import { CHUNK, WasmFilter } from "./wasm";
+import { CHUNK, MARGIN, WasmFilter } from "./wasm";
 
 export interface PatternSet {
   readonly patterns: number;
@@ -247,7 +247,81 @@ class CompiledSet implements PatternSet {
     this.table4 = new AtomTable(groups[4]!, (k) => bases[4]!.get(k)!);
     this.table3 = new AtomTable(groups[3]!, (k) => bases[3]!.get(k)!);
     this.run = new ScanRun(patterns, variants, canonical);
-    this.wasm = loop === "wasm" ? WasmFilter.create(this.filter4, this.shortGate, this.table4.keys, this.table4.first, this.table4.bits, FILTER_BITS) : null;
+    this.wasm = loop === "wasm" ? WasmFilter.create(this.filter4, this.shortGate, this.table4.keys, this.table4.first, this.slotChecks(), this.table4.bits, FILTER_BITS) : null;
+  }
+
+  /**
+   * For the WebAssembly loop: per 4-byte table slot with one entry, four bytes near the atom that
+   * every match of that entry has (mask/value relative to the hit), so that most hits of common
+   * atoms never reach JS. Literals: the bytes after (or before) the atom, case bits masked for
+   * nocase letters. Regex variants: their quick-check bytes, each set as the widest mask/value that
+   * covers it (a superset, never a false rejection).
+   */
+  private slotChecks(): { off: Int32Array; mask: Int32Array; value: Int32Array } {
+    const t = this.table4;
+    const size = t.keys.length;
+    const off = new Int32Array(size);
+    const mask = new Int32Array(size);
+    const value = new Int32Array(size);
+    const kMask = new Int32Array(2 * MARGIN);
+    const kVal = new Int32Array(2 * MARGIN);
+    for (let slot = 0; slot < size; slot++) {
+      if (t.first[slot] === 0 || t.end[slot]! - (t.first[slot]! - 1) !== 1) continue;
+      const e = t.first[slot]! - 1;
+      const v = this.variants[this.entVariant[e]!]!;
+      // Mask and value for data[hit + k], k in [-MARGIN, MARGIN), at index k + MARGIN.
+      kMask.fill(0);
+      const put = (k: number, m: number, val: number) => {
+        if (k < -MARGIN || k >= MARGIN) return;
+        kMask[k + MARGIN] = m;
+        kVal[k + MARGIN] = val;
+      };
+      if (v.kind === "literal" && v.xor === null) {
+        const a = this.entOffMin[e]!;
+        const bytes = v.bytes;
+        for (let k = Math.max(0, a - MARGIN); k < Math.min(bytes.length, a + MARGIN); k++) {
+          const b = bytes[k]!;
+          if (v.nocase && b >= 0x61 && b <= 0x7a) put(k - a, 0xdf, b & 0xdf);
+          else put(k - a, 0xff, b);
+        }
+      } else if (v.kind === "regex" && v.quick) {
+        const q = this.kinds[this.entVariant[e]!] === KIND_REGEX_BACK ? this.entOffMin[e]! : v.quick.inner;
+        for (let k = 0; k < v.quick.offs.length; k++) {
+          let first = -1;
+          let diff = 0;
+          for (let b = 0; b < 256; b++) {
+            if (((v.quick.sets[k * 8 + (b >>> 5)]! >>> (b & 31)) & 1) === 0) continue;
+            if (first < 0) first = b;
+            diff |= b ^ first;
+          }
+          const m = 0xff & ~diff;
+          if (first >= 0 && m !== 0) put(v.quick.offs[k]! - q, m, first & m);
+        }
+      } else continue;
+      // The 4-byte window (outside the atom itself) with the most mask bits.
+      let best = 0;
+      let bestAt = 0;
+      for (let p = -MARGIN; p <= MARGIN - 4; p++) {
+        if (p > -4 && p < 4) continue;
+        let bitsSet = 0;
+        for (let k = 0; k < 4; k++) for (let m = kMask[p + k + MARGIN]!; m; m &= m - 1) bitsSet++;
+        if (bitsSet > best) {
+          best = bitsSet;
+          bestAt = p;
+        }
+      }
+      if (best === 0) continue;
+      let mk = 0;
+      let val = 0;
+      for (let k = 0; k < 4; k++) {
+        mk |= kMask[bestAt + k + MARGIN]! << (8 * k);
+        val |= (kVal[bestAt + k + MARGIN]! & kMask[bestAt + k + MARGIN]!) << (8 * k);
+      }
+      off[slot] = bestAt;
+      mask[slot] = mk;
+      value[slot] = val;
+    }
+    return { off, mask, value };
   }
 
   /** Patterns incomplete on every file (an undecidable variant without atoms), for measurements. */

@@ -4,6 +4,9 @@
 // hit, and JS verifies them. In JS this loop ran at about 190 MB/s on executables; here it is bound
 // by memory. No toolchain is involved: the bytes are emitted below, opcode by opcode.
 
+/** Bytes of context copied on each side of a chunk: the reach of the per-slot checks. */
+export const MARGIN = 16;
+
 /** Positions per call: bounds the output (at most two candidates per position). */
 export const CHUNK = 1 << 18;
 
@@ -13,6 +16,7 @@ const MUL = 0x9e3779b1 | 0;
 const BLOCK = 0x02;
 const LOOP = 0x03;
 const IF = 0x04;
+const ELSE = 0x05;
 const END = 0x0b;
 const BR = 0x0c;
 const BR_IF = 0x0d;
@@ -99,7 +103,7 @@ function bit(base: number, index: number): number[] {
   return [...get(base), ...get(index), ...c(5), I32_SHR_U, ...c(2), I32_SHL, I32_ADD, ...load(), ...get(index), I32_SHR_U, ...c(1), I32_AND];
 }
 
-function body(): number[] {
+function body(tableBytes: number): number[] {
   // prettier-ignore
   const code = [
     ...c(1), ...get(BITS), I32_SHL, ...c(1), I32_SUB, ...set(MASK),
@@ -118,7 +122,20 @@ function body(): number[] {
     ...get(FIRST), ...get(SLOT), ...c(2), I32_SHL, I32_ADD, ...load(), I32_EQZ, BR_IF, 1,
     ...get(KEYS), ...get(SLOT), ...c(2), I32_SHL, I32_ADD, ...load(), ...get(W), I32_EQ,
     IF, VOID,
+    // A second look before JS sees the hit: four bytes near the atom that the slot's only entry
+    // needs (mask 0: no check). checks: off, mask, value per slot, after `first` in memory.
+    ...get(FIRST), ...get(SLOT), ...c(2), I32_SHL, I32_ADD, ...set(B),
+    ...get(B), ...load(2 * tableBytes), ...set(H),
+    ...get(H), I32_EQZ,
+    IF, VOID,
     ...emit(get(SLOT)),
+    ELSE,
+    ...get(DATA), ...get(I), I32_ADD, ...get(B), ...load(tableBytes), I32_ADD, ...load(), ...get(H), I32_AND,
+    ...get(B), ...load(3 * tableBytes), I32_EQ,
+    IF, VOID,
+    ...emit(get(SLOT)),
+    END,
+    END,
     BR, 2,
     END,
     ...get(SLOT), ...c(1), I32_ADD, ...get(MASK), I32_AND, ...set(SLOT),
@@ -151,13 +168,13 @@ function name(s: string): number[] {
 }
 
 /** The module: imports memory "m"."mem", exports `filter` (9 i32 params, i32 result). */
-export function filterModuleBytes(): Uint8Array {
+export function filterModuleBytes(tableBytes: number): Uint8Array {
   const i32 = 0x7f;
   const type = section(1, [1, 0x60, ...uleb(9), ...new Array(9).fill(i32), 1, i32]);
   const imports = section(2, [1, ...name("m"), ...name("mem"), 0x02, 0x00, 1]);
   const funcs = section(3, [1, 0]);
   const exports = section(7, [1, ...name("filter"), 0x00, 0]);
-  const code = section(10, [1, ...body()]);
+  const code = section(10, [1, ...body(tableBytes)]);
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...imports, ...funcs, ...exports, ...code]);
 }
 
@@ -186,7 +203,19 @@ export class WasmFilter {
     this.out = new Int32Array(memory.buffer, addr.out, 4 * CHUNK);
   }
 
-  static create(filter: Int32Array, gate: Int32Array, keys: Int32Array, first: Int32Array, bits: number, filterBits: number): WasmFilter | null {
+  /**
+   * checks: per table slot, a 4-byte test at data[i + off] (i = the hit) with -MARGIN <= off <=
+   * MARGIN - 4: (bytes & mask) === value, or mask 0 for none. A necessary condition only.
+   */
+  static create(
+    filter: Int32Array,
+    gate: Int32Array,
+    keys: Int32Array,
+    first: Int32Array,
+    checks: { off: Int32Array; mask: Int32Array; value: Int32Array },
+    bits: number,
+    filterBits: number,
+  ): WasmFilter | null {
     if (typeof WebAssembly !== "object") return null;
     let at = 0;
     const place = (bytes: number) => {
@@ -198,27 +227,38 @@ export class WasmFilter {
       filter: place(filter.byteLength),
       gate: place(gate.byteLength),
       keys: place(keys.byteLength),
-      first: place(first.byteLength),
+      first: place(4 * first.byteLength),
       out: place(CHUNK * 2 * 8),
-      data: place(CHUNK + 16),
+      data: place(CHUNK + 3 + 2 * MARGIN + 16),
     };
     const memory = new WebAssembly.Memory({ initial: Math.ceil(at / 65536) });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(filterModuleBytes()), { m: { mem: memory } });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(filterModuleBytes(first.byteLength)), { m: { mem: memory } });
     const i32 = new Int32Array(memory.buffer);
     i32.set(filter, addr.filter >> 2);
     i32.set(gate, addr.gate >> 2);
     i32.set(keys, addr.keys >> 2);
     i32.set(first, addr.first >> 2);
+    i32.set(checks.off, (addr.first + first.byteLength) >> 2);
+    i32.set(checks.mask, (addr.first + 2 * first.byteLength) >> 2);
+    i32.set(checks.value, (addr.first + 3 * first.byteLength) >> 2);
     return new WasmFilter(memory, instance.exports.filter as FilterFn, addr, bits, 32 - filterBits);
   }
 
   /**
    * Candidates for positions base .. base + count - 1 of `data` (count <= CHUNK; every position
-   * must have three bytes after it): the number of pairs now in `out`.
+   * must have three bytes after it): the number of pairs now in `out`. The chunk is copied with
+   * MARGIN bytes of context on each side (zeros beyond the data: a check may then pass in vain,
+   * never fail in vain, since a match lies inside the data).
    */
   run(data: Uint8Array, base: number, count: number): number {
     const a = this.addr;
-    this.bytes.set(data.subarray(base, base + count + 3), a.data);
-    return this.fn(a.data, count, a.out, a.filter, a.gate, a.keys, a.first, this.bits, this.fshift);
+    const start = a.data + MARGIN;
+    const from = Math.max(0, base - MARGIN);
+    const to = Math.min(data.length, base + count + 3 + MARGIN);
+    const mem = this.bytes;
+    if (from > base - MARGIN) mem.fill(0, start - MARGIN, start - (base - from));
+    mem.set(data.subarray(from, to), start - (base - from));
+    if (to < base + count + 3 + MARGIN) mem.fill(0, start + (to - base), start + count + 3 + MARGIN);
+    return this.fn(start, count, a.out, a.filter, a.gate, a.keys, a.first, this.bits, this.fshift);
   }
 }
