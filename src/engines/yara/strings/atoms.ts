@@ -12,9 +12,9 @@ export const MAX_ATOM = 4;
  */
 const WORD_PENALTY = 12;
 
-function allLower(atom: ArrayLike<number>): boolean {
-  if (atom.length < 4) return false;
-  for (let i = 0; i < atom.length; i++) if (atom[i]! < 0x61 || atom[i]! > 0x7a) return false;
+function allLower(atom: ArrayLike<number>, at: number, end: number): boolean {
+  if (end - at < 4) return false;
+  for (let i = at; i < end; i++) if (atom[i]! < 0x61 || atom[i]! > 0x7a) return false;
   return true;
 }
 
@@ -71,19 +71,25 @@ function byteScore(b: number): number {
 }
 
 /** Quality of one atom string (higher is rarer). */
-export function atomQuality(atom: ArrayLike<number>): number {
+export function atomQuality(bytes: ArrayLike<number>, at = 0, length = bytes.length - at): number {
+  // A window of `bytes` without a subarray: this runs for every window of every literal.
+  const atom = bytes;
+  const end = at + length;
+  // No Set: atoms are at most four bytes, and this runs for every window of every literal.
   let q = 0;
-  const seen = new Set<number>();
-  for (let i = 0; i < atom.length; i++) {
+  let distinct = 0;
+  for (let i = at; i < end; i++) {
     q += byteScore(atom[i]!);
-    seen.add(atom[i]!);
+    let j = at;
+    while (j < i && atom[j] !== atom[i]) j++;
+    if (j === i) distinct++;
   }
   // A run of one repeated byte (00 00 00 00, AAAA) is common in every kind of file.
   // Three or more zero bytes (small 32-bit integers: 01 00 00 00) are far more common than their
   // bytes' frequencies multiplied suggest.
   let zeros = 0;
-  for (let i = 0; i < atom.length; i++) if (atom[i] === 0) zeros++;
-  return q + 3 * seen.size - (seen.size === 1 && atom.length > 1 ? 10 : 0) - (zeros >= 3 ? ZEROS_PENALTY : 0) - (allLower(atom) ? WORD_PENALTY : 0);
+  for (let i = at; i < end; i++) if (atom[i] === 0) zeros++;
+  return q + 3 * distinct - (distinct === 1 && length > 1 ? 10 : 0) - (zeros >= 3 ? ZEROS_PENALTY : 0) - (allLower(atom, at, end) ? WORD_PENALTY : 0);
 }
 
 /** The spread penalty that choiceQuality took off a choice (given back once it is anchored). */
@@ -226,7 +232,7 @@ function catChoice(items: Node[], top: boolean): AtomChoice | null {
         best = better(best, { ...shift(c, preMin, preMax)!, offsets: c.offsets.map((o) => o + preMin) });
       } else best = better(best, shift(c, preMin, preMax));
     }
-    if (top) preStates += nfaSize(item);
+    if (top && preStates <= MAX_BACK_STATES) preStates += nfaSize(item);
     const w = width(item);
     preMin += w.min;
     preMax = preMax === null || w.max === null ? null : preMax + w.max;
@@ -271,7 +277,7 @@ export function literalAtoms(bytes: Uint8Array, nocase: boolean, xor: { min: num
   let bestAt = 0;
   let bestQ = -Infinity;
   for (let j = 0; j + len <= bytes.length; j++) {
-    const q = atomQuality(bytes.subarray(j, j + len));
+    const q = atomQuality(bytes, j, len);
     if (q > bestQ) {
       bestQ = q;
       bestAt = j;
@@ -293,7 +299,12 @@ export function literalAtoms(bytes: Uint8Array, nocase: boolean, xor: { min: num
 }
 
 function dedupe(atoms: Uint8Array[]): Uint8Array[] {
-  const seen = new Map<string, Uint8Array>();
-  for (const a of atoms) seen.set(Buffer.from(a).toString("latin1"), a);
+  // Atoms are at most four bytes: their length and bytes make an exact numeric key.
+  const seen = new Map<number, Uint8Array>();
+  for (const a of atoms) {
+    let key = a.length;
+    for (let i = 0; i < a.length; i++) key = key * 256 + a[i]!;
+    seen.set(key, a);
+  }
   return [...seen.values()];
 }

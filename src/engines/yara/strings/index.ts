@@ -10,7 +10,7 @@ import type { HexToken, StringDecl } from "../ast";
 import { MAX_MATCHES_PER_PATTERN, type MatchTable, type PatternMatches } from "../contracts";
 import { binaryString } from "../regex";
 import { verifyBase64 } from "./base64";
-import { variantsOf, type Variant } from "./variants";
+import { regexesOf, variantsOf, type Variant } from "./variants";
 import { CHUNK, MARGIN, WasmFilter } from "./wasm";
 
 export interface PatternSet {
@@ -634,7 +634,10 @@ class ScanRun {
   /** Candidate starts from the backward NFA (prefix ending at q), each checked forwards. */
   regexBack(vi: number, q: number, at: number): void {
     const v = this.variants[vi] as RegexVariant;
-    if (q < 0 || !this.quick(v, at) || !this.execAt(v, v.suffix!.get(), q)) return;
+    if (q < 0 || !this.quick(v, at)) return;
+    const suffix = v.suffix!.get();
+    if (suffix === null) return this.undecided(v.pattern);
+    if (!this.execAt(v, suffix, q)) return;
     const starts = this.starts;
     v.back!.get().starts(this.data, q, at - MAX_BACKWARD, starts);
     for (const s of starts) this.verifyAt(v, s);
@@ -676,7 +679,9 @@ class ScanRun {
 
   /** The match starting exactly at s, if any. */
   private verifyAt(v: RegexVariant, s: number): void {
-    const m = this.execAt(v, v.re, s);
+    const rx = regexesOf(v);
+    if (rx === null) return this.undecided(v.pattern);
+    const m = this.execAt(v, rx.sticky, s);
     if (m) this.confirm(v, s, m[0].length);
   }
 
@@ -698,11 +703,13 @@ class ScanRun {
   }
 
   private verifyRegex(v: RegexVariant, lo: number, hi: number): void {
+    const rx = regexesOf(v);
+    if (rx === null) return this.undecided(v.pattern);
     const text = this.latin1();
     const n = text.length;
     if (v.anchored) {
       // ^ and $ need the whole data; sticky, one start at a time (a global search could run to the end).
-      const re = v.re;
+      const re = rx.sticky;
       for (let s = lo; s <= hi && s <= n; s++) {
         re.lastIndex = s;
         const m = re.exec(text);
@@ -719,7 +726,7 @@ class ScanRun {
     if (hi - lo < FEW_STARTS) {
       // A few starts: one sticky exec each. A global search would go on looking for the leftmost
       // match past `hi`, up to the end of the window (4 KB for an unbounded regex), on every hit.
-      const sticky = v.re;
+      const sticky = rx.sticky;
       for (let s = lo; s <= hi; s++) {
         sticky.lastIndex = s - from;
         const m = sticky.exec(window);
@@ -728,7 +735,7 @@ class ScanRun {
       return;
     }
     // Global search: irregexp finds the leftmost start >= lastIndex; one exec per match, not per start.
-    const re = (v.reg ??= new RegExp(v.re.source, "g"));
+    const re = rx.global;
     let s = lo;
     while (s <= hi) {
       re.lastIndex = s - from;
@@ -747,8 +754,10 @@ class ScanRun {
       this.undecided(v.pattern);
       return;
     }
+    const rx = regexesOf(v);
+    if (rx === null) return this.undecided(v.pattern);
     const text = this.latin1();
-    const re = (v.reg ??= new RegExp(v.re.source, "g"));
+    const re = rx.global;
     let from = 0;
     while (from <= text.length) {
       re.lastIndex = from;

@@ -50,6 +50,8 @@ export function members(s: ByteSet): number[] {
   return out;
 }
 export function size(s: ByteSet): number {
+  const m = MEMBERS.get(s);
+  if (m) return m.length;
   let n = 0;
   for (let i = 0; i < 8; i++) {
     let v = s[i]! >>> 0;

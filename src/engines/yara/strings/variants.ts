@@ -29,13 +29,13 @@ export type Variant =
       kind: "regex";
       pattern: number;
       node: Node;
-      /** Sticky, so exec at lastIndex answers "a match starting exactly here". */
-      re: RegExp;
       /**
-       * Global: from lastIndex, the leftmost start with a match (irregexp scans the starts itself).
-       * Built on first use (most variants never see a hit): see globalOf().
+       * Sticky, so exec at lastIndex answers "a match starting exactly here"; and global, which
+       * from lastIndex finds the leftmost start with a match (irregexp scans the starts itself).
+       * Both are built on first use (most variants never see a hit; compile time is a budget) by
+       * regexesOf(): null when the JS RegExp cannot be built (a limit), and the hits undecidable.
        */
-      reg: RegExp | null;
+      regexes: { sticky: RegExp; global: RegExp } | null | undefined;
       /** The longest match in bytes (null = unbounded): how far past the last candidate start to look. */
       maxWidth: number | null;
       /**
@@ -47,7 +47,7 @@ export type Variant =
        * With `back`: the items from the atom's item to the end, sticky. Run at the item's start
        * before the backward NFA, it rejects most hits of a common atom for the price of one exec.
        */
-      suffix: Lazy<RegExp> | null;
+      suffix: Lazy<RegExp | null> | null;
       /**
        * Cheap rejection before any regex or NFA runs: single bytes at fixed distances from the start
        * of the atom's item (q = hit - inner), which every match has. null without a top-level anchor.
@@ -107,7 +107,6 @@ export function foldByte(b: number): number {
 
 function regexVariant(pattern: number, tree: Node, wide: boolean, fullword: boolean): Variant {
   const node = flatten(tree);
-  const source = toSource(node);
   const choice = chooseRegexAtoms(node);
   const items = node.t === "cat" ? node.items : [node];
   const anchor = choice?.anchor;
@@ -119,15 +118,14 @@ function regexVariant(pattern: number, tree: Node, wide: boolean, fullword: bool
     node,
     // Quick checks are relative to one atom offset: not for atoms at different offsets in their item.
     quick: choice?.anchor && !choice.anchor.inners?.some((x) => x !== choice.anchor!.inner) ? quickChecks(items, choice.anchor.item, choice.anchor.inner, Math.min(...choice.atoms.map((a) => a.length))) : null,
-    re: new RegExp(source, "y"),
-    reg: null,
+    regexes: undefined,
     maxWidth: width(node).max,
     anchored: hasAnchor(node),
     wide,
     fullword,
     choice,
     back,
-    suffix: back && anchor ? lazy(() => new RegExp(toSource({ t: "cat", items: items.slice(anchor.item) }), "y")) : null,
+    suffix: back && anchor ? lazy(() => regexOrNull(toSource({ t: "cat", items: items.slice(anchor.item) }), "y")) : null,
   };
 }
 
@@ -149,6 +147,27 @@ export interface Quick {
 
 /** Gaps longer than this are not worth a scan per hit. */
 const MAX_GAP = 64;
+
+/** A regex variant's RegExps, built on first use; null when JS cannot build them. */
+export function regexesOf(v: Extract<Variant, { kind: "regex" }>): { sticky: RegExp; global: RegExp } | null {
+  if (v.regexes === undefined) {
+    try {
+      const source = toSource(v.node);
+      v.regexes = { sticky: new RegExp(source, "y"), global: new RegExp(source, "g") };
+    } catch {
+      v.regexes = null;
+    }
+  }
+  return v.regexes;
+}
+
+function regexOrNull(source: string, flags: string): RegExp | null {
+  try {
+    return new RegExp(source, flags);
+  } catch {
+    return null;
+  }
+}
 
 /** A value built on first use. */
 export interface Lazy<T> {
@@ -287,7 +306,8 @@ export function variantsOf(decl: StringDecl, pattern: number): { variants: Varia
     try {
       out.push(regexVariant(pattern, node, wide, m.fullword));
     } catch (err) {
-      // A JS RegExp limit (e.g. a huge repetition count): undecidable, not wrong.
+      // Anything the atom chooser or the NFA cannot take: undecidable, not wrong. (A JS RegExp
+      // limit, e.g. a huge repetition count, shows later, at the first hit: see regexesOf.)
       return { variants: [{ kind: "undecidable", pattern, choice: chooseAtoms(node) }], warning: String(err) };
     }
   }
