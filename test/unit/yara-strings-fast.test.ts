@@ -1,7 +1,7 @@
 // The matcher's fast paths and coverage, each case checked against YARA-X as well as the expected
 // value: atoms at a variable distance (backward NFA, quick byte checks, suffix check), xor verified
 // with the key read from the data, identical declarations shared, base64 combined with ascii/wide,
-// and wide regexes with \b (undecidable only where their atoms occur).
+// wide regexes with \b (YARA-X's wide word boundaries), and patterns incomplete only where they may match.
 import { describe, expect, it } from "vitest";
 import type { StringDecl } from "../../src/engines/yara/ast";
 import { compilePatterns } from "../../src/engines/yara/strings";
@@ -71,8 +71,11 @@ const CASES: [string, string, string][] = [
   ['"whoami;net" ascii wide base64 base64wide', `x${b64("whoami;net")} ${b64(wide("whoami;net"))} ${wide(b64("whoami;net"))} ${wide(b64(wide("whoami;net")))}`, "1:13 18:26 47:26 80:52"],
   ['"whoami;net" wide base64', `x${b64("whoami;net")} ${b64(wide("whoami;net"))}`, "18:26"],
   ['"{}.constructor(\\"return\\x20this\\")(\\x20)" base64', `z${b64('{}.constructor("return this")( )')}z`, "1:42"],
-  // \b in a wide regex is not reproduced: complete where its atoms do not occur.
+  // \b in a wide regex: the char before is the byte two back behind a 0x00; the one after is the next byte.
   ["/\\beval\\(/ ascii wide", "x eval( y", "2:5"],
+  ["/\\bab/ wide", "xa\0b\0 Qa\0b\0 \0a\0b\0 x\0a\0b\0 _\0a\0b\0", "1:4 7:4 13:4"],
+  ["/ab\\b/ wide", "a\0b\0c a\0b\0c\0 a\0b\0 a\0b\0", "13:4 18:4"],
+  ["/a\\Bb/ wide", "a\0b\0 a\0-\0", "0:4"],
 ];
 
 describe("matcher fast paths and coverage (each case also checked against YARA-X)", () => {
@@ -84,12 +87,11 @@ describe("matcher fast paths and coverage (each case also checked against YARA-X
 });
 
 describe("undecidable only where it may match", () => {
-  it("a wide regex with \\b is incomplete only on data holding its wide atom, and keeps its ascii matches", () => {
+  it("a wide regex with \\b is exact: YARA-X's wide word boundaries", () => {
     const decl = "/\\beval\\(/ ascii wide";
-    const data = bytes(`eval( ${wide("eval(")}`);
-    expect(theirs(decl, data)).toBe("0:5 6:10");
-    // The ascii match is exact; the wide one is left to YARA-X.
-    expect(ours(decl, data)).toBe("0:5 ?");
+    const data = bytes(`eval( ${wide("eval(")} x${wide("eval(")} _\0${wide("eval(")}`);
+    expect(theirs(decl, data)).toBe("0:5 6:10 18:10");
+    expect(ours(decl, data)).toBe("0:5 6:10 18:10");
     expect(ours(decl, bytes("nothing here"))).toBe("-");
   });
 

@@ -21,6 +21,9 @@ const A_START = 0;
 const A_END = 1;
 const A_WORD = 2;
 const A_NOTWORD = 3;
+const A_WIDEWORD = 4;
+const A_WIDENOTWORD = 5;
+const ASSERT_KINDS = { start: A_START, end: A_END, word: A_WORD, notword: A_NOTWORD, wideword: A_WIDEWORD, widenotword: A_WIDENOTWORD } as const;
 
 /** NFA states for a node, unrolled (an estimate good enough to refuse huge prefixes early). */
 export function nfaSize(n: Node): number {
@@ -89,7 +92,7 @@ export class BackwardMatcher {
         case "set":
           return add(BYTE, after, Array.from(n.set, (x) => x | 0), [], 0);
         case "assert":
-          return add(ASSERT, after, null, [], n.kind === "start" ? A_START : n.kind === "end" ? A_END : n.kind === "word" ? A_WORD : A_NOTWORD);
+          return add(ASSERT, after, null, [], ASSERT_KINDS[n.kind]);
         case "cat": {
           // Read backwards, the last item comes first: chain them from the first one outwards.
           let cur = after;
@@ -216,6 +219,13 @@ export class BackwardMatcher {
         return p === 0;
       case A_END:
         return p === n;
+      case A_WIDEWORD:
+      case A_WIDENOTWORD: {
+        // As toSource renders it: whole byte pairs, the 0x00 unchecked.
+        const before = p >= 2 ? WORD[data[p - 2]!]! : 0;
+        const after = p + 1 < n ? WORD[data[p]!]! : 0;
+        return kind === A_WIDEWORD ? before !== after : before === after;
+      }
       default: {
         const before = p > 0 ? WORD[data[p - 1]!]! : 0;
         const after = p < n ? WORD[data[p]!]! : 0;

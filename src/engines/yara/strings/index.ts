@@ -687,7 +687,7 @@ class ScanRun {
 
   /**
    * A sticky exec of `re` (the variant's regex or a part of it) at s: on the whole data when
-   * anchored, else in a window from one byte before s (for \b) long enough for any sure match.
+   * anchored, else in a window from two bytes before s (for \b, wide \b) long enough for any sure match.
    */
   private execAt(v: RegexVariant, re: RegExp, s: number): RegExpExecArray | null {
     const text = this.latin1();
@@ -695,8 +695,8 @@ class ScanRun {
       re.lastIndex = s;
       return re.exec(text);
     }
-    const from = Math.max(0, s - 1);
-    const reach = v.maxWidth !== null && v.maxWidth < MAX_SURE_LENGTH ? v.maxWidth + 1 : MAX_SURE_LENGTH + 2;
+    const from = Math.max(0, s - 2);
+    const reach = v.maxWidth !== null && v.maxWidth < MAX_SURE_LENGTH ? v.maxWidth + 2 : MAX_SURE_LENGTH + 2;
     const window = text.slice(from, Math.min(text.length, s + reach));
     re.lastIndex = s - from;
     return re.exec(window);
@@ -717,11 +717,11 @@ class ScanRun {
       }
       return;
     }
-    // A window from one byte before the first start (for \b) to where the longest match from the
-    // last start ends (plus one byte for \b), or to the length limit: a match from a start <= hi is
+    // A window from two bytes before the first start (for \b and wide \b) to where the longest match from the
+    // last start ends (plus two bytes for \b and wide \b), or to the length limit: a match from a start <= hi is
     // never cut by the window's end unless it reaches MAX_SURE_LENGTH, which makes it incomplete.
-    const from = Math.max(0, lo - 1);
-    const reach = v.maxWidth !== null && v.maxWidth < MAX_SURE_LENGTH ? v.maxWidth + 1 : MAX_SURE_LENGTH + 2;
+    const from = Math.max(0, lo - 2);
+    const reach = v.maxWidth !== null && v.maxWidth < MAX_SURE_LENGTH ? v.maxWidth + 2 : MAX_SURE_LENGTH + 2;
     const window = text.slice(from, Math.min(n, hi + reach));
     if (hi - lo < FEW_STARTS) {
       // A few starts: one sticky exec each. A global search would go on looking for the leftmost

@@ -12,7 +12,7 @@ export type Node =
   /** max null = unbounded. Hex jumps are lazy, regex quantifiers greedy unless `?` follows. */
   | { t: "rep"; node: Node; min: number; max: number | null; greedy: boolean }
   /** ^ and $ are the start and end of the data (YARA has no multi-line mode); \b \B ASCII words. */
-  | { t: "assert"; kind: "start" | "end" | "word" | "notword" };
+  | { t: "assert"; kind: "start" | "end" | "word" | "notword" | "wideword" | "widenotword" };
 
 export function emptySet(): ByteSet {
   return new Uint32Array(8);
@@ -95,11 +95,10 @@ export function literal(bytes: ArrayLike<number>): Node {
 }
 
 /**
- * `wide`: every byte becomes that byte followed by 0x00. Word-boundary assertions have YARA-X's own
- * wide semantics, which are not translated: the caller gets null (undecidable), unless it asks to
- * keep them (zero-width) to choose atoms from a superset of the real matches.
+ * `wide`: every byte becomes that byte followed by 0x00; word boundaries become YARA-X's wide
+ * boundaries (wideword / widenotword, see toSource).
  */
-export function widen(n: Node, keepWordAsserts = false): Node | null {
+export function widen(n: Node): Node {
   switch (n.t) {
     case "set":
       return { t: "cat", items: [n, { t: "set", set: byteSet(0) }] };
@@ -108,8 +107,7 @@ export function widen(n: Node, keepWordAsserts = false): Node | null {
       // visible to the atom chooser across characters ("a\0b\0", not ["a\0"]["b\0"]).
       const items: Node[] = [];
       for (const x of n.items) {
-        const w = widen(x, keepWordAsserts);
-        if (!w) return null;
+        const w = widen(x);
         if (w.t === "cat") items.push(...w.items);
         else items.push(w);
       }
@@ -118,19 +116,18 @@ export function widen(n: Node, keepWordAsserts = false): Node | null {
     case "alt": {
       const alts: Node[] = [];
       for (const x of n.alts) {
-        const w = widen(x, keepWordAsserts);
-        if (!w) return null;
-        alts.push(w);
+        alts.push(widen(x));
       }
       return { t: "alt", alts };
     }
     case "rep": {
-      const w = widen(n.node, keepWordAsserts);
-      return w ? { ...n, node: w } : null;
+      return { ...n, node: widen(n.node) };
     }
     case "assert":
-      // keepWordAsserts: for atom choice only (a superset of the real matches), never for matching.
-      return n.kind === "start" || n.kind === "end" || keepWordAsserts ? n : null;
+      // Word boundaries get YARA-X's wide meaning (see toSource); a boundary already wide stays.
+      if (n.kind === "word") return { t: "assert", kind: "wideword" };
+      if (n.kind === "notword") return { t: "assert", kind: "widenotword" };
+      return n;
   }
 }
 
@@ -218,6 +215,9 @@ export function hasAnchor(n: Node): boolean {
 // Translation to a JS RegExp source over a latin1 string. Every set is an explicit class of \xHH
 // ranges, so no JS flag (i, s, u) or JS class (\s, \w) with its own, wider meaning is involved.
 
+/** A word character and the byte after it (a wide character, its second byte unchecked). */
+const WIDE_WORD = "[0-9A-Za-z_][\\s\\S]";
+
 function hex2(b: number): string {
   return "\\x" + b.toString(16).padStart(2, "0");
 }
@@ -254,6 +254,23 @@ export function toSource(n: Node): string {
     }
     case "assert":
       // No `m` flag: ^ and $ are the start and end of the whole string, as in YARA.
-      return n.kind === "start" ? "^" : n.kind === "end" ? "$" : n.kind === "word" ? "\\b" : "\\B";
+      switch (n.kind) {
+        case "start":
+          return "^";
+        case "end":
+          return "$";
+        case "word":
+          return "\\b";
+        case "notword":
+          return "\\B";
+        // YARA-X's \b in a wide regex (lib/src/re/mod.rs WideIter, checked against it): it reads
+        // whole pairs of bytes without requiring the 0x00, so the character before position p is
+        // data[p - 2] (none when p < 2) and the one after is data[p] (none unless data[p + 1]
+        // exists); word characters are [0-9A-Za-z_].
+        case "wideword":
+          return `(?:(?<=${WIDE_WORD})(?!${WIDE_WORD})|(?<!${WIDE_WORD})(?=${WIDE_WORD}))`;
+        case "widenotword":
+          return `(?:(?<=${WIDE_WORD})(?=${WIDE_WORD})|(?<!${WIDE_WORD})(?!${WIDE_WORD}))`;
+      }
   }
 }

@@ -294,15 +294,6 @@ export function variantsOf(decl: StringDecl, pattern: number): { variants: Varia
   let warning: string | undefined;
   for (const wide of encodings) {
     const node = wide ? widen(base) : base;
-    if (!node) {
-      // YARA-X's \b on wide text is not reproduced. The pattern is undecidable only where an atom
-      // of its wide form (assertions kept as zero-width, so every real match contains one) occurs.
-      // The ascii variant, if any, stays exact.
-      const loose = widen(base, true);
-      out.push({ kind: "undecidable", pattern, choice: loose ? chooseRegexAtoms(flatten(loose)) : null });
-      warning = "word boundary in a wide regex";
-      continue;
-    }
     try {
       out.push(regexVariant(pattern, node, wide, m.fullword));
     } catch (err) {
