@@ -185,3 +185,48 @@ function isolated(ctx: ReturnType<typeof divergenceContext>, key: string): RuleS
   if (!entry) throw new Error(`no rule ${key}`);
   return isolatedSource(ctx, entry);
 }
+
+// Found by `make conformance` at stride 3 (mimikatz_kirbi_ticket: `$asn1_84 at 0` with a hex string
+// that has wildcards): YARA-X anchors a pattern used only as `$a at <constant>`, reporting its
+// match there only, when the pattern is a literal (text without nocase/xor/base64, hex of plain
+// bytes, a regex that is a plain literal); other patterns are searched everywhere and every match
+// is reported. The fast path (src/engines/yara/engine.ts, anchoredPatterns, not this engineer's
+// file) anchors them all. `test.fails` until engine.ts is fixed; then make these plain tests.
+describe("anchoring: only literal patterns (engine.ts bug, open)", () => {
+  const ANCHORED: [string, string][] = [
+    ['"ab"', "abcdabcdab"],
+    ["{ 61 62 }", "abcdabcdab"],
+    ['"ab" wide', "a\0b\0xxa\0b\0"],
+    ["/ab/", "abcdabcdab"],
+  ];
+  const NOT_ANCHORED: [string, string][] = [
+    ["{ 61 ?? }", "abcdabcdab"],
+    ["{ 61 [0-1] 62 }", "abcdabcdab"],
+    ["{ 6? 62 }", "abcdabcdab"],
+    ['"ab" nocase', "abcdabcdab"],
+    ['"ab" xor(0-1)', "ab `c ab"],
+    ["/a./", "abcdabcdab"],
+  ];
+  const run = (decl: string, text: string) => {
+    initEngines();
+    const data = new TextEncoder().encode(text);
+    const e = engines(src(`rule t { strings: $a = ${decl} condition: $a at 0 }`));
+    return { auto: e.auto.scan(data, externalsFor(FILE)).map(signature), yarax: e.oracle.scan(data, externalsFor(FILE)).map(signature) };
+  };
+  test.each(ANCHORED)("literal %s: YARA-X and the fast path report the match at 0 only", (decl, text) => {
+    const r = run(decl, text);
+    expect(r.yarax[0]).toMatch(/\[\$a@0\+\d+\]$/);
+    expect(r.auto).toEqual(r.yarax);
+  });
+  test.each(NOT_ANCHORED)("non-literal %s: YARA-X reports every match, not only the one at 0", (decl, text) => {
+    const r = run(decl, text);
+    expect(r.yarax).toHaveLength(1);
+    expect(r.yarax[0]!.split("$a@").length - 1).toBeGreaterThan(1);
+  });
+  // The only assertion here is the one the bug breaks (test.fails passes on any failure).
+  test.fails.each(NOT_ANCHORED)("non-literal %s: the fast path reports what YARA-X reports (fails until engine.ts is fixed)", (decl, text) => {
+    const r = run(decl, text);
+    expect(r.auto).toEqual(r.yarax);
+  });
+});
+
