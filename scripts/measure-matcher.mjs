@@ -52,6 +52,7 @@ const decls = program.decls;
 const gc = globalThis.gc ?? (() => {});
 gc();
 const heap0 = process.memoryUsage().heapUsed;
+const buffers0 = process.memoryUsage().arrayBuffers;
 const compileCpu0 = process.cpuUsage();
 let t = performance.now();
 const { set, warnings } = compilePatterns(decls);
@@ -59,6 +60,13 @@ const compileMs = performance.now() - t;
 const compileCpu = process.cpuUsage(compileCpu0);
 gc();
 const heapMb = (process.memoryUsage().heapUsed - heap0) / 1e6;
+// Typed arrays and the WebAssembly memory live outside the JS heap.
+const buffersMb = (process.memoryUsage().arrayBuffers - buffers0) / 1e6;
+const warningKinds = {};
+for (const w of warnings) {
+  const k = w.message.replace(/ at \d+ in \/.*$/s, "").replace(/\\./g, "").slice(0, 60);
+  warningKinds[k] = (warningKinds[k] ?? 0) + 1;
+}
 const atomsByLength = set.atomsByLength?.();
 const undecidable = new Set(warnings.map((w) => w.index)).size;
 
@@ -124,11 +132,13 @@ console.log(
       // ... and those of them that are incomplete on every file (no atoms at all).
       undecidableOnEveryFile: set.alwaysUndecided?.(),
       warnings: warnings.length,
+      warningKinds,
       atoms: set.atoms,
       atomsByLength,
       compileMs: Math.round(compileMs),
       compileCpuMs: Math.round((compileCpu.user + compileCpu.system) / 1e3),
       heapMb: Math.round(heapMb),
+      arrayBuffersMb: Math.round(buffersMb),
       files: slow.length,
       corpusMb: Math.round(bytes / 1e6),
       scanMs: Math.round(scanMs),
