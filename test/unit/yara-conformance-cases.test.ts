@@ -190,14 +190,15 @@ function isolated(ctx: ReturnType<typeof divergenceContext>, key: string): RuleS
 // that has wildcards): YARA-X anchors a pattern used only as `$a at <constant>`, reporting its
 // match there only, when the pattern is a literal (text without nocase/xor/base64, hex of plain
 // bytes, a regex that is a plain literal); other patterns are searched everywhere and every match
-// is reported. The fast path (src/engines/yara/engine.ts, anchoredPatterns, not this engineer's
-// file) anchors them all. `test.fails` until engine.ts is fixed; then make these plain tests.
-describe("anchoring: only literal patterns (engine.ts bug, open)", () => {
+// is reported. The fast path (src/engines/yara/engine.ts, anchoredPatterns and isLiteral) anchors
+// only the literal ones too.
+describe("anchoring: only literal patterns", () => {
   const ANCHORED: [string, string][] = [
     ['"ab"', "abcdabcdab"],
     ["{ 61 62 }", "abcdabcdab"],
     ['"ab" wide', "a\0b\0xxa\0b\0"],
     ["/ab/", "abcdabcdab"],
+    ["/a\\.b/", "a.bca.bca.b"],
   ];
   const NOT_ANCHORED: [string, string][] = [
     ["{ 61 ?? }", "abcdabcdab"],
@@ -223,8 +224,7 @@ describe("anchoring: only literal patterns (engine.ts bug, open)", () => {
     expect(r.yarax).toHaveLength(1);
     expect(r.yarax[0]!.split("$a@").length - 1).toBeGreaterThan(1);
   });
-  // The only assertion here is the one the bug breaks (test.fails passes on any failure).
-  test.fails.each(NOT_ANCHORED)("non-literal %s: the fast path reports what YARA-X reports (fails until engine.ts is fixed)", (decl, text) => {
+  test.each(NOT_ANCHORED)("non-literal %s: the fast path reports what YARA-X reports", (decl, text) => {
     const r = run(decl, text);
     expect(r.auto).toEqual(r.yarax);
   });

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { compare, engines, filesFromRules, initEngines, ROOT, sigbaseFiles, sources, type Disagreement } from "../support/differential";
+import { compare, divergenceContext, engines, explain, filesFromRules, initEngines, ROOT, sigbaseFiles, sources, type Disagreement } from "../support/differential";
 import { oracleCompile } from "../support/yarax-oracle";
 
 function realFiles(): { name: string; data: Uint8Array }[] {
@@ -40,23 +40,30 @@ describe("fast path agrees with YARA-X on signature-base rules", () => {
     srcs = sources(ok);
   });
 
-  test("files made from the rules' strings, and real binaries", () => {
+  test("files made from the rules' strings, and real binaries", async () => {
     const e = engines(srcs);
     const files = [...filesFromRules(srcs), ...realFiles()];
+    const ctx = divergenceContext(srcs);
     const bad: Disagreement[] = [];
+    let explained = 0;
     let oracleHits = 0;
-    for (const f of files) {
+    for (const [i, f] of files.entries()) {
+      if (i % 16 === 0) await new Promise((r) => setImmediate(r)); // let vitest's RPC through
       const d = compare(e, f.name, f.data);
-      if (d) bad.push(d);
+      // Only a documented YARA-X 1.20 divergence that native YARA 4 confirms is not a failure.
+      if (d && explain(ctx, d, f.data)) explained++;
+      else if (d) bad.push(d);
     }
     const s = e.auto.stats();
     oracleHits = e.oracle.stats().files;
     console.log(
       `${files.length} files, ${s.rules} rules, ${s.patterns} patterns, ${s.atoms} atoms; ` +
         `YARA-X called for ${s.yaraxFiles} of ${s.files} files (${((100 * (s.files - s.yaraxFiles)) / s.files).toFixed(1)}% decided by the fast path), ` +
-        `${s.deferred} of ${s.decided + s.deferred} rule evaluations deferred; oracle scanned ${oracleHits}`,
+        `${s.deferred} of ${s.decided + s.deferred} rule evaluations deferred; oracle scanned ${oracleHits}; ${explained} known YARA-X divergences`,
     );
     expect(bad.slice(0, 10)).toEqual([]);
+    // The point of the fast path: YARA-X is the exception (these files are made to hit rules).
+    expect(s.yaraxFiles / s.files).toBeLessThan(0.05);
     expect(files.length).toBeGreaterThan(100);
   });
 });

@@ -203,8 +203,9 @@ export type StringSet = { kind: "them"; pos: Pos } | { kind: "strings"; items: {
  * A set of rules `(RuleA, Prefix*)` after `of` (`any of (r1, r2)`). Any tuple of bare identifiers
  * parses to this, so a name may also be an external boolean variable: YARA-X reads the tuple as
  * boolean expressions. Other tuples of boolean expressions (`any of (a > 1, $b)`) have no node:
- * the parser writes `all`/`any` as an and/or chain and the rest as
- * `for <quantifier> of in (<items>) : (of)`, a loop whose variable is named by the keyword "of".
+ * the parser writes every quantifier as `for <quantifier> of in (<items>) : (of)`, a loop whose
+ * variable is named by the keyword "of" (so an undefined item makes the whole `of` false, as in
+ * YARA-X; an and/or chain would not).
  */
 export interface RuleSet {
   kind: "rules";

@@ -10,7 +10,7 @@
 import type { Rules, Scanner } from "@virustotal/yara-x";
 import { Compiler } from "@virustotal/yara-x";
 import type { Finding } from "../../types";
-import type { Expr, SourceFile } from "./ast";
+import type { Expr, SourceFile, StringDecl } from "./ast";
 import { UNKNOWN, type MatchTable, type ModuleFactory } from "./contracts";
 import { compileProgram, type CompiledRule, type Program } from "./eval";
 import { emptyStats, type EngineMode, type EngineStats } from "./stats";
@@ -273,8 +273,10 @@ class FastEngine implements YaraEngine {
 
 /**
  * YARA-X anchors a pattern whose every use in its rule's condition is `$a at <integer literal>`
- * (always the same offset): it looks for it at that offset only, so a matching rule lists no other
- * match of it. The fast path finds every match; the report keeps the anchored one, as YARA-X does.
+ * (always the same offset) when the pattern is a literal (see isLiteral): it looks for it at that
+ * offset only, so a matching rule lists no other match of it. Other patterns are searched
+ * everywhere and every match is listed. The fast path finds every match; the report keeps the
+ * anchored one, as YARA-X does (test/unit/yara-conformance-cases.test.ts, "anchoring").
  */
 function anchoredPatterns(sources: SourceFile[], program: Program): Map<number, number> {
   const byName = new Map<string, CompiledRule>();
@@ -325,11 +327,25 @@ function anchoredPatterns(sources: SourceFile[], program: Program): Map<number, 
       visit(rule.condition);
       rule.strings.forEach((d, k) => {
         const at = uses.get(d.id);
-        if (typeof at === "number" && d.id !== "$") out.set(compiled.patterns[k]!, at);
+        if (typeof at === "number" && d.id !== "$" && isLiteral(d)) out.set(compiled.patterns[k]!, at);
       });
     }
   }
   return out;
+}
+
+/**
+ * A pattern YARA-X treats as one literal byte string: text without nocase, xor or base64 (wide,
+ * fullword and private keep it literal), hex of plain bytes only, and a regex that spells out a
+ * literal (no flags, no metacharacters; escaped punctuation and \xHH are literal).
+ */
+function isLiteral(d: StringDecl): boolean {
+  const m = d.modifiers;
+  if (m.nocase || m.xor || m.base64 || m.base64wide) return false;
+  if (d.kind === "text") return true;
+  if (d.kind === "hex") return d.tokens.every((t) => t.type === "byte" && t.mask === 0xff && !t.not);
+  if (d.nocase || d.dotAll) return false;
+  return /^(?:[^\\^$.|?*+()[\]{}]|\\[^a-zA-Z0-9]|\\x[0-9a-fA-F]{2})+$/.test(d.source);
 }
 
 /** Visits the expressions below a node (ranges, iterables, bindings, quantifiers, operands). */
