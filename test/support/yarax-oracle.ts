@@ -86,3 +86,17 @@ export function oracleMatches(source: string, data: Uint8Array, externals: Recor
     r.free();
   }
 }
+
+/**
+ * One string declaration (`"abc" wide`, `{ 61 ?? 62 }`, `/a.b/s`) on one buffer: YARA-X's matches
+ * as "offset:length" joined by spaces, or "-" for none (the form the matcher tests compare).
+ */
+export function oracleStringMatches(decl: string, data: Uint8Array): string {
+  const r = oracleCompile(`rule t { strings: $a = ${decl} condition: $a or not $a }`);
+  try {
+    const m = r.scan(data)[0]?.strings["$a"] ?? [];
+    return m.map((x) => `${x.offset}:${x.length}`).join(" ") || "-";
+  } finally {
+    r.free();
+  }
+}

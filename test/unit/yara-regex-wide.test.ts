@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compilePatterns } from "../../src/engines/yara/strings";
 import { declare } from "../../src/engines/yara/strings/declare";
-import { oracleCompile } from "../support/yarax-oracle";
+import { oracleStringMatches } from "../support/yarax-oracle";
 
 function ours(decl: string, data: Uint8Array): string {
   const d = declare(decl);
@@ -17,15 +17,7 @@ function ours(decl: string, data: Uint8Array): string {
   return m.offsets.map((o, i) => `${o}:${m.lengths[i]}`).join(" ") || "-";
 }
 
-function theirs(decl: string, data: Uint8Array): string {
-  const r = oracleCompile(`rule t { strings: $a = ${decl} condition: $a or not $a }`);
-  try {
-    const m = r.scan(data)[0]?.strings["$a"] ?? [];
-    return m.map((x) => `${x.offset}:${x.length}`).join(" ") || "-";
-  } finally {
-    r.free();
-  }
-}
+const theirs = oracleStringMatches;
 
 const piece = fc.constantFrom("a", "b", "_", "1", " ", "\\b", "\\B", "[a-b]", "a+", "\\w", ".");
 const regex = fc

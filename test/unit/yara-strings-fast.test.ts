@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { StringDecl } from "../../src/engines/yara/ast";
 import { compilePatterns } from "../../src/engines/yara/strings";
 import { declare } from "../../src/engines/yara/strings/declare";
-import { oracleCompile } from "../support/yarax-oracle";
+import { oracleStringMatches } from "../support/yarax-oracle";
 
 const bytes = (s: string) => Uint8Array.from(Buffer.from(s, "latin1"));
 const wide = (s: string) => [...s].map((c) => c + "\0").join("");
@@ -29,15 +29,7 @@ function ours(decl: string, data: Uint8Array): string {
   return render(compilePatterns([parsed(decl)]).set.scan(data).get(0));
 }
 
-function theirs(decl: string, data: Uint8Array): string {
-  const r = oracleCompile(`rule t { strings: $a = ${decl} condition: $a or not $a }`);
-  try {
-    const m = r.scan(data)[0]?.strings["$a"] ?? [];
-    return m.map((x) => `${x.offset}:${x.length}`).join(" ") || "-";
-  } finally {
-    r.free();
-  }
-}
+const theirs = oracleStringMatches;
 
 const JUNK = "\x8b\x45\x08\x89\x44\x24\x04\xe8\x00\x00\x00\x00\x01\x00\x00\x00";
 

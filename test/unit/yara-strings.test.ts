@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { compilePatterns } from "../../src/engines/yara/strings";
 import { declare } from "../../src/engines/yara/strings/declare";
-import { oracleCompile } from "../support/yarax-oracle";
+import { oracleStringMatches } from "../support/yarax-oracle";
 
 const bytes = (s: string) => Uint8Array.from(Buffer.from(s, "latin1"));
 
@@ -17,15 +17,7 @@ function ours(decl: string, data: Uint8Array): string {
   return m.complete ? s : s + " ?";
 }
 
-function theirs(decl: string, data: Uint8Array): string {
-  const r = oracleCompile(`rule t { strings: $a = ${decl} condition: $a or not $a }`);
-  try {
-    const m = r.scan(data)[0]?.strings["$a"] ?? [];
-    return m.map((x) => `${x.offset}:${x.length}`).join(" ") || "-";
-  } finally {
-    r.free();
-  }
-}
+const theirs = oracleStringMatches;
 
 // [declaration, data (latin1), expected]
 const CASES: [string, string, string][] = [
