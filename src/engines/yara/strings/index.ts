@@ -11,13 +11,21 @@ import { MAX_MATCHES_PER_PATTERN, type MatchTable, type PatternMatches } from ".
 import { binaryString } from "../regex";
 import { verifyBase64 } from "./base64";
 import { regexesOf, variantsOf, type Variant } from "./variants";
+import { matchStream, type MatchStream, type StreamGeometry } from "./stream";
 import { CHUNK, MARGIN, WasmFilter } from "./wasm";
+
+export type { MatchStream } from "./stream";
 
 export interface PatternSet {
   readonly patterns: number;
   readonly atoms: number;
   /** One pass over the bytes: every pattern's matches, exactly as YARA-X reports them, or complete=false where not decidable. */
   scan(data: Uint8Array): MatchTable;
+  /**
+   * The same MatchTable as scan() over bytes given in chunks, in memory bounded by one window
+   * (`step` new bytes, default 8 MiB, plus the overlaps) and the matches.
+   */
+  stream(step?: number): MatchStream;
 }
 
 /**
@@ -179,6 +187,7 @@ class CompiledSet implements PatternSet {
   private readonly kinds: Uint8Array;
   private readonly run: ScanRun;
   private readonly wasm: WasmFilter | null;
+  private readonly geometry: StreamGeometry;
 
   constructor(
     readonly patterns: number,
@@ -247,6 +256,7 @@ class CompiledSet implements PatternSet {
     this.table4 = new AtomTable(groups[4]!, (k) => bases[4]!.get(k)!);
     this.table3 = new AtomTable(groups[3]!, (k) => bases[3]!.get(k)!);
     this.run = new ScanRun(patterns, variants, canonical);
+    this.geometry = streamGeometry(variants, canonical);
     this.wasm = loop === "wasm" ? WasmFilter.create(this.filter4, this.shortGate, this.table4.keys, this.table4.first, this.slotChecks(), this.table4.bits, FILTER_BITS) : null;
   }
 
@@ -334,6 +344,10 @@ class CompiledSet implements PatternSet {
   /** Atom counts by length (index 1..4), for measurements. */
   atomsByLength(): Record<string, number> {
     return { "1": this.byLength[1]!, "2": this.byLength[2]!, "3": this.byLength[3]!, "4": this.byLength[4]! };
+  }
+
+  stream(step?: number): MatchStream {
+    return matchStream((d) => this.scan(d), this.geometry, step);
   }
 
   scan(data: Uint8Array): MatchTable {
@@ -429,6 +443,36 @@ class CompiledSet implements PatternSet {
       }
     }
   }
+}
+
+/**
+ * The overlaps a stream window needs, from how far each variant's verifier reads around a match
+ * start s (see stream.ts): before s at most the fullword/\b neighbours and base64's decode window;
+ * after s the match itself plus two neighbour bytes. A regex candidate start is verified in a
+ * slice that ends `reach` past the atom's candidate range: with a maximum width w < MAX_SURE_LENGTH
+ * the atom is at most w past s and the slice ends by s + 2w + 2; unbounded, the atom is at most
+ * MAX_BACKWARD past s and the slice ends by s + MAX_BACKWARD + MAX_SURE_LENGTH + 2.
+ */
+function streamGeometry(variants: Variant[], canonical: Int32Array): StreamGeometry {
+  let after = 16;
+  const unbounded = new Set<number>();
+  for (const v of variants) {
+    let reach = 0;
+    if (v.kind === "literal") reach = v.bytes.length + 2;
+    else if (v.kind === "base64") reach = v.b64.decodeDelta + v.b64.decodeLen + v.b64.matchLen + 8;
+    else if (v.kind === "regex") {
+      const bounded = v.maxWidth !== null && v.maxWidth < MAX_SURE_LENGTH;
+      reach = bounded ? 2 * v.maxWidth! + 4 : MAX_BACKWARD + MAX_SURE_LENGTH + 4;
+      // Without atoms the regex runs over the whole window: an unbounded match can be cut by the window's end.
+      if (!v.choice && !bounded) unbounded.add(v.pattern);
+    }
+    after = Math.max(after, reach + 16);
+  }
+  const all: number[] = [];
+  canonical.forEach((c, p) => {
+    if (unbounded.has(c)) all.push(p);
+  });
+  return { before: 64, after, unbounded: all };
 }
 
 function setBit(bits: Int32Array, h: number): void {
