@@ -45,8 +45,19 @@ export interface Program {
 }
 
 export interface EvalContext {
-  /** The file's bytes. */
+  /**
+   * The file's bytes, or for a file larger than memory a window of them: its first bytes (then
+   * `filesize` says how large the file is, and `tail` may hold its last bytes).
+   */
   data: Uint8Array;
+  /**
+   * The file's size when `data` is only its head (default data.length). Reads outside the bytes
+   * present are UNKNOWN, and modules that parse or hash the file's bytes are UNKNOWN (see
+   * WINDOW_SAFE_MODULES): a window never gives a value the whole file would not.
+   */
+  filesize?: number;
+  /** The file's last bytes (ending at `filesize`), when `data` is a window. */
+  tail?: Uint8Array;
   matches: MatchTable;
   externals: Record<string, string | number | boolean>;
   /** By name: pe, elf, math, hash, string, time, console. */
@@ -196,6 +207,13 @@ function headerGuard(e: Expr): HeaderGuard | undefined {
   };
 }
 
+/**
+ * Modules whose values never depend on the scanned bytes (string and time functions, console
+ * output): the same on a window as on the whole file. The others (pe, elf, math, hash, and the
+ * opaque ones) read the file and are UNKNOWN on a window, whatever part of it they would need.
+ */
+export const WINDOW_SAFE_MODULES: ReadonlySet<string> = new Set(["string", "time", "console"]);
+
 const NO_MATCHES: MatchTable = { get: () => undefined, hits: () => [] };
 
 class CompiledProgram implements Program {
@@ -212,6 +230,8 @@ class CompiledProgram implements Program {
   private readonly env: Env;
   private moduleRoots: V[] = [];
   private modules: Record<string, ModuleFactory> = {};
+  /** The current file is larger than the bytes given (EvalContext.filesize). */
+  private windowed = false;
 
   constructor(
     readonly rules: CompiledRule[],
@@ -230,6 +250,7 @@ class CompiledProgram implements Program {
     this.env = {
       data: new Uint8Array(0),
       filesize: 0n,
+      view: new Uint8Array(0),
       abstract: true,
       matches: NO_MATCHES,
       rules: this.base.slice(),
@@ -279,8 +300,9 @@ class CompiledProgram implements Program {
   private module(i: number): V {
     let root = this.moduleRoots[i];
     if (root === undefined) {
-      const factory = this.modules[this.moduleNames[i]];
-      root = factory ? factory.load(this.env.data) : UNKNOWN;
+      const name = this.moduleNames[i];
+      const factory = this.modules[name];
+      root = factory && (!this.windowed || WINDOW_SAFE_MODULES.has(name)) ? factory.load(this.env.data) : UNKNOWN;
       this.moduleRoots[i] = root;
     }
     return root;
@@ -290,7 +312,11 @@ class CompiledProgram implements Program {
     const out = this.base.slice();
     const env = this.env;
     env.data = ctx.data;
-    env.filesize = BigInt(ctx.data.length);
+    const size = ctx.filesize ?? ctx.data.length;
+    if (size < ctx.data.length) throw new Error(`filesize ${size} is less than the ${ctx.data.length} bytes given`);
+    this.windowed = size > ctx.data.length;
+    env.filesize = BigInt(size);
+    env.view = this.windowed ? { data: ctx.data, filesize: size, tail: ctx.tail ?? new Uint8Array(0) } : ctx.data;
     env.matches = ctx.matches;
     env.rules = out;
     this.modules = ctx.modules;
@@ -303,8 +329,9 @@ class CompiledProgram implements Program {
     const hits = ctx.matches.hits();
     let always = this.always;
     for (const { guard, rules } of this.guarded) {
-      const v = readInt(ctx.data, guard.offset, guard.size, guard.signed, guard.be);
-      const more = typeof v === "bigint" ? rules.get(v) : undefined;
+      const v = readInt(env.view, guard.offset, guard.size, guard.signed, guard.be);
+      // Header bytes outside a window: any of the guarded rules may be true.
+      const more = typeof v === "bigint" ? rules.get(v) : v === UNKNOWN ? [...rules.values()].flat().sort((x, y) => x - y) : undefined;
       if (more) always = mergeSorted(always, more);
     }
     let a = 0;

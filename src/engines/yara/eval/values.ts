@@ -191,12 +191,33 @@ export function stringOp(op: StringOp, a: V, b: V): V {
   }
 }
 
-/** `uint8(o)` … `int32be(o)`: undefined outside the data, like YARA-X. */
-export function readInt(data: Uint8Array, offset: V, size: 1 | 2 | 4, signed: boolean, bigEndian: boolean): V {
+/**
+ * The bytes of a file present in memory: its head (`data`, from offset 0) and, for a file larger
+ * than memory, its last bytes (`tail`, ending at `filesize`). A whole file is just `data`.
+ */
+export interface FileView {
+  data: Uint8Array;
+  filesize: number;
+  tail: Uint8Array;
+}
+
+/**
+ * `uint8(o)` … `int32be(o)`: undefined outside the file, like YARA-X; UNKNOWN inside the file but
+ * outside the bytes present (a window of a large file), never a value read from elsewhere.
+ */
+export function readInt(file: Uint8Array | FileView, offset: V, size: 1 | 2 | 4, signed: boolean, bigEndian: boolean): V {
   if (offset === undefined || offset === UNKNOWN) return offset;
   if (!isInt(offset)) return UNKNOWN;
   if (offset < 0n || offset > 0xffffffffffffn) return undefined;
-  const o = Number(offset);
+  let o = Number(offset);
+  let data = file instanceof Uint8Array ? file : file.data;
+  if (!(file instanceof Uint8Array) && o + size > data.length) {
+    if (o + size > file.filesize) return undefined;
+    const tailAt = file.filesize - file.tail.length;
+    if (o < tailAt) return UNKNOWN;
+    data = file.tail;
+    o -= tailAt;
+  }
   if (o + size > data.length) return undefined;
   let v = 0;
   if (bigEndian) for (let i = 0; i < size; i++) v = v * 256 + data[o + i];
