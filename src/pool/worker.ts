@@ -8,10 +8,11 @@ import { parentPort, workerData } from "node:worker_threads";
 import { HashDb } from "../engines/hash/db";
 import { createDigester } from "../engines/hash/digest";
 import { createEngine, emptyStats, subtractStats, type EngineStats, type YaraEngine } from "../engines/yara/engine";
-import { engineWorn, initYaraX } from "../engines/yara/yarax";
+import { fileType } from "../engines/yara/filetype";
+import { engineWorn, initYaraX, type FileExternals } from "../engines/yara/yarax";
 import type { FileHashes, Reason, ScanResult } from "../types";
 import { displayPath } from "../util/paths";
-import { prepareSevenZip, sevenZipReady } from "../containers";
+import { identify, prepareSevenZip, sevenZipReady } from "../containers";
 import { describeType, reasonForError } from "../walk/walk";
 import { EngineTrap, inspectFile, type Engines, type Inspected } from "./inspect";
 import type { FromWorker, ScanTask, ToWorker, WorkerInit } from "./protocol";
@@ -75,6 +76,13 @@ function readSome(fd: number, buf: Buffer, off: number, len: number): number {
       throw err;
     }
   }
+}
+
+/** YARA's per-file externals for a file scanned in chunks (its first bytes give the filetype). */
+function largeExternals(head: Uint8Array, name: string, filepath: string, owner: string): FileExternals {
+  const dot = name.lastIndexOf(".");
+  const extension = dot > 0 ? name.slice(dot).toLowerCase() : "";
+  return { filename: name, filepath, extension, filetype: fileType(head.subarray(0, 8), extension), owner };
 }
 
 /** uid -> user name, from /etc/passwd (read once; "" where unknown or on Windows). */
@@ -156,23 +164,41 @@ function scan(task: ScanTask): Inspected {
       return done(out.result, out.members);
     }
 
-    // Too large to match patterns (or open as a container) in memory: stream the rest through
-    // the digests only.
+    // Too large for memory: stream the rest once, in chunks, through the digests and (fast path
+    // only) the YARA matcher, whose conditions see the file's head and tail (engine.ts scanLarge).
     let size = n;
     const need = !hashDb ? { md5: false, sha1: false, sha256: false } : statSize >= 0 ? hashDb.algorithmsFor(statSize) : { md5: true, sha1: true, sha256: true };
     const digester = createDigester({ md5: need.md5, sha1: need.sha1, sha256: true });
+    // The head kept for conditions is at most --max-filesize: the limit bounds memory per file.
+    const large = yara?.scanLarge?.(limit);
     digester.update(buffer.subarray(0, n));
+    large?.feed(buffer.subarray(0, n));
+    // The first bytes, for the container check and the filetype external (the chunk reads below reuse the buffer).
+    const head = Uint8Array.from(buffer.subarray(0, Math.min(n, 4096)));
     const chunk = buffer.subarray(0, CHUNK);
     for (;;) {
       const got = readSome(fd, chunk, 0, chunk.length);
       if (got === 0) break;
       digester.update(chunk.subarray(0, got));
+      large?.feed(chunk.subarray(0, got));
       size += got;
     }
     const hashes: FileHashes = digester.digest();
     const findings = hashDb ? hashDb.lookup(size, hashes) : [];
-    const reason: Reason = { code: "max-filesize", message: `${size} bytes is over --max-filesize ${limit}: hashed, not pattern-matched` };
-    return done({ ...base, verdict: findings.length > 0 ? "detected" : "partial", size, hashes, findings, reason });
+    const over = `${size} bytes is over --max-filesize ${limit}`;
+    let reason: Reason | undefined = { code: "max-filesize", message: `${over}: hashed, not pattern-matched` };
+    if (large) {
+      const name = task.path === null ? "" : path.basename(base.path);
+      const out = large.end(largeExternals(head, name, task.path === null ? "" : path.resolve(base.path), uid >= 0 ? ownerOf(uid) : ""));
+      findings.push(...out.findings);
+      const format = init.archives ? identify(head) : null;
+      // A container this large is not opened: its members were not scanned, so never clean.
+      if (format !== null) reason = { code: "max-filesize", message: `${over}: a ${format} container, not opened; pattern-matched as one file` };
+      else if (out.undecided > 0) reason = { code: "max-filesize", message: `${over}: ${out.undecided} rule(s) undecidable without the whole file in memory` };
+      else reason = undefined;
+    }
+    const verdict = findings.length > 0 ? "detected" : reason ? "partial" : "clean";
+    return done({ ...base, verdict, size, hashes, findings, ...(reason ? { reason } : {}) });
   } catch (err) {
     if (err instanceof EngineTrap) throw err;
     const r = reasonForError(err as NodeJS.ErrnoException);

@@ -11,7 +11,7 @@ import type { Rules, Scanner } from "@virustotal/yara-x";
 import { Compiler } from "@virustotal/yara-x";
 import type { Finding } from "../../types";
 import type { Expr, SourceFile, StringDecl } from "./ast";
-import { UNKNOWN, type MatchTable, type ModuleFactory } from "./contracts";
+import { UNKNOWN, type MatchTable, type ModuleFactory, type Tri } from "./contracts";
 import { compileProgram, type CompiledRule, type Program } from "./eval";
 import { emptyStats, type EngineMode, type EngineStats } from "./stats";
 import { MODULES } from "./modules";
@@ -34,8 +34,29 @@ export { addStats, emptyStats, subtractStats, type EngineMode, type EngineStats 
 export interface YaraEngine {
   /** Scans bytes; throws on an engine failure (message contains "timeout" for a timeout). */
   scan(data: Uint8Array, ext: FileExternals): Finding[];
+  /**
+   * A file too large for memory, fed in order in chunks (absent in "yara-x" mode: YARA-X needs the
+   * whole file in one buffer).
+   */
+  scanLarge?(headBytes?: number): LargeScan;
   stats(): EngineStats;
 }
+
+/** One large file through the fast path: matcher over chunks, conditions on head and tail windows. */
+export interface LargeScan {
+  /** The next bytes of the file; copied, so the caller may reuse the chunk. */
+  feed(chunk: Uint8Array): void;
+  /**
+   * Findings for the rules the fast path decided true; `undecided` counts the public rules it could
+   * not decide without the whole file in memory (they cannot go to YARA-X, which needs it).
+   */
+  end(ext: FileExternals): { findings: Finding[]; undecided: number };
+}
+
+/** The most of a large file's first bytes kept for the conditions (uintXX reads, header guards). */
+export const LARGE_HEAD = 16 << 20;
+/** Its last bytes (`uint32(filesize - 4)`, trailers). */
+export const LARGE_TAIL = 64 << 10;
 
 export interface EngineInit {
   mode: EngineMode;
@@ -138,6 +159,75 @@ class FastEngine implements YaraEngine {
     st.evalMs += performance.now() - e0;
 
     const rules = this.program.rules;
+    const { found, unknown } = this.decide(outcome, matches);
+    st.decided += rules.length - unknown.length;
+    if (unknown.length > 0) {
+      st.deferred += unknown.length;
+      st.yaraxFiles++;
+      const y0 = performance.now();
+      for (const f of this.fallback(unknown, data, ext)) found.push(f);
+      st.yaraxMs += performance.now() - y0;
+    }
+    found.sort((a, b) => a.index - b.index);
+    return found.map((f) => f.finding);
+  }
+
+  /** `headBytes`: how much of the file's start to keep for the conditions (at most LARGE_HEAD). */
+  scanLarge(headBytes = LARGE_HEAD): LargeScan {
+    const stream = this.patterns.stream();
+    const headMax = Math.max(0, Math.min(headBytes, LARGE_HEAD));
+    const head = new Uint8Array(headMax);
+    let headLen = 0;
+    // The tail as a ring: the last LARGE_TAIL bytes fed, whatever the chunk sizes.
+    const ring = new Uint8Array(LARGE_TAIL);
+    let size = 0;
+    let matchMs = 0;
+    return {
+      feed: (chunk) => {
+        const m0 = performance.now();
+        if (headLen < headMax) {
+          const n = Math.min(chunk.length, headMax - headLen);
+          head.set(chunk.subarray(0, n), headLen);
+          headLen += n;
+        }
+        const last = chunk.subarray(Math.max(0, chunk.length - LARGE_TAIL));
+        for (let i = 0, at = (size + chunk.length - last.length) % LARGE_TAIL; i < last.length; ) {
+          const n = Math.min(last.length - i, LARGE_TAIL - at);
+          ring.set(last.subarray(i, i + n), at);
+          i += n;
+          at = 0;
+        }
+        size += chunk.length;
+        stream.feed(chunk);
+        matchMs += performance.now() - m0;
+      },
+      end: (ext) => {
+        const st = this.st;
+        st.files++;
+        const m0 = performance.now();
+        const matches = stream.end();
+        const e0 = performance.now();
+        st.matchMs += matchMs + e0 - m0;
+        const tailLen = Math.min(size, LARGE_TAIL);
+        const tail = new Uint8Array(tailLen);
+        const start = (size - tailLen) % LARGE_TAIL;
+        const first = Math.min(tailLen, LARGE_TAIL - start);
+        tail.set(ring.subarray(start, start + first), 0);
+        tail.set(ring.subarray(0, tailLen - first), first);
+        for (const k of this.init.perFileExternals) this.externals[k] = ext[k];
+        const data = head.subarray(0, headLen);
+        const outcome = this.program.evaluate({ data, filesize: size, tail, matches, externals: this.externals, modules: this.modules });
+        st.evalMs += performance.now() - e0;
+        const { found, unknown } = this.decide(outcome, matches);
+        st.decided += this.program.rules.length - unknown.length;
+        return { findings: found.map((f) => f.finding), undecided: unknown.length };
+      },
+    };
+  }
+
+  /** True rules with every match known are findings; UNKNOWN ones (or true with incomplete matches) are for YARA-X. */
+  private decide(outcome: Tri[], matches: MatchTable): { found: { index: number; finding: Finding }[]; unknown: number[] } {
+    const rules = this.program.rules;
     const found: { index: number; finding: Finding }[] = [];
     const unknown: number[] = [];
     for (let i = 0; i < outcome.length; i++) {
@@ -150,16 +240,7 @@ class FastEngine implements YaraEngine {
         else found.push({ index: i, finding: this.finding(r, matches) });
       } else if (o === UNKNOWN) unknown.push(i);
     }
-    st.decided += rules.length - unknown.length;
-    if (unknown.length > 0) {
-      st.deferred += unknown.length;
-      st.yaraxFiles++;
-      const y0 = performance.now();
-      for (const f of this.fallback(unknown, data, ext)) found.push(f);
-      st.yaraxMs += performance.now() - y0;
-    }
-    found.sort((a, b) => a.index - b.index);
-    return found.map((f) => f.finding);
+    return { found, unknown };
   }
 
   /** A rule the fast path found true, as YARA-X would report it (strings capped, private ones hidden). */
