@@ -1,0 +1,133 @@
+// End to end: files larger than --max-filesize go through the fast path in chunks (the matcher over
+// overlapping windows, conditions on the file's head and tail). Markers sit across the read-chunk
+// (1 MiB) and matcher-window (8 MiB) boundaries and at the very end; the same files scanned whole
+// in memory with --engine yara-x (the oracle) must give the same findings and offsets.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, json, ring3, tempDir, write, type Json } from "./helpers";
+
+const MARK = "RING3-LARGE-MARKER";
+const MiB = 1 << 20;
+const RULES = `
+rule large_marker { strings: $m = "${MARK}" condition: $m }
+rule large_tail { condition: uint32be(filesize - 4) == 0x4b455221 }
+`;
+
+let dir: string;
+let rules: string;
+beforeAll(() => {
+  dir = tempDir();
+  rules = write(dir, "large.yar", RULES);
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A sparse file of `size` zero bytes with `text` written at each offset. */
+function sparse(name: string, size: number, parts: [number, string | Buffer][]): string {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, "");
+  fs.truncateSync(p, size);
+  const fd = fs.openSync(p, "r+");
+  try {
+    for (const [at, text] of parts) fs.writeSync(fd, typeof text === "string" ? Buffer.from(text, "latin1") : text, 0, undefined, at);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return p;
+}
+
+function findings(r: Json): { rule: string; strings: { offset: number; length: number }[] }[] {
+  return r.findings.map((f: Json) => ({ rule: f.rule, strings: f.strings.map((s: Json) => ({ offset: s.offset, length: s.length })) }));
+}
+
+describe("files over --max-filesize, fast path", () => {
+  it("finds strings across chunk and window boundaries and at the end, as YARA-X does on the whole file", () => {
+    const size = 20 * MiB + 123;
+    // The first matcher window owns starts below 8 MiB + 64 (its step plus the overlap before it).
+    const at = [MiB - 5, 8 * MiB - 3, 8 * MiB + 64 - 7, 16 * MiB + 128 - 9, size - MARK.length - 4];
+    const p = sparse("twenty.bin", size, [...at.map((o): [number, string] => [o, MARK]), [size - 4, "KER!"]]);
+    const run = ring3(["scan", "--format", "json", "--rules", rules, "--max-filesize", "1M", p]);
+    expect(run.code, run.stderr).toBe(1);
+    const r = json(run).results[0];
+    expect(r).toMatchObject({ verdict: "detected", size });
+    expect(r.reason).toBeUndefined();
+    expect(findings(r)).toEqual([
+      { rule: "large_marker", strings: at.map((offset) => ({ offset, length: MARK.length })) },
+      { rule: "large_tail", strings: [] },
+    ]);
+    // The oracle: the whole file in memory, every rule in YARA-X.
+    const whole = ring3(["scan", "--format", "json", "--rules", rules, "--engine", "yara-x", "--max-filesize", "64M", p]);
+    expect(whole.code, whole.stderr).toBe(1);
+    expect(findings(json(whole).results[0])).toEqual(findings(r));
+  });
+
+  it("is clean when every rule is decided without the whole file, and partial when one is not", () => {
+    const p = sparse("mz.bin", 5 * MiB, [[0, "MZ"]]);
+    const clean = ring3(["scan", "--format", "json", "--max-filesize", "1M", p]);
+    expect(clean.code, clean.stderr).toBe(0);
+    // Clean files are not listed without --all: the summary counts it.
+    expect(json(clean).summary).toMatchObject({ files: 1, clean: 1, partial: 0, incomplete: 0, reasons: {} });
+
+    // A read in the middle of the file, beyond the 1 MiB head: undecidable, never clean.
+    const mid = write(dir, "mid.yar", "rule mid_read { condition: uint32(filesize \\ 2) == 1 }\n");
+    const m = ring3(["scan", "--format", "json", "--rules", mid, "--max-filesize", "1M", p]);
+    expect(m.code, m.stderr).toBe(2);
+    const mr = json(m).results[0];
+    expect(mr).toMatchObject({ verdict: "partial", reason: { code: "max-filesize" } });
+    expect(mr.reason.message).toMatch(/^5242880 bytes is over --max-filesize 1048576: 1 rule\(s\) undecidable without the whole file in memory$/);
+    // Whole in memory the same rule is decided: false, so the file is clean.
+    const w = ring3(["scan", "--format", "json", "--rules", mid, "--max-filesize", "8M", p]);
+    expect(w.code, w.stderr).toBe(0);
+    expect(json(w).summary).toMatchObject({ files: 1, clean: 1 });
+
+    // pe fields of a file larger than the head: the module is not parsed from a window.
+    const pe = write(dir, "pe.yar", 'import "pe"\nrule pe_sections { condition: pe.number_of_sections == 3 }\n');
+    const q = ring3(["scan", "--format", "json", "--rules", pe, "--max-filesize", "1M", p]);
+    expect(q.code, q.stderr).toBe(2);
+    expect(json(q).results[0]).toMatchObject({ verdict: "partial", reason: { code: "max-filesize" } });
+    expect(json(q).results[0].reason.message).toMatch(/1 rule\(s\) undecidable/);
+  });
+
+  it("keeps a large container partial (its members are not opened) and --engine yara-x hash-only", () => {
+    const gz = sparse("big.gz", 3 * MiB, [[0, Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3])]]);
+    const run = ring3(["scan", "--format", "json", "--max-filesize", "1M", gz]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(json(run).results[0]).toMatchObject({ verdict: "partial", reason: { code: "max-filesize" } });
+    expect(json(run).results[0].reason.message).toMatch(/a gzip container, not opened/);
+
+    const p = sparse("plain.bin", 3 * MiB, [[2 * MiB, MARK]]);
+    const x = ring3(["scan", "--format", "json", "--rules", rules, "--engine", "yara-x", "--max-filesize", "1M", p]);
+    expect(x.code, x.stderr).toBe(2);
+    expect(json(x).results[0]).toMatchObject({ verdict: "partial", findings: [], reason: { code: "max-filesize", message: /hashed, not pattern-matched/ } });
+  });
+
+  it("scans a 3 GB file in bounded memory and finds what lies in the middle and at the end", () => {
+    const size = 3 * 1024 * MiB;
+    const mid = 1536 * MiB - 7;
+    const p = sparse("three-gb.bin", size, [
+      [mid, MARK],
+      [size - MARK.length - 4, MARK],
+      [size - 4, "KER!"],
+    ]);
+    const timed = fs.existsSync("/usr/bin/time");
+    const argv = ["scan", "--format", "json", "--rules", rules, "--max-filesize", "1M", p];
+    const raw = timed
+      ? spawnSync("/usr/bin/time", ["-f", "maxrss-kb=%M", BIN, ...argv], { env: { ...process.env, CI: "true", NO_COLOR: "1" }, timeout: 600_000, maxBuffer: 64 * MiB })
+      : spawnSync(BIN, argv, { env: { ...process.env, CI: "true", NO_COLOR: "1" }, timeout: 600_000, maxBuffer: 64 * MiB });
+    expect(raw.status, raw.stderr.toString()).toBe(1);
+    const r = JSON.parse(raw.stdout.toString()).results[0];
+    expect(r).toMatchObject({ verdict: "detected", size });
+    expect(findings(r)).toEqual([
+      { rule: "large_marker", strings: [mid, size - MARK.length - 4].map((offset) => ({ offset, length: MARK.length })) },
+      { rule: "large_tail", strings: [] },
+    ]);
+    if (timed) {
+      const kb = Number(/maxrss-kb=(\d+)/.exec(raw.stderr.toString())![1]);
+      // Measured about 240 MB (most of it the executable and its rule set); the file is 3 GB.
+      expect(kb).toBeLessThan(600 * 1024);
+    }
+  }, 600_000);
+});
