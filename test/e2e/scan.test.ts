@@ -220,23 +220,32 @@ describe("verdicts and exit codes", () => {
     expect(json(run).results[0]).toMatchObject({ verdict: "error", reason: { code: "io-error" } });
   });
 
-  it("hashes but does not pattern-match a file over --max-filesize: partial, exit 2", () => {
+  it("a file over --max-filesize is streamed through hashes and the fast path; with --engine yara-x it is only hashed (partial)", () => {
     const d = folder("big");
     write(d, "big.txt", EICAR + " ".repeat(4000));
     write(d, "eicar.com", EICAR);
-    const run = ring3(["scan", "--format", "json", "--max-filesize", "1K", d]);
+    // The fast path decides every bundled rule on the stream: EICAR's rule needs filesize <= 128,
+    // so a 4,068-byte file is clean, fully scanned (not partial).
+    const run = ring3(["scan", "--all", "--format", "json", "--max-filesize", "1K", d]);
     expect(run.code).toBe(1);
     const doc = json(run);
     const big = doc.results.find((r: Json) => r.path.endsWith("big.txt"));
-    expect(big).toMatchObject({ verdict: "partial", size: 4068, reason: { code: "max-filesize" } });
+    expect(big).toMatchObject({ verdict: "clean", size: 4068 });
+    expect(big.reason).toBeUndefined();
     expect(big.hashes.sha256).toMatch(/^[0-9a-f]{64}$/);
     const alone = ring3(["scan", "--format", "json", "--max-filesize", "1K", path.join(d, "big.txt")]);
-    expect(alone.code).toBe(2);
-    // A hash signature still matches a file over the limit.
+    expect(alone.code).toBe(0);
+    // YARA-X needs the whole file in memory: over the limit it is hashed, not pattern-matched.
+    const oracle = ring3(["scan", "--engine", "yara-x", "--format", "json", "--max-filesize", "1K", path.join(d, "big.txt")]);
+    expect(oracle.code).toBe(2);
+    expect(json(oracle).results[0]).toMatchObject({ verdict: "partial", size: 4068, reason: { code: "max-filesize" } });
+    // A hash signature still matches a file over the limit, with either engine.
     const hsb = write(folder("big-hash"), "big.hsb", `${big.hashes.sha256}:4068:Big-Test\n`);
     const h = ring3(["scan", "--format", "json", "--max-filesize", "1K", "--hashes", hsb, path.join(d, "big.txt")]);
     expect(h.code).toBe(1);
-    expect(json(h).results[0]).toMatchObject({ verdict: "detected", reason: { code: "max-filesize" } });
+    expect(json(h).results[0]).toMatchObject({ verdict: "detected" });
+    const hx = ring3(["scan", "--engine", "yara-x", "--format", "json", "--max-filesize", "1K", "--hashes", hsb, path.join(d, "big.txt")]);
+    expect(json(hx).results[0]).toMatchObject({ verdict: "detected", reason: { code: "max-filesize" } });
   });
 });
 
