@@ -9,7 +9,7 @@ import { HashDb } from "../engines/hash/db";
 import { createDigester } from "../engines/hash/digest";
 import { createEngine, emptyStats, subtractStats, type EngineStats, type YaraEngine } from "../engines/yara/engine";
 import { fileType } from "../engines/yara/filetype";
-import { engineWorn, initYaraX, type FileExternals } from "../engines/yara/yarax";
+import { engineWorn, type FileExternals } from "../engines/yara/yarax";
 import type { FileHashes, Reason, ScanResult } from "../types";
 import { displayPath } from "../util/paths";
 import { identify, prepareSevenZip, sevenZipReady } from "../containers";
@@ -34,9 +34,8 @@ let hashDb: HashDb | undefined;
 let engines: Engines;
 
 async function setup(): Promise<void> {
-  initYaraX(init.wasm);
   if (init.yara.length > 0) {
-    const out = createEngine({ mode: init.engine, sources: init.yara, defines: init.defines, perFileExternals: init.perFileExternals, timeoutMs: init.timeoutMs });
+    const out = createEngine({ mode: init.engine, sources: init.yara, defines: init.defines, perFileExternals: init.perFileExternals, timeoutMs: init.timeoutMs, wasm: init.wasm });
     if (!out.engine) {
       post({ type: "fatal", errors: out.errors });
       return;

@@ -391,6 +391,27 @@ describe("signatures", () => {
   });
 });
 
+describe("the YARA engines", () => {
+  it("a rule the fast path cannot decide (a module ring3 leaves to YARA-X) goes to YARA-X for that file only; --stats counts it", () => {
+    const d = folder("fallback");
+    const rules = write(d, "r.yar", 'import "dotnet"\nrule D { strings: $a = "fallback-marker" condition: $a and not dotnet.is_dotnet }\n');
+    write(d, "files/hit.txt", "xx fallback-marker yy");
+    write(d, "files/other.txt", "nothing here");
+    for (const engine of ["auto", "yara-x"]) {
+      const run = ring3(["scan", "--no-bundled", "--rules", rules, "--engine", engine, "--stats", "--format", "json", path.join(d, "files")]);
+      expect(run.code, run.stderr).toBe(1);
+      const doc = json(run);
+      expect(doc.results.map((r: Json) => [path.basename(r.path), r.findings.map((f: Json) => `${f.rule} ${f.strings.map((m: Json) => `${m.id}@${m.offset}`)}`)])).toEqual([["hit.txt", ["D $a@3"]]]);
+      expect(run.stderr).toContain(`ring3 stats (--engine ${engine})`);
+      if (engine === "auto") {
+        // other.txt lacks the rule's string: decided without YARA-X; hit.txt needs it.
+        expect(run.stderr).toContain("YARA-X never called for 1 (50.00%)");
+        expect(run.stderr).toContain("YARA-X: 1 scan calls, 1 rule groups compiled");
+      } else expect(run.stderr).toContain("YARA-X: 2 scan calls");
+    }
+  });
+});
+
 describe("a reader that goes away", () => {
   it("rules list and scan into `head` end quietly, without an unhandled EPIPE", () => {
     const d = folder("epipe");

@@ -19,6 +19,7 @@ import { parse } from "./parser";
 import { compilePatterns, type PatternSet } from "./strings";
 import {
   compile,
+  initYaraX,
   parseDiagnostic,
   toFinding,
   YaraScanner,
@@ -64,11 +65,18 @@ export interface EngineInit {
   defines: Record<string, ExternalValue>;
   perFileExternals: (keyof FileExternals)[];
   timeoutMs: number;
+  /**
+   * YARA-X's WASM module. Instantiated only when YARA-X is first needed (at once for "yara-x";
+   * for "auto" at the first rule left unknown, which most scans never reach: ~19 MB of RSS per
+   * worker saved). Absent: the caller has instantiated it (tests).
+   */
+  wasm?: WebAssembly.Module | Uint8Array;
 }
 
 export function createEngine(init: EngineInit): { engine?: YaraEngine; errors: Diagnostic[] } {
   const t0 = performance.now();
   if (init.mode === "yara-x") {
+    if (init.wasm) initYaraX(init.wasm);
     const out = compile(init.sources, init.defines);
     if (!out.rules) return { errors: out.errors };
     const scanner = new YaraScanner(out.rules, init.perFileExternals, init.timeoutMs);
@@ -317,6 +325,7 @@ class FastEngine implements YaraEngine {
   }
 
   private compileGroup(ordered: number[]): Group {
+    if (this.init.wasm) initYaraX(this.init.wasm); // once per thread; a no-op after the first
     this.st.groupsCompiled++;
     const rules = this.program.rules;
     const compiler = new Compiler();
