@@ -7,7 +7,7 @@ import { createBudget, identify, openContainer } from "../containers";
 import type { Budget, ContainerFormat, ContainerProblem, Limits, Member } from "../containers/types";
 import type { HashDb } from "../engines/hash/db";
 import { createDigester } from "../engines/hash/digest";
-import { fileType } from "../engines/yara/filetype";
+import { fileExternals } from "../engines/yara/filetype";
 import type { FileExternals } from "../engines/yara/yarax";
 import type { ContainerStats, FileHashes, Finding, Reason, ScanResult } from "../types";
 import { displayPath } from "../util/paths";
@@ -245,9 +245,7 @@ class Walk {
       }
     }
     if (e.yara) {
-      const dot = name.lastIndexOf(".");
-      const extension = dot > 0 ? name.slice(dot).toLowerCase() : "";
-      const ext: FileExternals = { filename: name, filepath, extension, filetype: fileType(data.subarray(0, 8), extension), owner: this.top.owner };
+      const ext = fileExternals(name, filepath, this.top.owner, data);
       const y0 = performance.now();
       try {
         findings.push(...e.yara.scan(data, ext));

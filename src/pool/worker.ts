@@ -8,8 +8,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { HashDb } from "../engines/hash/db";
 import { createDigester } from "../engines/hash/digest";
 import { createEngine, emptyStats, subtractStats, type EngineStats, type YaraEngine } from "../engines/yara/engine";
-import { fileType } from "../engines/yara/filetype";
-import { engineWorn, type FileExternals } from "../engines/yara/yarax";
+import { fileExternals } from "../engines/yara/filetype";
+import { engineWorn } from "../engines/yara/yarax";
 import type { FileHashes, Reason, ScanResult } from "../types";
 import { displayPath } from "../util/paths";
 import { identify, prepareSevenZip, sevenZipReady } from "../containers";
@@ -75,13 +75,6 @@ function readSome(fd: number, buf: Buffer, off: number, len: number): number {
       throw err;
     }
   }
-}
-
-/** YARA's per-file externals for a file scanned in chunks (its first bytes give the filetype). */
-function largeExternals(head: Uint8Array, name: string, filepath: string, owner: string): FileExternals {
-  const dot = name.lastIndexOf(".");
-  const extension = dot > 0 ? name.slice(dot).toLowerCase() : "";
-  return { filename: name, filepath, extension, filetype: fileType(head.subarray(0, 8), extension), owner };
 }
 
 /** uid -> user name, from /etc/passwd (read once; "" where unknown or on Windows). */
@@ -155,10 +148,10 @@ function scan(task: ScanTask): Inspected {
       if (got === 0) break;
       n += got;
     }
+    const name = task.path === null ? "" : path.basename(base.path);
+    const filepath = task.path === null ? "" : path.resolve(base.path);
+    const owner = uid >= 0 ? ownerOf(uid) : "";
     if (n <= limit) {
-      const name = task.path === null ? "" : path.basename(base.path);
-      const filepath = task.path === null ? "" : path.resolve(base.path);
-      const owner = uid >= 0 ? ownerOf(uid) : "";
       const out = inspectFile(buffer.subarray(0, n), { ...displayPath(p), root: task.root, name, filepath, owner }, engines);
       return done(out.result, out.members);
     }
@@ -187,8 +180,7 @@ function scan(task: ScanTask): Inspected {
     const over = `${size} bytes is over --max-filesize ${limit}`;
     let reason: Reason | undefined = { code: "max-filesize", message: `${over}: hashed, not pattern-matched` };
     if (large) {
-      const name = task.path === null ? "" : path.basename(base.path);
-      const out = large.end(largeExternals(head, name, task.path === null ? "" : path.resolve(base.path), uid >= 0 ? ownerOf(uid) : ""));
+      const out = large.end(fileExternals(name, filepath, owner, head));
       findings.push(...out.findings);
       const format = init.archives ? identify(head) : null;
       // A container this large is not opened: its members were not scanned, so never clean.
@@ -231,13 +223,13 @@ function answer(id: number, task: ScanTask): void {
     post({ type: "trap", id, message: `YARA-X: ${err.message}` });
     return;
   }
-  // Retire before YARA-X's leak makes it trap: the pool replaces a worn worker.
   let stats: EngineStats | undefined;
   if (init.stats && yara && sentStats) {
     const now = { ...yara.stats() };
     stats = subtractStats(now, sentStats);
     sentStats = now;
   }
+  // Retire before YARA-X's leak makes it trap: the pool replaces a worn worker.
   post({ type: "result", id, result: scanned.result, members: scanned.members, worn: engineWorn(), ...(stats ? { stats } : {}) });
 }
 

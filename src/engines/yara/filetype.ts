@@ -1,6 +1,7 @@
 // The `filetype` external variable of the LOKI/THOR convention (signature-base compares it with
 // values such as "EXE", "ELF", "PDF"): a short name from the file's first bytes, or its extension
 // for scripts that have no magic. "" when unknown.
+import type { FileExternals } from "./yarax";
 
 const MAGIC: [number[], string][] = [
   [[0x4d, 0x5a], "EXE"],
@@ -42,4 +43,15 @@ export function fileType(head: Uint8Array, extension: string): string {
     if (head.length >= magic.length && magic.every((b, i) => head[i] === b)) return name;
   }
   return BY_EXTENSION[extension] ?? "";
+}
+
+/**
+ * The LOKI/THOR file externals for bytes named `name` (a file's base name, or a member's last
+ * part): the extension with its dot, lower case ("" for ".bashrc"), and the filetype from the
+ * first bytes in `head`.
+ */
+export function fileExternals(name: string, filepath: string, owner: string, head: Uint8Array): FileExternals {
+  const dot = name.lastIndexOf(".");
+  const extension = dot > 0 ? name.slice(dot).toLowerCase() : "";
+  return { filename: name, filepath, extension, filetype: fileType(head.subarray(0, 8), extension), owner };
 }
