@@ -7,7 +7,6 @@
 //   compiled once and cached, for that file only.
 // - "yara-x": every rule through YARA-X (yarax.ts), one scan() call per file. The oracle: both
 //   modes must give the same findings (test/unit/yara-differential*.test.ts).
-import type { Rules, Scanner } from "@virustotal/yara-x";
 import { Compiler } from "@virustotal/yara-x";
 import type { Finding } from "../../types";
 import type { Expr, SourceFile, StringDecl } from "./ast";
@@ -101,19 +100,13 @@ export function createEngine(init: EngineInit): { engine?: YaraEngine; errors: D
   return FastEngine.create(init, t0);
 }
 
-interface Group {
-  rules: Rules;
-  scanner: Scanner;
-  /** Externals last set on this scanner (each setGlobal leaks a YARA-X table slot: see yarax.ts). */
-  current: Map<string, string>;
-}
-
 const GROUP_CACHE = 64;
 
 class FastEngine implements YaraEngine {
-  private readonly groups = new Map<string, Group>();
+  /** YARA-X scanners over small rule groups, by the group's rule indexes; Map order is LRU order. */
+  private readonly groups = new Map<string, YaraScanner>();
   private readonly st: EngineStats;
-  /** Index of the first rule of each namespace's global rules, for the fallback's sources. */
+  /** The externals the conditions see: the defines, with the per-file ones set before each file. */
   private readonly externals: Record<string, string | number | boolean>;
 
   private constructor(
@@ -134,9 +127,7 @@ class FastEngine implements YaraEngine {
   static create(init: EngineInit, t0: number): { engine?: YaraEngine; errors: Diagnostic[] } {
     const errors: Diagnostic[] = [];
     const parsed = [];
-    const texts = new Map<string, string>();
     for (const src of init.sources) {
-      texts.set(src.name, src.text);
       const out = parse(src.text, { file: src.name, namespace: src.namespace });
       for (const e of out.errors) errors.push(diag(e.file, e.line, e.column, e.message));
       if (out.source) parsed.push(out.source);
@@ -297,34 +288,24 @@ class FastEngine implements YaraEngine {
       g = this.compileGroup(ordered);
       this.groups.set(key, g);
       if (this.groups.size > GROUP_CACHE) {
-        const [oldKey, old] = this.groups.entries().next().value as [string, Group];
+        const [oldKey, old] = this.groups.entries().next().value as [string, YaraScanner];
         this.groups.delete(oldKey);
-        old.scanner.free();
-        old.rules.free();
+        old.free();
       }
     }
-    for (const k of this.init.perFileExternals) {
-      if (g.current.get(k) === ext[k]) continue;
-      g.current.delete(k);
-      g.scanner.setGlobal(k, ext[k]);
-      g.current.set(k, ext[k]);
-    }
     this.st.yaraxCalls++;
-    const res = g.scanner.scan(data) as { valid?: boolean; errors?: string[]; matches: YaraXMatch[] };
-    if (res.valid === false) throw new Error((res.errors ?? []).join("; ") || "YARA-X scan failed");
-    const wanted = new Set(unknown);
+    // The group's other rules (dependencies) were decided here already: keep the unknown ones.
     const byName = new Map<string, number>();
     for (const i of unknown) byName.set(`${rules[i]!.namespace}\u0000${rules[i]!.name}`, i);
     const out: { index: number; finding: Finding }[] = [];
-    for (const m of res.matches) {
-      const i = byName.get(`${m.namespace}\u0000${m.identifier}`);
-      if (i === undefined || !wanted.has(i) || m.isPrivate) continue;
-      out.push({ index: i, finding: toFinding(m) });
+    for (const f of g.scan(data, ext)) {
+      const i = byName.get(`${f.namespace}\u0000${f.rule}`);
+      if (i !== undefined) out.push({ index: i, finding: f });
     }
     return out;
   }
 
-  private compileGroup(ordered: number[]): Group {
+  private compileGroup(ordered: number[]): YaraScanner {
     if (this.init.wasm) initYaraX(this.init.wasm); // once per thread; a no-op after the first
     this.st.groupsCompiled++;
     const rules = this.program.rules;
@@ -351,10 +332,7 @@ class FastEngine implements YaraEngine {
           throw new Error(`YARA-X rejects rules ring3 accepted (${list.map((r) => r.name).join(", ")}): ${msg.split("\n", 1)[0]}`);
         }
       }
-      const built = compiler.build();
-      const scanner = built.scanner();
-      if (this.init.timeoutMs > 0) scanner.setTimeoutMs(this.init.timeoutMs);
-      return { rules: built, scanner, current: new Map() };
+      return new YaraScanner(compiler.build(), this.init.perFileExternals, this.init.timeoutMs);
     } finally {
       compiler.free();
     }
