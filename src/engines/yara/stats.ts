@@ -30,25 +30,24 @@ export function emptyStats(mode: EngineMode): EngineStats {
   return { mode, rules: 0, patterns: 0, atoms: 0, files: 0, decided: 0, deferred: 0, yaraxFiles: 0, yaraxCalls: 0, groupsCompiled: 0, loadMs: 0, matchMs: 0, evalMs: 0, yaraxMs: 0 };
 }
 
+/** Figures that describe one worker's rule set and its load, the same in each: never summed. */
+const PER_WORKER: ReadonlySet<keyof EngineStats> = new Set(["rules", "patterns", "atoms", "loadMs"]);
+
 export function addStats(a: EngineStats, b: EngineStats): EngineStats {
   const out = { ...a };
   for (const k of Object.keys(b) as (keyof EngineStats)[]) {
     if (k === "mode") continue;
-    // rules/patterns/atoms and load time describe one worker's rule set: the same in each.
-    if (k === "rules" || k === "patterns" || k === "atoms") out[k] = Math.max(a[k], b[k]);
-    else if (k === "loadMs") out[k] = Math.max(a[k], b[k]);
-    else out[k] = (a[k] as number) + (b[k] as number);
+    out[k] = PER_WORKER.has(k) ? Math.max(a[k], b[k]) : a[k] + b[k];
   }
   return out;
 }
 
-/** Counters accumulated between two snapshots (the load-time figures are kept as they are). */
+/** Counters accumulated between two snapshots (the per-worker figures are kept as they are). */
 export function subtractStats(now: EngineStats, before: EngineStats): EngineStats {
   const out = { ...now };
   for (const k of Object.keys(now) as (keyof EngineStats)[]) {
-    if (k === "mode" || k === "rules" || k === "patterns" || k === "atoms" || k === "loadMs") continue;
-    out[k] = (now[k] as number) - (before[k] as number);
+    if (k === "mode" || PER_WORKER.has(k)) continue;
+    out[k] = now[k] - before[k];
   }
   return out;
 }
-
