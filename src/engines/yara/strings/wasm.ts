@@ -79,14 +79,15 @@ const KEYS = 5; // table keys
 const FIRST = 6; // table slot occupancy (0 = empty)
 const BITS = 7; // table size log2
 const FSHIFT = 8; // 32 - filter bits
-const I = 9;
-const W = 10;
-const H = 11;
-const B = 12;
-const SLOT = 13;
-const COUNT = 14;
-const MASK = 15;
-const TSHIFT = 16;
+const PREFIX = 9; // 2-byte prefix bitmap (2^16 bits): some 4-byte atom or the short gate starts so
+const I = 10;
+const W = 11;
+const H = 12;
+const B = 13;
+const SLOT = 14;
+const COUNT = 15;
+const MASK = 16;
+const TSHIFT = 17;
 
 /** out[COUNT] = (i, value); COUNT++ */
 function emit(value: number[]): number[] {
@@ -111,8 +112,13 @@ function body(tableBytes: number): number[] {
     BLOCK, VOID,
     ...get(I), ...get(TO), I32_GE_U, BR_IF, 0,
     LOOP, VOID,
-    // w = the four bytes at i (little-endian, as the JS window); h = its multiplicative hash
+    // w = the four bytes at i (little-endian, as the JS window). Most positions end at the prefix
+    // bitmap (8 KiB, in L1): no atom and no short-atom gate starts with these two bytes. Only
+    // then the multiplicative hash h and the 4-byte filter (256 KiB, mostly outside L1).
     ...get(DATA), ...get(I), I32_ADD, ...load(), ...set(W),
+    ...get(W), ...c(0xffff), I32_AND, ...set(B),
+    ...bit(PREFIX, B),
+    IF, VOID,
     ...get(W), ...c(MUL), I32_MUL, ...tee(H), ...get(FSHIFT), I32_SHR_U, ...set(B),
     ...bit(FILTER, B),
     IF, VOID,
@@ -149,6 +155,7 @@ function body(tableBytes: number): number[] {
     IF, VOID,
     ...emit(c(-1)),
     END,
+    END, // prefix
     ...get(I), ...c(1), I32_ADD, ...tee(I), ...get(TO), I32_LT_U, BR_IF, 0,
     END,
     END,
@@ -167,10 +174,10 @@ function name(s: string): number[] {
   return [...uleb(s.length), ...Buffer.from(s, "latin1")];
 }
 
-/** The module: imports memory "m"."mem", exports `filter` (9 i32 params, i32 result). */
+/** The module: imports memory "m"."mem", exports `filter` (10 i32 params, i32 result). */
 export function filterModuleBytes(tableBytes: number): Uint8Array {
   const i32 = 0x7f;
-  const type = section(1, [1, 0x60, ...uleb(9), ...new Array(9).fill(i32), 1, i32]);
+  const type = section(1, [1, 0x60, ...uleb(10), ...new Array(10).fill(i32), 1, i32]);
   const imports = section(2, [1, ...name("m"), ...name("mem"), 0x02, 0x00, 1]);
   const funcs = section(3, [1, 0]);
   const exports = section(7, [1, ...name("filter"), 0x00, 0]);
@@ -178,17 +185,17 @@ export function filterModuleBytes(tableBytes: number): Uint8Array {
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...imports, ...funcs, ...exports, ...code]);
 }
 
-export type FilterFn = (data: number, to: number, out: number, filter: number, gate: number, keys: number, first: number, bits: number, fshift: number) => number;
+export type FilterFn = (data: number, to: number, out: number, filter: number, gate: number, keys: number, first: number, bits: number, fshift: number, prefix: number) => number;
 
 /**
- * The filter with its tables copied into a fresh memory. Layout: filter | gate | keys | first |
- * out (2 x CHUNK pairs) | data (CHUNK + 3 bytes). Null when WebAssembly is unavailable.
+ * The filter with its tables copied into a fresh memory. Layout: filter | gate | prefix | keys |
+ * first | out (2 x CHUNK pairs) | data (CHUNK + 3 bytes). Null when WebAssembly is unavailable.
  */
 export class WasmFilter {
   readonly bytes: Uint8Array;
   readonly out: Int32Array;
   private readonly fn: FilterFn;
-  private readonly addr: { filter: number; gate: number; keys: number; first: number; out: number; data: number };
+  private readonly addr: { filter: number; gate: number; prefix: number; keys: number; first: number; out: number; data: number };
 
   private constructor(
     memory: WebAssembly.Memory,
@@ -226,6 +233,7 @@ export class WasmFilter {
     const addr = {
       filter: place(filter.byteLength),
       gate: place(gate.byteLength),
+      prefix: place(gate.byteLength),
       keys: place(keys.byteLength),
       first: place(4 * first.byteLength),
       out: place(CHUNK * 2 * 8),
@@ -236,6 +244,14 @@ export class WasmFilter {
     const i32 = new Int32Array(memory.buffer);
     i32.set(filter, addr.filter >> 2);
     i32.set(gate, addr.gate >> 2);
+    // The prefix bitmap: the gate's bits and the first two bytes of every 4-byte atom.
+    const prefix = Int32Array.from(gate);
+    for (let slot = 0; slot < keys.length; slot++) {
+      if (first[slot] === 0) continue;
+      const p = keys[slot]! & 0xffff;
+      prefix[p >>> 5] = prefix[p >>> 5]! | (1 << (p & 31));
+    }
+    i32.set(prefix, addr.prefix >> 2);
     i32.set(keys, addr.keys >> 2);
     i32.set(first, addr.first >> 2);
     i32.set(checks.off, (addr.first + first.byteLength) >> 2);
@@ -259,6 +275,6 @@ export class WasmFilter {
     if (from > base - MARGIN) mem.fill(0, start - MARGIN, start - (base - from));
     mem.set(data.subarray(from, to), start - (base - from));
     if (to < base + count + 3 + MARGIN) mem.fill(0, start + (to - base), start + count + 3 + MARGIN);
-    return this.fn(start, count, a.out, a.filter, a.gate, a.keys, a.first, this.bits, this.fshift);
+    return this.fn(start, count, a.out, a.filter, a.gate, a.keys, a.first, this.bits, this.fshift, a.prefix);
   }
 }
