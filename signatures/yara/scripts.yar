@@ -18,7 +18,9 @@ rule Ring3_Script_PowerShell_Download_Cradle : powershell downloader
     strings:
         $iex_first = /(IEX|Invoke-Expression)\s*\(?\s*\(\s*New-Object\s+(System\.)?Net\.WebClient\s*\)\s*\.\s*Download(String|Data)\s*\(/ nocase
         $iex_last = /\(\s*New-Object\s+(System\.)?Net\.WebClient\s*\)\s*\.\s*DownloadString\s*\([^)\n]{1,300}\)\s*\|\s*(IEX|Invoke-Expression)\b/ nocase
-        $hidden = /\s-(w|wi|win|wind|windo|window|windows|windowst|windowsty|windowstyl|windowstyle)\s+(h|hi|hid|hidd|hidde|hidden|1)\b/ nocase
+        // -w[indowstyle] hidden on the PowerShell command line (anchored on the program's name, so
+        // that the matcher's atom is a word and not the one byte '-').
+        $hidden = /(powershell|pwsh)(\.exe)?["']?(\s[^\r\n]{0,256})?\s-(w|wi|win|wind|windo|window|windows|windowst|windowsty|windowstyl|windowstyle)\s+(h|hi|hid|hidd|hidde|hidden|1)\b/ nocase
         $ip_url = /Download(String|Data)\s*\(\s*['"]https?:\/\/\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}[:\/]/ nocase
 
     condition:
@@ -69,7 +71,7 @@ rule Ring3_Script_WSH_Downloader : vbscript jscript downloader
         $save = ".SaveToFile" nocase
         $shell1 = "WScript.Shell" nocase
         $shell2 = "Shell.Application" nocase
-        $run1 = /\.(Run|Exec|ShellExecute)\b/ nocase
+        $run1 = /\.Run\b|\.Exec\b|\.ShellExecute\b/ nocase
 
     condition:
         filesize < 512KB and

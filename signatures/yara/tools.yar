@@ -66,9 +66,11 @@ rule Ring3_Tool_Miner_Command_Monero_Wallet : miner
 
     strings:
         $stratum = /stratum\+(tcp|ssl|tls):\/\/[A-Za-z0-9.\-]{1,100}:\d{2,5}/
-        $pool_opt = /\s(-o|--url)[ =][A-Za-z0-9.\-]{1,100}:\d{2,5}\s/
-        // A standard Monero address: 95 base58 characters starting with 4 (8 for subaddresses).
-        $wallet = /(\s|=|"|')[48][1-9A-HJ-NP-Za-km-z]{94}(\s|"|'|\.|$)/
+        $pool_opt = /\s(-o |-o=|--url[ =])[A-Za-z0-9.\-]{1,100}:\d{2,5}\s/
+        // A standard Monero address (95 base58 characters starting with 4, 8 for subaddresses) given
+        // as the user: -u W, --user=W, "user": "W" (the option is the matcher's atom; the address
+        // alone has none).
+        $wallet = /(\s-u(\s+|\s*=\s*)|--user(\s+|\s*=\s*)|"user"\s*:\s*)["']?[48][1-9A-HJ-NP-Za-km-z]{94}(\s|"|'|\.|$)/
 
     condition:
         filesize < 2MB and ($stratum or $pool_opt) and $wallet and

@@ -38,7 +38,7 @@ rule Ring3_WebShell_PHP_System_Request : webshell php
         action = "Take the site offline or block the file, preserve it and the web logs for investigation, find how it was uploaded, and rebuild the web root from a known-good source."
 
     strings:
-        $exec = /\b(system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec)\s*\(\s*(@?\s*(base64_decode|urldecode|rawurldecode|stripslashes|trim)\s*\(\s*){0,3}@?\$_(POST|GET|REQUEST|COOKIE)\s*\[/ nocase
+        $exec = /\b(system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec)\s*\(\s*(@?\s*(base64_decode|urldecode|rawurldecode|stripslashes|trim)\s*\(\s*){0,3}@?(\$_POST|\$_GET|\$_REQUEST|\$_COOKIE)\s*\[/ nocase
         $php = "<?"
 
     condition:

