@@ -6,7 +6,9 @@
 #   make test               build, then every test (test/unit, test/e2e) with vitest
 #   make test-windows       run dist/ring3.exe under wine: --version and an EICAR scan
 #   make bench              compare with yara and clamscan on a generated corpus (the shared
-#                           compare.sh), then scripts/bench-once.sh: --stats, archives, RSS, start
+#                           compare.sh), then scripts/bench-once.sh: --stats, archives, RSS, start;
+#                           then scripts/bench-load.sh on it and a second corpus (BEFORE=BINARY
+#                           measures an earlier build beside this one)
 #   make conformance        fast path vs YARA-X on all of signature-base (slow; needs ../shared)
 #   make fp-check           the bundled signatures find nothing on that clean corpus
 #   make typecheck | lint   tsc --noEmit
@@ -99,14 +101,24 @@ test-windows: dist/ring3.exe dist/ring3
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wine wine64 >/dev/null; }
 	WINEPREFIX=$(WINEPREFIX_DIR) scripts/sea-test-windows.sh dist/ring3.exe dist/ring3
 
-bench: dist/ring3 .bench/corpus.stamp
+# BEFORE=PATH: another ring3 binary measured beside dist/ring3 in bench-load.sh's run.
+BEFORE ?=
+bench: dist/ring3 .bench/corpus.stamp .bench/corpus2.stamp
 	scripts/build-bench.sh dist/ring3 .bench/corpus $(SHARED)
 	scripts/bench-once.sh dist/ring3 .bench/corpus $(SHARED)
+	scripts/bench-load.sh dist/ring3 .bench/corpus .bench/corpus2 $(SHARED) $(BEFORE)
 
 .bench/corpus.stamp:
 	@scripts/build-bench.sh --install-tools
 	rm -rf .bench/corpus
 	$(SHARED)/bench/make-corpus.sh .bench/corpus
+	@touch $@
+
+# A second clean corpus, disjoint from the first, so that no figure is tuned to one data set.
+.bench/corpus2.stamp: $(DEPS) scripts/make-corpus2.sh
+	@scripts/build-bench.sh --install-tools
+	rm -rf .bench/corpus2
+	scripts/make-corpus2.sh .bench/corpus2
 	@touch $@
 
 # The bundled set must stay silent on clean software: zero detections on the benchmark corpus
