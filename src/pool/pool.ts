@@ -64,6 +64,7 @@ export class Pool {
   private readonly queue: Job[] = [];
   private readonly batch: number;
   private nextId = 1;
+  private dispatchSoon = false;
   private closing = false;
   private startError?: Error;
   private readyWaiters: (() => void)[] = [];
@@ -100,7 +101,14 @@ export class Pool {
   scan(task: ScanTask): Promise<FileOutcome> {
     return new Promise((resolve) => {
       this.queue.push({ id: this.nextId++, task, resolve, traps: 0, requeues: 0 });
-      this.dispatch();
+      // The walk hands over a folder's files in one go: dispatch after it, so they travel together.
+      if (!this.dispatchSoon) {
+        this.dispatchSoon = true;
+        setImmediate(() => {
+          this.dispatchSoon = false;
+          this.dispatch();
+        });
+      }
     });
   }
 
@@ -243,7 +251,7 @@ export class Pool {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
       // A worker holds at most two batches: one it scans, one waiting.
-      if (!slot.ready || slot.jobs.length > this.batch) continue;
+      if (!slot.ready || slot.jobs.length >= this.batch) continue;
       // Fewer per batch when the queue is short, so the last files spread over the workers.
       const n = Math.min(this.batch, Math.max(1, Math.ceil(this.queue.length / this.slots.length)));
       const batch = this.queue.splice(0, n);

@@ -15,7 +15,8 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const control = init.control ? controlViews(init.control) : undefined;
 
-/** Answers are sent when a batch is done, or sooner when a batch runs long (progress stays live). */
+/** Answers leave in groups: at most this many files, or this long, after the last group. */
+const FLUSH_COUNT = 8;
 const FLUSH_MS = 50;
 
 function post(msg: FromWorker): void {
@@ -60,8 +61,8 @@ function failpoint(task: TaskMessage["task"]): void {
   for (;;); // hang: only the pool's timeout ends this
 }
 
-/** Batches received and not yet scanned, in order; one file at a time, never two at once. */
-const todo: TaskMessage[][] = [];
+/** Files received and not yet scanned, in order; one file at a time, never two at once. */
+const todo: TaskMessage[] = [];
 let draining = false;
 /** After a trap or when worn: this worker takes no more files (the pool replaces it). */
 let stopped = false;
@@ -69,7 +70,7 @@ let stopped = false;
 port.on("message", (msg: ToWorker) => {
   switch (msg.type) {
     case "scan":
-      todo.push(msg.batch);
+      for (const t of msg.batch) todo.push(t);
       if (!draining) void drain();
       break;
     default: {
@@ -81,47 +82,45 @@ port.on("message", (msg: ToWorker) => {
 
 async function drain(): Promise<void> {
   draining = true;
+  let answers: Answer[] = [];
+  let flushed = performance.now();
   try {
     while (todo.length > 0 && !stopped) {
-      const batch = todo.shift()!;
-      let answers: Answer[] = [];
-      let flushed = performance.now();
-      for (const { id, task } of batch) {
-        // After an error retired 7z-wasm instances, wait for a replacement (a resolved promise otherwise).
-        if (init.archives && init.sevenZipWasm) await sevenZipReady();
-        if (control) {
-          control.since[0] = Date.now();
-          Atomics.store(control.current, 0, id);
-        }
-        let answer: Answer;
-        try {
-          if (FAILPOINT) failpoint(task);
-          const out = stage.scan(task);
-          answer = { id, result: out.result, members: out.members };
-        } catch (err) {
-          if (!(err instanceof EngineTrap)) throw err;
-          // This instance is unusable now (see yarax.ts): answer what is done, then the trap.
-          flush(answers, false);
-          post({ type: "trap", id, message: `YARA-X: ${err.message}` });
-          stopped = true;
-          return;
-        }
-        answers.push(answer);
-        // Retire before YARA-X's leak makes it trap: the pool replaces a worn worker.
-        if (engineWorn()) {
-          flush(answers, true);
-          stopped = true;
-          return;
-        }
-        // Standard input cannot be read twice: its answer leaves at once.
-        if (task.path === null || performance.now() - flushed >= FLUSH_MS) {
-          flush(answers, false);
-          answers = [];
-          flushed = performance.now();
-        }
+      const { id, task } = todo.shift()!;
+      // After an error retired 7z-wasm instances, wait for a replacement (a resolved promise otherwise).
+      if (init.archives && init.sevenZipWasm) await sevenZipReady();
+      if (control) {
+        control.since[0] = Date.now();
+        Atomics.store(control.current, 0, id);
       }
-      if (control) Atomics.store(control.current, 0, 0);
-      flush(answers, false);
+      let answer: Answer;
+      try {
+        if (FAILPOINT) failpoint(task);
+        const out = stage.scan(task);
+        answer = { id, result: out.result, members: out.members };
+      } catch (err) {
+        if (!(err instanceof EngineTrap)) throw err;
+        // This instance is unusable now (see yarax.ts): answer what is done, then the trap.
+        flush(answers, false);
+        post({ type: "trap", id, message: `YARA-X: ${err.message}` });
+        stopped = true;
+        return;
+      }
+      answers.push(answer);
+      // Retire before YARA-X's leak makes it trap: the pool replaces a worn worker.
+      if (engineWorn()) {
+        flush(answers, true);
+        stopped = true;
+        return;
+      }
+      if (control && todo.length === 0) Atomics.store(control.current, 0, 0);
+      // Answer when out of work, every FLUSH_COUNT files (the pool sends more as answers come)
+      // or FLUSH_MS; standard input cannot be read twice, so its answer leaves at once.
+      if (todo.length === 0 || answers.length >= FLUSH_COUNT || task.path === null || performance.now() - flushed >= FLUSH_MS) {
+        flush(answers, false);
+        answers = [];
+        flushed = performance.now();
+      }
     }
   } finally {
     draining = false;
