@@ -13,7 +13,7 @@ import type { FileHashes, Reason, ScanResult } from "../types";
 import { describeType, reasonForError } from "../util/fs-reasons";
 import { displayPath } from "../util/paths";
 import { EngineTrap, inspectFile, runYara, type Engines, type Inspected } from "./inspect";
-import { matchFile, overReason, sizePlan } from "./match";
+import { matchFile, overReason, sizePlan, type FileMatch } from "./match";
 import { FileSource, bufferSource } from "./source";
 import { verdictOf } from "./verdict";
 
@@ -83,15 +83,15 @@ export class FileStage {
         const out = this.streamed(fd, statSize, 0, top);
         return done({ ...base, ...out });
       }
-      const whole = this.readWhole(fd, statSize);
+      const yara = this.engines.yara;
+      const fileMatch = yara ? matchFile(yara, statSize, "whole", limit) : undefined;
+      const whole = this.readWhole(fd, statSize, fileMatch);
       if (whole === null) {
         // Grew past the limit while being read (or standard input is that long): stream the rest.
         const out = this.streamed(fd, statSize, limit + 1, top);
         return done({ ...base, ...out });
       }
       const { data, hashes } = whole;
-      const yara = this.engines.yara;
-      const fileMatch = yara ? matchFile(yara, data.length, "whole", limit) : undefined;
       const out = inspectFile(data, top, this.engines, {
         hashes,
         ...(fileMatch ? { yara: (ext) => fileMatch.end(bufferSource(data), ext).findings } : {}),
@@ -116,7 +116,7 @@ export class FileStage {
    * Reads up to --max-filesize bytes into the reused buffer, digests in the same pass; null when
    * the file goes on past the limit (the buffer then holds limit + 1 bytes).
    */
-  private readWhole(fd: number, statSize: number): { data: Buffer; hashes: FileHashes } | null {
+  private readWhole(fd: number, statSize: number, fileMatch: FileMatch | undefined): { data: Buffer; hashes: FileHashes } | null {
     const limit = this.engines.maxFilesize;
     const need = statSize >= 0 ? this.wanted(statSize) : NONE;
     const digester: Digester | undefined = need.md5 || need.sha1 || need.sha256 ? createDigester(need) : undefined;
@@ -133,7 +133,9 @@ export class FileStage {
       }
       const got = readSome(fd, this.buffer, n, want);
       if (got === 0) break;
-      digester?.update(this.buffer.subarray(n, n + got));
+      const chunk = this.buffer.subarray(n, n + got);
+      digester?.update(chunk);
+      fileMatch?.feed(chunk);
       n += got;
       // A short read that ends where fstat said the file ends is its end: no extra read call.
       if (got < want && n === statSize) break;

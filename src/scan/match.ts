@@ -55,13 +55,19 @@ export interface FileMatch {
  * ends (the read pass keeps its bytes: `source` is a bufferSource over them) and an "over" file
  * goes through scanLarge.
  */
+const WHOLE = new WeakMap<YaraEngine, FileMatch>();
+
 export function matchFile(engine: YaraEngine, size: number, plan: SizePlan, maxFilesize: number): FileMatch | undefined {
   switch (plan) {
-    case "whole":
-      return {
-        feed: () => {},
-        end: (source, ext) => ({ findings: engine.scan(source.read(0, source.size), ext), undecided: 0 }),
-      };
+    case "whole": {
+      // Holds no state of its own today: one per engine, not one per file.
+      let m = WHOLE.get(engine);
+      if (!m) {
+        m = { feed: () => {}, end: (source, ext) => ({ findings: engine.scan(source.read(0, source.size), ext), undecided: 0 }) };
+        WHOLE.set(engine, m);
+      }
+      return m;
+    }
     case "over": {
       // The head kept for conditions is at most --max-filesize: the limit bounds memory per file.
       const large = engine.scanLarge?.(maxFilesize);
