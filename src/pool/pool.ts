@@ -39,6 +39,8 @@ interface Slot {
   control: ReturnType<typeof controlViews>;
   timer?: NodeJS.Timeout;
   ready: boolean;
+  /** On a large file (it released the files behind it): sent nothing more until it answers. */
+  large?: boolean;
 }
 
 export interface PoolOptions {
@@ -170,7 +172,19 @@ export class Pool {
         this.dispatch();
         break;
       }
+      case "release": {
+        const back: Job[] = [];
+        for (const id of msg.ids) {
+          const job = this.take(slot, id);
+          if (job) back.push(job);
+        }
+        slot.large = true;
+        this.requeue(back);
+        this.dispatch();
+        break;
+      }
       case "results": {
+        slot.large = false;
         if (msg.stats) this.stats = this.stats ? addStats(this.stats, msg.stats) : msg.stats;
         for (const a of msg.answers) this.take(slot, a.id)?.resolve({ result: a.result, members: a.members });
         if (msg.worn) this.replace(slot);
@@ -251,7 +265,7 @@ export class Pool {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
       // A worker holds at most two batches: one it scans, one waiting.
-      if (!slot.ready || slot.jobs.length >= this.batch) continue;
+      if (!slot.ready || slot.large || slot.jobs.length >= this.batch) continue;
       // Fewer per batch when the queue is short, so the last files spread over the workers.
       const n = Math.min(this.batch, Math.max(1, Math.ceil(this.queue.length / this.slots.length)));
       const batch = this.queue.splice(0, n);

@@ -69,5 +69,10 @@ export type FromWorker =
    * `stats`: the engine counters accumulated since the previous message (--stats).
    */
   | { type: "results"; answers: Answer[]; worn: boolean; stats?: EngineStats }
+  /**
+   * The worker is starting a large file: these files, received and not started, go back to the
+   * pool for other workers, and it sends this worker no more until its next answers.
+   */
+  | { type: "release"; ids: number[] }
   /** YARA-X trapped on this file; the worker stops, the pool replaces it and retries the file once. */
   | { type: "trap"; id: number; message: string };

@@ -96,7 +96,7 @@ async function drain(): Promise<void> {
       let answer: Answer;
       try {
         if (FAILPOINT) failpoint(task);
-        const out = stage.scan(task);
+        const out = stage.scan(task, release);
         answer = { id, result: out.result, members: out.members };
       } catch (err) {
         if (!(err instanceof EngineTrap)) throw err;
@@ -125,6 +125,15 @@ async function drain(): Promise<void> {
   } finally {
     draining = false;
   }
+}
+
+/** A file this large takes long enough that the files queued behind it are better scanned elsewhere. */
+const LARGE = 1 << 20;
+
+function release(size: number): void {
+  if (size < LARGE) return;
+  const ids = todo.splice(0).map((t) => t.id);
+  post({ type: "release", ids });
 }
 
 function flush(answers: Answer[], worn: boolean): void {

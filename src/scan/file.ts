@@ -41,8 +41,11 @@ export class FileStage {
 
   constructor(readonly engines: Engines) {}
 
-  /** Scans one file; throws only EngineTrap (the engine's instance is not to be trusted again). */
-  scan(input: FileInput): Inspected {
+  /**
+   * Scans one file; throws only EngineTrap (the engine's instance is not to be trusted again).
+   * `opened` hears the size of a regular file once it is open, before it is read.
+   */
+  scan(input: FileInput, opened?: (size: number) => void): Inspected {
     const t0 = performance.now();
     const p = input.path === null ? "<stdin>" : Buffer.from(input.path.buffer, input.path.byteOffset, input.path.byteLength);
     const shown = displayPath(p);
@@ -70,6 +73,7 @@ export class FileStage {
         if (!st.isFile()) return unread({ code: "not-regular", message: describeType(st) });
         uid = st.uid;
         statSize = st.size;
+        opened?.(statSize);
       }
       const top = {
         ...shown,

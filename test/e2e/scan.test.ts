@@ -518,7 +518,8 @@ describe("isolation", () => {
     ["hang", "timeout", ["--timeout-per-file", "1"]],
   ] as const)("a %s in the middle of a batch: that file only (%s), every other file scanned once", (kind, code, extra) => {
     const d = folder(`batch-${kind}`);
-    for (let i = 0; i < 150; i++) write(d, `f/${String(i).padStart(3, "0")}.txt`, i === 77 ? EICAR : `clean ${i}`);
+    // Every tenth file is large: a worker starting one hands the files queued behind it back.
+    for (let i = 0; i < 150; i++) write(d, `f/${String(i).padStart(3, "0")}.txt`, i === 77 ? EICAR : i % 10 === 5 ? Buffer.alloc(1_100_000, i) : `clean ${i}`);
     const run = ring3(["scan", "--workers", "1", ...extra, "--format", "json", "--all", d], { env: { RING3_FAILPOINT: `${kind}:040.txt` }, timeout: 90_000 });
     const doc = json(run);
     expect(doc.results.filter((r: Json) => r.verdict === "error")).toMatchObject([{ path: expect.stringMatching(/040\.txt$/), reason: { code } }]);
