@@ -144,7 +144,7 @@ export class FileStage {
       // A short read that ends where fstat said the file ends is its end: no extra read call.
       if (got < want && n === statSize) break;
     }
-    if (n > limit) return null;
+    if (sizePlan(n, limit) === "over") return null;
     const data = this.buffer.subarray(0, n);
     // Standard input, or a file whose size changed since fstat: the digests its real size wants.
     const hashes = n === statSize ? (digester?.digest() ?? {}) : digestBytes(data, this.wanted(n));

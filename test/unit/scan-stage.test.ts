@@ -79,6 +79,10 @@ describe("FileStage: one file in, its result out", () => {
     ["over --max-filesize without YARA: hashed only", () => write("big-noyara.bin", big(0, {})), { yara: undefined }, { verdict: "partial", reason: "max-filesize", hashes: ["sha256"] }],
     ["under a larger --max-filesize: whole, the mid-file read decided", () => write("big-mid2.bin", big(0x41, {})), { maxFilesize: 1 << 20 }, { verdict: "detected", rules: ["mid_byte"] }],
     ["over --max-filesize, a container: not opened, partial", () => write("big.gz", gzipSync(big(0, {}), { level: 0 })), { maxFilesize: 1000 }, { verdict: "partial", reason: "max-filesize" }],
+    // fstat says 0 bytes; reading finds more: the file is what the read pass saw, digests included.
+    ["a file longer than fstat said", () => "/proc/self/cmdline", { reportClean: true }, { verdict: "clean", hashes: ["sha256"], size: fs.readFileSync("/proc/self/cmdline").length }],
+    ["... and past --max-filesize while being read: streamed on", () => "/proc/self/cmdline", { maxFilesize: 10 }, { verdict: "clean", hashes: ["sha256"], size: fs.readFileSync("/proc/self/cmdline").length }],
+    ["... the same without YARA: hashed only", () => "/proc/self/cmdline", { maxFilesize: 10, yara: undefined }, { verdict: "partial", reason: "max-filesize", hashes: ["sha256"] }],
     ["missing file", () => path.join(dir, "no-such-file"), {}, { verdict: "skipped", reason: "vanished", size: null, hashes: [] }],
     ["unreadable (EIO on read)", () => "/proc/self/mem", {}, { verdict: "error", reason: "io-error", size: null }],
   ];
