@@ -113,13 +113,17 @@ async function drain(): Promise<void> {
         stopped = true;
         return;
       }
-      if (control && todo.length === 0) Atomics.store(control.current, 0, 0);
+      if (control) Atomics.store(control.current, 0, 0);
       // Answer when out of work, every FLUSH_COUNT files (the pool sends more as answers come)
       // or FLUSH_MS; standard input cannot be read twice, so its answer leaves at once.
       if (todo.length === 0 || answers.length >= FLUSH_COUNT || task.path === null || performance.now() - flushed >= FLUSH_MS) {
         flush(answers, false);
         answers = [];
         flushed = performance.now();
+        // Back to the event loop with each group: V8's foreground tasks (incremental marking,
+        // the memory reducer) run only there; a worker that never returned to it peaked higher
+        // (bench corpus, one worker: 390 MB against 343-378 MB, measured on a loaded machine).
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
   } finally {
