@@ -58,6 +58,11 @@ export interface PoolOptions {
  * main thread between files; small enough that the last files still spread over every worker.
  */
 export const BATCH = 16;
+/**
+ * About this much work (ms, by the files answered so far) per batch: with a heavy rule set fewer
+ * files travel together, so that at the end no worker sits on a queue while another idles.
+ */
+const BATCH_MS = 25;
 /** A file in the batch of a worker that died on another file is retried at most this often. */
 const MAX_REQUEUES = 3;
 
@@ -67,6 +72,8 @@ export class Pool {
   private readonly batch: number;
   private nextId = 1;
   private dispatchSoon = false;
+  /** Moving average of a file's scan time (ms), from the answers. */
+  private fileMs = 0;
   private closing = false;
   private startError?: Error;
   private readyWaiters: (() => void)[] = [];
@@ -186,7 +193,10 @@ export class Pool {
       case "results": {
         slot.large = false;
         if (msg.stats) this.stats = this.stats ? addStats(this.stats, msg.stats) : msg.stats;
-        for (const a of msg.answers) this.take(slot, a.id)?.resolve({ result: a.result, members: a.members });
+        for (const a of msg.answers) {
+          this.fileMs += ((a.result.ms ?? 0) - this.fileMs) * 0.05;
+          this.take(slot, a.id)?.resolve({ result: a.result, members: a.members });
+        }
         if (msg.worn) this.replace(slot);
         this.dispatch();
         break;
@@ -262,12 +272,13 @@ export class Pool {
   }
 
   private dispatch(): void {
+    const size = Math.max(1, Math.min(this.batch, Math.floor(BATCH_MS / Math.max(this.fileMs, 0.01))));
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
       // A worker holds at most two batches: one it scans, one waiting.
-      if (!slot.ready || slot.large || slot.jobs.length >= this.batch) continue;
+      if (!slot.ready || slot.large || slot.jobs.length >= size) continue;
       // Fewer per batch when the queue is short, so the last files spread over the workers.
-      const n = Math.min(this.batch, Math.max(1, Math.ceil(this.queue.length / this.slots.length)));
+      const n = Math.min(size, Math.max(1, Math.ceil(this.queue.length / this.slots.length)));
       const batch = this.queue.splice(0, n);
       slot.jobs.push(...batch);
       if (this.opts.hardTimeoutMs > 0 && slot.timer === undefined) this.watch(slot, this.opts.hardTimeoutMs);

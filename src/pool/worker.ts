@@ -114,9 +114,9 @@ async function drain(): Promise<void> {
         return;
       }
       if (control) Atomics.store(control.current, 0, 0);
-      // Answer when out of work, every FLUSH_COUNT files (the pool sends more as answers come)
-      // or FLUSH_MS; standard input cannot be read twice, so its answer leaves at once.
-      if (todo.length === 0 || answers.length >= FLUSH_COUNT || task.path === null || performance.now() - flushed >= FLUSH_MS) {
+      // Answer when about to run out of work, every FLUSH_COUNT files (the pool sends more as
+      // answers come) or FLUSH_MS; standard input cannot be read twice, so its answer leaves at once.
+      if (todo.length <= 1 || answers.length >= FLUSH_COUNT || task.path === null || performance.now() - flushed >= FLUSH_MS) {
         flush(answers, false);
         answers = [];
         flushed = performance.now();
