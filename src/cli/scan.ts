@@ -1,9 +1,10 @@
 // `ring3 scan`: wires the stages (ripgrep's core habit: the binary only wires them).
 // plan (config, signatures) -> walk -> pool of workers -> summary + sink -> exit code.
 import * as fs from "node:fs";
-import { Pool, type FileOutcome } from "../pool/pool";
+import { BATCH, Pool, type FileOutcome } from "../pool/pool";
 import type { ScanTask } from "../pool/protocol";
 import { createSink } from "../report/sink";
+import { verdictOfResult } from "../scan";
 import { Summarizer } from "../report/summary";
 import type { ExitCode, RunInfo, ScanResult } from "../types";
 import { getAsset } from "../util/assets";
@@ -140,16 +141,15 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
     progress?.result(r);
   };
   // A file, then the members found inside it (progress counts files only). Suppression applies
-  // to each; a file detected only through members whose findings it removed is what it
-  // otherwise was.
+  // to each; the file's verdict then counts the members still detected (verdictOfResult).
   const emitFile = (o: FileOutcome) => {
     if (o.members.length === 0) return emit(o.result);
     const members = suppress ? o.members.map(suppress) : o.members;
     let file = suppress ? suppress(o.result) : o.result;
     const detected = members.filter((m) => m.verdict === "detected").length;
     if (file.container !== undefined && file.container.detected !== detected) {
-      const verdict = file.findings.length > 0 || detected > 0 ? "detected" : file.reason === undefined ? "clean" : "partial";
-      file = { ...file, verdict, container: { ...file.container, detected } };
+      file = { ...file, container: { ...file.container, detected } };
+      file.verdict = verdictOfResult(file);
     }
     summarizer.add(file);
     sink.result(file);
@@ -167,14 +167,22 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   };
   process.once("SIGINT", onSigint);
 
-  const inFlight = new Set<Promise<void>>();
-  const limit = cfg.workers * 4;
+  // The walk runs ahead of the workers by a bounded queue: enough for every worker to hold two
+  // batches and one more to be ready, never the whole tree in memory.
+  const limit = cfg.workers * BATCH * 3;
+  let inFlight = 0;
+  let room: (() => void) | undefined;
+  let finished: (() => void) | undefined;
   const submit = async (task: ScanTask) => {
-    const p: Promise<void> = pool.scan(task).then(emitFile);
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
+    inFlight++;
+    void pool.scan(task).then((o) => {
+      emitFile(o);
+      inFlight--;
+      if (inFlight < limit && room) (room(), (room = undefined));
+      if (inFlight === 0 && finished) finished();
+    });
     progress?.found();
-    while (inFlight.size >= limit) await Promise.race(inFlight);
+    if (inFlight >= limit) await new Promise<void>((resolve) => (room = resolve));
   };
 
   const filters = makeFilters(cfg.include, cfg.exclude);
@@ -188,7 +196,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
     }
     else await submit({ path: item.path, root: item.root, follow: item.follow });
   }
-  await Promise.all(inFlight);
+  if (inFlight > 0) await new Promise<void>((resolve) => (finished = resolve));
   await pool.close();
   if (cfg.stats) process.stderr.write(formatStats(pool.stats, cfg.engine));
   process.off("SIGINT", onSigint);

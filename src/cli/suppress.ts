@@ -3,6 +3,7 @@
 // findings but stays on the result (`suppressed`) and in the summary's count: never hidden.
 import * as fs from "node:fs";
 import picomatch from "picomatch";
+import { verdictOfResult } from "../scan";
 import type { Finding, ScanResult, Suppression } from "../types";
 import { UsageError } from "./options";
 
@@ -69,8 +70,9 @@ export function makeSuppressor(opts: SuppressOptions): Suppressor | undefined {
     }
     if (kept.length === r.findings.length) return r;
     // With nothing left, the file is what the scan otherwise found it: partial if only part of
-    // it was scanned, clean if all of it was.
-    const verdict = kept.length > 0 ? "detected" : r.reason === undefined ? "clean" : r.reason.code === "engine-error" ? "error" : "partial";
-    return { ...r, verdict, findings: kept, suppressed };
+    // it was scanned, clean if all of it was (or detected still, through a member).
+    const out = { ...r, findings: kept, suppressed };
+    out.verdict = verdictOfResult(out);
+    return out;
   };
 }

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Reason, ReasonCode, ScanResult } from "../types";
 import { displayPath, joinBytes } from "../util/paths";
+import { describeType, reasonForError } from "../util/fs-reasons";
 import { type Filters } from "./filters";
 
 export interface WalkOptions {
@@ -27,22 +28,6 @@ const VIRTUAL_DIRS = process.platform === "linux" ? new Set(["/proc", "/sys", "/
 export function skipped(p: Buffer | string, root: string, code: ReasonCode, message: string, verdict: "skipped" | "error" = "skipped"): ScanResult {
   const reason: Reason = { code, message };
   return { verdict, ...displayPath(p), root, size: null, hashes: {}, findings: [], reason };
-}
-
-/** Maps a file-system error to a reason. */
-export function reasonForError(err: NodeJS.ErrnoException): { code: ReasonCode; message: string; verdict: "skipped" | "error" } {
-  switch (err.code) {
-    case "EACCES":
-    case "EPERM":
-      return { code: "permission-denied", message: `permission denied (${err.code})`, verdict: "skipped" };
-    case "ENOENT":
-    case "ENOTDIR":
-      return { code: "vanished", message: `no longer exists (${err.code})`, verdict: "skipped" };
-    case "ELOOP":
-      return { code: "symlink", message: "is a symbolic link (not followed)", verdict: "skipped" };
-    default:
-      return { code: "io-error", message: `${err.code ?? "error"}: ${err.message}`, verdict: "error" };
-  }
 }
 
 function errorResult(p: Buffer | string, root: string, err: unknown): ScanResult {
@@ -178,12 +163,5 @@ function direntType(ent: fs.Dirent<Buffer>): string {
   if (ent.isFIFO()) return "a FIFO (named pipe), never opened";
   if (ent.isSocket()) return "a socket, never opened";
   if (ent.isCharacterDevice() || ent.isBlockDevice()) return "a device, never opened";
-  return "not a regular file";
-}
-
-export function describeType(st: fs.Stats): string {
-  if (st.isFIFO()) return "a FIFO (named pipe), never opened";
-  if (st.isSocket()) return "a socket, never opened";
-  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device, never opened";
   return "not a regular file";
 }

@@ -510,6 +510,24 @@ describe("isolation", () => {
     expect(doc.summary).toMatchObject({ files: 7, clean: 5, detected: 1, error: 1 });
   });
 
+  // Files travel to a worker in batches: a crash, a trap or a hang on one file of a batch is that
+  // file's result alone; the rest of its batch is scanned on a fresh worker.
+  it.each([
+    ["crash", "worker-crash", []],
+    ["trap", "engine-error", []],
+    ["hang", "timeout", ["--timeout-per-file", "1"]],
+  ] as const)("a %s in the middle of a batch: that file only (%s), every other file scanned once", (kind, code, extra) => {
+    const d = folder(`batch-${kind}`);
+    // Every tenth file is large: a worker starting one hands the files queued behind it back.
+    for (let i = 0; i < 150; i++) write(d, `f/${String(i).padStart(3, "0")}.txt`, i === 77 ? EICAR : i % 10 === 5 ? Buffer.alloc(1_100_000, i) : `clean ${i}`);
+    const run = ring3(["scan", "--workers", "1", ...extra, "--format", "json", "--all", d], { env: { RING3_FAILPOINT: `${kind}:040.txt` }, timeout: 90_000 });
+    const doc = json(run);
+    expect(doc.results.filter((r: Json) => r.verdict === "error")).toMatchObject([{ path: expect.stringMatching(/040\.txt$/), reason: { code } }]);
+    expect(doc.summary).toMatchObject({ files: 150, clean: 148, detected: 1, error: 1 });
+    expect(new Set(doc.results.map((r: Json) => r.path)).size).toBe(150);
+    expect(run.code).toBe(1); // detected wins over incomplete
+  });
+
   it("retries a file on a fresh worker when the engine traps, then reports it as an error", () => {
     const d = folder("trap");
     write(d, "a/trap-me.txt", "x");

@@ -104,3 +104,14 @@ export interface ModuleFactory {
   /** The module's root value for these bytes (the whole file, or a container member). */
   load(data: Uint8Array): StructValue;
 }
+
+/** Positioned reads over a file or a buffer; the engine never sees a file descriptor. */
+export interface ByteSource {
+  /** Total size in bytes. */
+  readonly size: number;
+  /**
+   * Bytes [offset, offset+length) clipped to size; a view valid until the next read() call on this
+   * source (copy it to keep it). Throws on an I/O error (the caller turns that into a result).
+   */
+  read(offset: number, length: number): Uint8Array;
+}

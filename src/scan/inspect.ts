@@ -1,21 +1,19 @@
 // "Scan these bytes": hash signatures and YARA on one buffer, then, when the buffer is a container
 // (archive or compressed stream), the same scan on every member, recursively, within one Budget
-// per top-level file. The worker calls it for a file's bytes; members re-enter it. Member names
-// are data only: they name results and never reach the file system.
-import { createHash } from "node:crypto";
+// per top-level file. The file stage (file.ts) calls it for a file's bytes with what its read pass
+// already computed; members re-enter it. Member names are data only: they name results and never
+// reach the file system.
 import { createBudget, identify, openContainer } from "../containers";
 import type { Budget, ContainerFormat, ContainerProblem, Limits, Member } from "../containers/types";
 import type { HashDb } from "../engines/hash/db";
-import { createDigester } from "../engines/hash/digest";
+import { digestBytes } from "../engines/hash/digest";
+import type { YaraEngine } from "../engines/yara/engine";
 import { fileExternals } from "../engines/yara/filetype";
 import type { FileExternals } from "../engines/yara/yarax";
 import type { ContainerStats, FileHashes, Finding, Reason, ScanResult } from "../types";
 import { displayPath } from "../util/paths";
-
-/** The one YARA call: the worker decides which engine stands behind it. */
-export interface YaraEngine {
-  scan(data: Uint8Array, externals: FileExternals): Finding[];
-}
+import { overReason, sizePlan } from "./match";
+import { verdictOf } from "./verdict";
 
 export interface Engines {
   hashDb?: HashDb;
@@ -62,10 +60,18 @@ interface Link {
   bytes?: string;
 }
 
+/** What the file stage's read pass already did for the top-level file. */
+export interface ReadPass {
+  /** Digests computed while reading: at least those the hash lists want for this size. */
+  hashes: FileHashes;
+  /** YARA on the whole file through the stage's one engine call (match.ts), instead of engines.yara.scan. */
+  yara?: (ext: FileExternals) => Finding[];
+}
+
 /** One scan of a top-level file's bytes (already read whole: at most --max-filesize). */
-export function inspectFile(data: Uint8Array, top: TopLevel, engines: Engines, now?: () => number): Inspected {
+export function inspectFile(data: Uint8Array, top: TopLevel, engines: Engines, read?: ReadPass, now?: () => number): Inspected {
   const walk = new Walk(top, engines, now);
-  const own = walk.bytes(data, [], top.name, top.filepath);
+  const own = walk.bytes(data, [], top.name, top.filepath, read);
   const stats = own.container;
   let reason = own.reason;
   const first = walk.firstProblem;
@@ -76,9 +82,10 @@ export function inspectFile(data: Uint8Array, top: TopLevel, engines: Engines, n
     };
   }
   reason ??= walk.budgetProblem();
-  const detected = own.findings.length > 0 || (stats?.detected ?? 0) > 0;
+  const verdict = verdictOf(own.findings.length + (stats?.detected ?? 0), reason, true);
+  const detected = verdict === "detected";
   const result: ScanResult = {
-    verdict: verdictOf(detected, reason),
+    verdict,
     path: top.path,
     ...(top.pathBytes !== undefined ? { pathBytes: top.pathBytes } : {}),
     root: top.root,
@@ -119,17 +126,18 @@ class Walk {
   }
 
   /** Scans one buffer at `chain` (empty: the top-level file); opens it if it is a container. */
-  bytes(data: Uint8Array, chain: Link[], name: string, filepath: string): Scanned {
+  bytes(data: Uint8Array, chain: Link[], name: string, filepath: string, read?: ReadPass): Scanned {
     const e = this.engines;
-    if (chain.length > 0 && data.length > e.maxFilesize) {
-      const hashes = digest(data, { md5: true, sha1: true, sha256: true });
+    // A member is in memory already; over the limit it is hashed only (the archive budgets bound it).
+    if (chain.length > 0 && sizePlan(data.length, e.maxFilesize) === "over") {
+      const hashes = digestBytes(data, { md5: true, sha1: true, sha256: true });
       return {
         findings: e.hashDb ? e.hashDb.lookup(data.length, hashes) : [],
         hashes,
-        reason: { code: "max-filesize", message: `${data.length} bytes is over --max-filesize ${e.maxFilesize}: hashed, not pattern-matched` },
+        reason: overReason(data.length, e.maxFilesize, null)!,
       };
     }
-    const own = this.match(data, name, filepath);
+    const own = this.match(data, name, filepath, read);
     const format = e.limits && this.budget ? identify(data) : null;
     if (format === null) return own;
     if (chain.length >= e.limits!.maxDepth) {
@@ -200,7 +208,7 @@ class Walk {
     parent.incomplete += (reason ? 1 : 0) + (inner?.incomplete ?? 0);
 
     // A member's verdict is its own: what lies below it has results of its own.
-    const verdict = verdictOf(detected, reason);
+    const verdict = verdictOf(scanned.findings.length, reason, true);
     if (verdict === "clean" && !this.engines.reportClean) return;
     const data = m.data ?? new Uint8Array(0);
     const r: ScanResult = {
@@ -231,52 +239,56 @@ class Walk {
     this.firstProblem ??= { where: [this.top.path, ...chain.map((l) => l.display)].join("!"), reason: { code: p.code, message: p.message } };
   }
 
-  /** Hash signatures, then YARA, on one buffer. */
-  private match(data: Uint8Array, name: string, filepath: string): Scanned {
+  /** Hash signatures, then YARA, on one buffer (the read pass's digests and engine call for the file itself). */
+  private match(data: Uint8Array, name: string, filepath: string, read?: ReadPass): Scanned {
     const e = this.engines;
     const findings: Finding[] = [];
-    let hashes: FileHashes = {};
+    let hashes: FileHashes = read?.hashes ?? {};
     let reason: Reason | undefined;
     if (e.hashDb) {
       const need = e.hashDb.algorithmsFor(data.length);
-      if (need.md5 || need.sha1 || need.sha256) {
-        hashes = digest(data, need);
-        findings.push(...e.hashDb.lookup(data.length, hashes));
-      }
+      if (!read && (need.md5 || need.sha1 || need.sha256)) hashes = digestBytes(data, need);
+      if (need.md5 || need.sha1 || need.sha256) findings.push(...e.hashDb.lookup(data.length, hashes));
     }
     if (e.yara) {
       const ext = fileExternals(name, filepath, this.top.owner, data);
-      const y0 = performance.now();
-      try {
-        findings.push(...e.yara.scan(data, ext));
-      } catch (err) {
-        const msg = err instanceof Error ? err.message : String(err);
-        const timedOut = /timeout/i.test(msg) || (e.yaraTimeoutMs > 0 && performance.now() - y0 >= e.yaraTimeoutMs);
-        if (!timedOut) throw new EngineTrap(msg); // this instance is unusable now: see yarax.ts
-        reason = { code: "timeout", message: `YARA scan stopped after --timeout-per-file ${e.yaraTimeoutMs / 1000}s` };
-      }
+      const out = runYara(() => (read?.yara ? read.yara(ext) : e.yara!.scan(data, ext)), e.yaraTimeoutMs);
+      findings.push(...out.findings);
+      reason = out.reason;
     }
     return reason ? { findings, hashes, reason } : { findings, hashes };
   }
 }
 
-function verdictOf(detected: boolean, reason: Reason | undefined): ScanResult["verdict"] {
-  if (detected) return "detected";
-  if (reason?.code === "engine-error") return "error";
-  return reason ? "partial" : "clean";
+/**
+ * One YARA call: a timeout is the file's reason (partial); any other failure means the engine's
+ * instance is not to be trusted with another file (EngineTrap: the pool retries on a fresh worker).
+ */
+export function runYara<T extends { findings: Finding[] }>(call: () => T | Finding[], timeoutMs: number): { findings: Finding[]; reason?: Reason; out?: T } {
+  const y0 = performance.now();
+  try {
+    const out = call();
+    return Array.isArray(out) ? { findings: out } : { findings: out.findings, out };
+  } catch (err) {
+    if (err instanceof EngineTrap) throw err;
+    const msg = err instanceof Error ? err.message : String(err);
+    const timedOut = /timeout/i.test(msg) || (timeoutMs > 0 && performance.now() - y0 >= timeoutMs);
+    if (!timedOut) throw new EngineTrap(msg); // this instance is unusable now: see yarax.ts
+    return { findings: [], reason: { code: "timeout", message: `YARA scan stopped after --timeout-per-file ${timeoutMs / 1000}s` } };
+  }
 }
 
-/** Detected bytes carry all three digests; others SHA-256 when shown (--all) or incomplete. */
-function finalHashes(data: Uint8Array, hashes: FileHashes, detected: boolean, wantSha256: boolean): FileHashes {
-  if (detected) return digest(data, { md5: true, sha1: true, sha256: true });
-  if (wantSha256 && hashes.sha256 === undefined) return { ...hashes, sha256: createHash("sha256").update(data).digest("hex") };
-  return hashes;
-}
-
-function digest(data: Uint8Array, need: { md5: boolean; sha1: boolean; sha256: boolean }): FileHashes {
-  const d = createDigester(need);
-  d.update(data);
-  return d.digest();
+/** Detected bytes carry all three digests; others SHA-256 when shown (--all) or incomplete. Digests already computed are kept. */
+export function finalHashes(data: Uint8Array, hashes: FileHashes, detected: boolean, wantSha256: boolean): FileHashes {
+  const need = { md5: detected && hashes.md5 === undefined, sha1: detected && hashes.sha1 === undefined, sha256: (detected || wantSha256) && hashes.sha256 === undefined };
+  if (!need.md5 && !need.sha1 && !need.sha256) return hashes;
+  const all = { ...hashes, ...digestBytes(data, need) };
+  // Always in the same order (md5, sha1, sha256), as the reports have shown them.
+  const out: FileHashes = {};
+  if (all.md5 !== undefined) out.md5 = all.md5;
+  if (all.sha1 !== undefined) out.sha1 = all.sha1;
+  if (all.sha256 !== undefined) out.sha256 = all.sha256;
+  return out;
 }
 
 /** The last part of a member name, for YARA's filename external ("a/b/c.js" -> "c.js"). */

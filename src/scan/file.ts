@@ -1,0 +1,237 @@
+// The per-file stage: one file (a path, or standard input) in, its result and its members'
+// results out. It opens the file without following links or blocking on FIFOs, reads only
+// regular files, and reads each one once: every chunk goes to the digests and to the engine in
+// the same pass (match.ts), then inspect.ts looks inside containers. One FileStage per worker
+// holds the buffers it reuses from file to file.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { identify } from "../containers";
+import type { AlgorithmSet } from "../engines/hash/db";
+import { createDigester, digestBytes, type Digester } from "../engines/hash/digest";
+import { fileExternals } from "../engines/yara/filetype";
+import type { FileHashes, Reason, ScanResult } from "../types";
+import { describeType, reasonForError } from "../util/fs-reasons";
+import { displayPath } from "../util/paths";
+import { EngineTrap, inspectFile, runYara, type Engines, type Inspected } from "./inspect";
+import { matchFile, overReason, sizePlan, type FileMatch } from "./match";
+import { FileSource, bufferSource } from "./source";
+import { verdictOf } from "./verdict";
+
+/** What to scan: path bytes (null: standard input), the root it was found under, whether links are followed. */
+export interface FileInput {
+  path: Uint8Array | null;
+  root: string;
+  follow: boolean;
+}
+
+export const CHUNK = 1 << 20;
+/** The first bytes kept of a streamed file: container magic and the filetype external. */
+const HEAD = 4096;
+const { O_RDONLY, O_NOFOLLOW = 0, O_NONBLOCK = 0 } = fs.constants;
+const NONE: AlgorithmSet = { md5: false, sha1: false, sha256: false };
+const ALL: AlgorithmSet = { md5: true, sha1: true, sha256: true };
+const napSlot = new Int32Array(new SharedArrayBuffer(4));
+
+export class FileStage {
+  /** One buffer, grown to the largest file seen (bounded by --max-filesize + 1). */
+  private buffer = Buffer.allocUnsafe(CHUNK);
+  private readonly head = Buffer.allocUnsafe(HEAD);
+  private readonly source = new FileSource();
+  private owners?: Map<number, string>;
+
+  constructor(readonly engines: Engines) {}
+
+  /**
+   * Scans one file; throws only EngineTrap (the engine's instance is not to be trusted again).
+   * `opened` hears the size of a regular file once it is open, before it is read.
+   */
+  scan(input: FileInput, opened?: (size: number) => void): Inspected {
+    const t0 = performance.now();
+    const p = input.path === null ? "<stdin>" : Buffer.from(input.path.buffer, input.path.byteOffset, input.path.byteLength);
+    const shown = displayPath(p);
+    const base: ScanResult = { verdict: "clean", ...shown, root: input.root, size: null, hashes: {}, findings: [] };
+    const done = (r: ScanResult, members: ScanResult[] = []): Inspected => ({ result: { ...r, ms: Math.round((performance.now() - t0) * 1000) / 1000 }, members });
+    const unread = (reason: Reason): Inspected => done({ ...base, verdict: verdictOf(0, reason, false), reason });
+
+    let fd: number;
+    if (input.path === null) fd = 0;
+    else {
+      try {
+        fd = fs.openSync(p, O_RDONLY | O_NONBLOCK | (input.follow ? 0 : O_NOFOLLOW));
+      } catch (err) {
+        const r = reasonForError(err as NodeJS.ErrnoException);
+        return unread({ code: r.code, message: r.message });
+      }
+    }
+    try {
+      let uid = -1;
+      let statSize = -1; // unknown (standard input)
+      if (fd !== 0) {
+        const st = fs.fstatSync(fd);
+        // The walk saw a regular file; it may have been replaced since. Opening with O_NONBLOCK
+        // made that safe, and nothing but a regular file is read.
+        if (!st.isFile()) return unread({ code: "not-regular", message: describeType(st) });
+        uid = st.uid;
+        statSize = st.size;
+        opened?.(statSize);
+      }
+      const top = {
+        ...shown,
+        root: input.root,
+        name: input.path === null ? "" : path.basename(shown.path),
+        filepath: input.path === null ? "" : path.resolve(shown.path),
+        owner: uid >= 0 ? this.ownerOf(uid) : "",
+      };
+      const limit = this.engines.maxFilesize;
+      if (statSize >= 0 && sizePlan(statSize, limit) === "over") {
+        const out = this.streamed(fd, statSize, 0, top);
+        return done({ ...base, ...out });
+      }
+      const yara = this.engines.yara;
+      const fileMatch = yara ? matchFile(yara, statSize, "whole", limit) : undefined;
+      const whole = this.readWhole(fd, statSize, fileMatch);
+      if (whole === null) {
+        // Grew past the limit while being read (or standard input is that long): stream the rest.
+        const out = this.streamed(fd, statSize, limit + 1, top);
+        return done({ ...base, ...out });
+      }
+      const { data, hashes } = whole;
+      const out = inspectFile(data, top, this.engines, {
+        hashes,
+        ...(fileMatch ? { yara: (ext) => fileMatch.end(bufferSource(data), ext).findings } : {}),
+      });
+      return done(out.result, out.members);
+    } catch (err) {
+      if (err instanceof EngineTrap) throw err;
+      const r = reasonForError(err as NodeJS.ErrnoException);
+      return unread({ code: r.code, message: r.message });
+    } finally {
+      if (fd !== 0) fs.closeSync(fd);
+    }
+  }
+
+  /** The digests wanted before the scan tells more: those the hash lists want for this size, SHA-256 with --all. */
+  private wanted(size: number): AlgorithmSet {
+    const need = this.engines.hashDb ? this.engines.hashDb.algorithmsFor(size) : NONE;
+    return this.engines.reportClean && !need.sha256 ? { ...need, sha256: true } : need;
+  }
+
+  /**
+   * Reads up to --max-filesize bytes into the reused buffer, digests in the same pass; null when
+   * the file goes on past the limit (the buffer then holds limit + 1 bytes).
+   */
+  private readWhole(fd: number, statSize: number, fileMatch: FileMatch | undefined): { data: Buffer; hashes: FileHashes } | null {
+    const limit = this.engines.maxFilesize;
+    const need = statSize >= 0 ? this.wanted(statSize) : NONE;
+    const digester: Digester | undefined = need.md5 || need.sha1 || need.sha256 ? createDigester(need) : undefined;
+    // One read for a file of known size: ask for one byte more than fstat said, to see the end.
+    this.ensure(Math.min(statSize >= 0 ? statSize + 1 : CHUNK, limit + 1));
+    let n = 0;
+    for (;;) {
+      // At most a chunk per read: the digests see it while it is still in the cache.
+      const want = Math.min(CHUNK, Math.min(this.buffer.length, limit + 1) - n);
+      if (want <= 0) {
+        if (this.buffer.length > limit) break;
+        this.ensure(Math.min(n + CHUNK, limit + 1));
+        continue;
+      }
+      const got = readSome(fd, this.buffer, n, want);
+      if (got === 0) break;
+      const chunk = this.buffer.subarray(n, n + got);
+      digester?.update(chunk);
+      fileMatch?.feed(chunk);
+      n += got;
+      // A short read that ends where fstat said the file ends is its end: no extra read call.
+      if (got < want && n === statSize) break;
+    }
+    if (sizePlan(n, limit) === "over") return null;
+    const data = this.buffer.subarray(0, n);
+    // Standard input, or a file whose size changed since fstat: the digests its real size wants.
+    const hashes = n === statSize ? (digester?.digest() ?? {}) : digestBytes(data, this.wanted(n));
+    return { data, hashes };
+  }
+
+  /**
+   * A file over --max-filesize, read once in chunks through the digests and (fast path only) the
+   * matcher. `prefix` bytes at the start of the buffer were read already.
+   */
+  private streamed(fd: number, statSize: number, prefix: number, top: { name: string; filepath: string; owner: string }): Pick<ScanResult, "verdict" | "size" | "hashes" | "findings" | "reason"> {
+    const limit = this.engines.maxFilesize;
+    const { hashDb, yara } = this.engines;
+    const need = !hashDb ? NONE : statSize >= 0 ? hashDb.algorithmsFor(statSize) : ALL;
+    // Partial or not, the report shows its SHA-256.
+    const digester = createDigester({ ...need, sha256: true });
+    const fileMatch = yara ? matchFile(yara, statSize, "over", limit) : undefined;
+    let size = 0;
+    let headLen = 0;
+    const take = (chunk: Uint8Array): void => {
+      if (headLen < HEAD) {
+        const n = Math.min(HEAD - headLen, chunk.length);
+        this.head.set(chunk.subarray(0, n), headLen);
+        headLen += n;
+      }
+      digester.update(chunk);
+      fileMatch?.feed(chunk);
+      size += chunk.length;
+    };
+    if (prefix > 0) take(this.buffer.subarray(0, prefix));
+    const chunk = this.buffer.subarray(0, CHUNK); // the buffer is never smaller than CHUNK
+    for (;;) {
+      const got = readSome(fd, chunk, 0, chunk.length);
+      if (got === 0) break;
+      take(chunk.subarray(0, got));
+    }
+    const hashes = digester.digest();
+    const findings = hashDb ? hashDb.lookup(size, hashes) : [];
+    let reason: Reason | undefined = overReason(size, limit, null);
+    if (fileMatch) {
+      const head = this.head.subarray(0, headLen);
+      const ext = fileExternals(top.name, top.filepath, top.owner, head);
+      const out = runYara(() => fileMatch.end(fd === 0 ? bufferSource(head) : this.source.reset(fd, size), ext), this.engines.yaraTimeoutMs);
+      findings.push(...out.findings);
+      const container = this.engines.limits ? identify(head) : null;
+      reason = out.reason ?? overReason(size, limit, { container, undecided: out.out?.undecided ?? 0 });
+    }
+    return { verdict: verdictOf(findings.length, reason, true), size, hashes, findings, ...(reason ? { reason } : {}) };
+  }
+
+  private ensure(capacity: number): void {
+    if (this.buffer.length >= capacity) return;
+    const next = Buffer.allocUnsafe(Math.max(capacity, Math.min(this.buffer.length * 2, this.engines.maxFilesize + 1)));
+    this.buffer.copy(next, 0, 0, this.buffer.length);
+    this.buffer = next;
+  }
+
+  /** uid -> user name, from /etc/passwd (read once; "" where unknown or on Windows). */
+  private ownerOf(uid: number): string {
+    if (!this.owners) {
+      this.owners = new Map();
+      try {
+        for (const line of fs.readFileSync("/etc/passwd", "utf8").split("\n")) {
+          const f = line.split(":");
+          if (f.length > 2) this.owners.set(Number(f[2]), f[0]);
+        }
+      } catch {
+        // no passwd file (Windows, minimal containers): owner stays ""
+      }
+    }
+    return this.owners.get(uid) ?? "";
+  }
+}
+
+/** readSync that waits out EAGAIN (standard input may be a non-blocking pipe or a TTY). */
+function readSome(fd: number, buf: Buffer, off: number, len: number): number {
+  for (;;) {
+    try {
+      return fs.readSync(fd, buf, off, len, null);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === "EAGAIN") {
+        Atomics.wait(napSlot, 0, 0, 5);
+        continue;
+      }
+      if (e.code === "EOF") return 0; // Windows pipes
+      throw err;
+    }
+  }
+}
