@@ -73,6 +73,11 @@ export function compilePatterns(decls: StringDecl[], opts: CompileOptions = {}):
   return { set: new CompiledSet(tables, (vi) => variants[vi]!, opts.loop ?? "wasm"), warnings };
 }
 
+/** The matcher over tables built elsewhere (an attached rule program, image.ts). */
+export function patternSetOf(tables: PatternTables, variant: (vi: number) => Variant, opts: CompileOptions = {}): PatternSet {
+  return new CompiledSet(tables, variant, opts.loop ?? "wasm");
+}
+
 /**
  * The matcher's tables, flat typed arrays only: what a compiled rule program stores and each
  * worker attaches to (views on one SharedArrayBuffer). A variant's object (regex, base64 and

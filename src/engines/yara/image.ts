@@ -1,0 +1,469 @@
+// A compiled rule program as one flat image: the matcher's tables (strings/ PatternTables), the
+// condition plan (which rules run without a hit), each rule's metadata, patterns, references and
+// source text. Built once per scan (or read from a compiled rule file, compiled.ts); each worker
+// attaches to the same bytes (a SharedArrayBuffer) through typed-array views, parsing nothing up
+// front: a rule's condition is compiled from its text the first time it runs on a file, and a
+// pattern's variant (regex, base64) is rebuilt from its declaration on its first hit.
+import type { Expr, Rule, SourceFile, StringDecl } from "./ast";
+import { assembleProgram, compileProgram, computeDeps, conditionCompiler, type CompiledRule, type HeaderGuard, type Program, type ProgramPlan } from "./eval";
+import type { Fn } from "./eval/compile";
+import { parse } from "./parser";
+import { compilePatternTables, type PatternTables } from "./strings";
+import { variantsOf, type Variant } from "./strings/variants";
+import { FILE_EXTERNALS, parseDiagnostic, type Diagnostic, type ExternalValue, type FileExternals, type RuleSource } from "./yarax";
+
+/** Bumped whenever the layout or the meaning of any part changes. */
+export const IMAGE_FORMAT = 1;
+
+type ArrayKind = "i32" | "u8";
+type Typed = Int32Array | Uint8Array;
+
+/** A rule in the image's JSON part: [name, namespace, flags, tags, meta, file, line, column, imports, first pattern, pattern count, refs]. */
+type RuleRow = [string, string, number, string[], [string, string | number | boolean][], number, number, number, number, number, number, number[]];
+
+interface ImageMeta {
+  format: number;
+  arrays: Record<string, [ArrayKind, number, number]>;
+  patterns: number;
+  atoms: number;
+  rules: RuleRow[];
+  files: string[];
+  imports: string[][];
+  patternIds: string[];
+  always: number[];
+  guarded: { size: 1 | 2 | 4; signed: boolean; be: boolean; key: string; offset: string; rules: [string, number[]][] }[];
+  slotCount: number;
+  externalNames: string[];
+  defines: Record<string, ExternalValue>;
+  moduleNames: string[];
+  /** The LOKI file externals some rule mentions (only those are set per file). */
+  fileExternals: (keyof FileExternals)[];
+  /** Rule declarations counted in the sources (reports' yaraRules, as for sources). */
+  yaraRules: number;
+  /** The rule files compiled, with their namespaces. */
+  sources: { name: string; namespace: string }[];
+}
+
+/** Counts rule declarations in YARA source (for --version and reports; the compiler is the authority). */
+export function countRules(text: string): number {
+  return (text.match(/^\s*(?:(?:private|global)\s+)*rule\s+\w+/gm) ?? []).length;
+}
+
+/** The file externals some rule mentions: only those are set per file (each set costs, see yarax.ts). */
+export function referencedExternals(sources: RuleSource[], candidates: readonly (keyof FileExternals)[]): (keyof FileExternals)[] {
+  return candidates.filter((k) => sources.some((s) => new RegExp(`\\b${k}\\b`).test(s.text)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout: u32 format, u32 JSON length, the JSON (ImageMeta), padding to 8, then the arrays, each
+// at an offset that is a multiple of 8.
+
+function encode(meta: Omit<ImageMeta, "arrays">, arrays: Record<string, Typed>): Uint8Array {
+  const table: Record<string, [ArrayKind, number, number]> = {};
+  let at = 0;
+  for (const [name, a] of Object.entries(arrays)) {
+    table[name] = [a instanceof Int32Array ? "i32" : "u8", at, a.length];
+    at += (a.byteLength + 7) & ~7;
+  }
+  const json = Buffer.from(JSON.stringify({ ...meta, arrays: table }), "utf8");
+  const start = (8 + json.length + 7) & ~7;
+  const out = new Uint8Array(start + at);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, IMAGE_FORMAT, true);
+  dv.setUint32(4, json.length, true);
+  out.set(json, 8);
+  for (const [name, a] of Object.entries(arrays)) out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), start + table[name]![1]);
+  return out;
+}
+
+interface Decoded {
+  meta: ImageMeta;
+  arrays: Record<string, Typed>;
+}
+
+/** Thrown for bytes that are not a whole image of this format (compiled.ts names the file). */
+export class ImageError extends Error {}
+
+function decode(bytes: Uint8Array): Decoded {
+  if (bytes.byteLength < 8) throw new ImageError("truncated");
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const format = dv.getUint32(0, true);
+  if (format !== IMAGE_FORMAT) throw new ImageError(`program format ${format}, this ring3 reads format ${IMAGE_FORMAT}`);
+  const len = dv.getUint32(4, true);
+  if (8 + len > bytes.byteLength) throw new ImageError("truncated");
+  let meta: ImageMeta;
+  try {
+    meta = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, len).toString("utf8")) as ImageMeta;
+  } catch {
+    throw new ImageError("damaged (unreadable header)");
+  }
+  const start = bytes.byteOffset + ((8 + len + 7) & ~7);
+  // Views need aligned offsets: copy bytes that come unaligned (a Buffer slice of a file, say).
+  let base = bytes.buffer;
+  let shift = 0;
+  if (start % 8 !== 0) {
+    const copy = new Uint8Array(bytes.byteLength);
+    copy.set(bytes);
+    base = copy.buffer;
+    shift = -bytes.byteOffset;
+  }
+  const arrays: Record<string, Typed> = {};
+  for (const [name, [kind, off, n]] of Object.entries(meta.arrays)) {
+    const byteLen = kind === "i32" ? 4 * n : n;
+    if (start + off + byteLen > bytes.byteOffset + bytes.byteLength) throw new ImageError("truncated");
+    arrays[name] = kind === "i32" ? new Int32Array(base, start + shift + off, n) : new Uint8Array(base, start + shift + off, n);
+  }
+  return { meta, arrays };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building
+
+/** Parses and compiles `sources` once: the image, or every diagnostic. */
+export function buildImage(sources: RuleSource[], defines: Record<string, ExternalValue>): { image?: Uint8Array; errors: Diagnostic[] } {
+  const errors: Diagnostic[] = [];
+  const parsed: SourceFile[] = [];
+  for (const src of sources) {
+    const out = parse(src.text, { file: src.name, namespace: src.namespace });
+    for (const e of out.errors) errors.push(diag(e.file, e.line, e.column, e.message));
+    if (out.source) parsed.push(out.source);
+  }
+  if (errors.length > 0) return { errors };
+  const compiled = compileProgram(parsed, { externals: defines });
+  for (const e of compiled.errors) errors.push(diag(e.file, e.line, e.column, e.message));
+  if (!compiled.program || errors.length > 0) return { errors };
+  const program = compiled.program;
+  const { tables } = compilePatternTables(program.decls);
+  const anchors = anchoredPatterns(parsed, program);
+  const files: string[] = [];
+  const fileIndex = new Map<string, number>();
+  const importSets: string[][] = [];
+  const importIndex = new Map<string, number>();
+  const texts: Buffer[] = [];
+  const textOff = new Int32Array(program.rules.length + 1);
+  let textAt = 0;
+  const rows: RuleRow[] = program.rules.map((r, i) => {
+    let f = fileIndex.get(r.file);
+    if (f === undefined) fileIndex.set(r.file, (f = files.push(r.file) - 1));
+    const ik = r.imports.join("\u0000");
+    let im = importIndex.get(ik);
+    if (im === undefined) importIndex.set(ik, (im = importSets.push(r.imports) - 1));
+    const t = Buffer.from(r.text, "utf8");
+    texts.push(t);
+    textOff[i] = textAt;
+    textAt += t.length;
+    const first = r.patterns.length > 0 ? r.patterns[0]! : 0;
+    return [r.name, r.namespace, (r.private ? 1 : 0) | (r.global ? 2 : 0), r.tags, r.meta.map((m) => [m.key, m.value]), f, r.pos.line, r.pos.column, im, first, r.patterns.length, r.refs];
+  });
+  textOff[program.rules.length] = textAt;
+  const plan = (program as Program & { plan: ProgramPlan }).plan;
+  const p = program as Program & { slotCount: number; externalNames: string[]; moduleNames: string[] };
+  const patPrivate = Uint8Array.from(program.decls, (d) => (d.modifiers.private ? 1 : 0));
+  const anchorPairs = new Int32Array(2 * anchors.size);
+  let k = 0;
+  for (const [pat, at] of anchors) {
+    anchorPairs[k++] = pat;
+    anchorPairs[k++] = at;
+  }
+  const meta: Omit<ImageMeta, "arrays"> = {
+    format: IMAGE_FORMAT,
+    patterns: tables.patterns,
+    atoms: tables.atoms,
+    rules: rows,
+    files,
+    imports: importSets,
+    patternIds: program.decls.map((d) => d.id),
+    always: plan.always,
+    guarded: plan.guarded.map((g) => ({
+      size: g.guard.size,
+      signed: g.guard.signed,
+      be: g.guard.be,
+      key: g.guard.key,
+      offset: String(g.guard.offset),
+      rules: g.rules.map(([v, list]) => [String(v), list]),
+    })),
+    slotCount: p.slotCount,
+    externalNames: p.externalNames,
+    defines,
+    moduleNames: p.moduleNames,
+    fileExternals: referencedExternals(sources, FILE_EXTERNALS),
+    yaraRules: sources.reduce((n, s) => n + countRules(s.text), 0),
+    sources: sources.map((s) => ({ name: s.name, namespace: s.namespace })),
+  };
+  const arrays: Record<string, Typed> = { ...tableArrays(tables), patPrivate, anchors: anchorPairs, textOff, text: Buffer.concat(texts) };
+  return { image: encode(meta, arrays), errors: [] };
+}
+
+const TABLE_ARRAYS = [
+  "byLength", "kinds", "varPattern", "varSub", "entVariant", "entOffMin", "entOffMax", "tableBits", "t4keys", "t4first", "t4end",
+  "t3keys", "t3first", "t3end", "filter4", "filter3", "shortGate", "first2", "end2", "first1", "end1", "atomless", "canonical",
+  "litPool", "litStart", "litLen", "litFlags", "litXor", "chkOff", "chkMask", "chkValue", "geo", "geoUnbounded",
+] as const satisfies readonly (keyof PatternTables)[];
+
+function tableArrays(t: PatternTables): Record<string, Typed> {
+  const out: Record<string, Typed> = {};
+  for (const k of TABLE_ARRAYS) out[k] = t[k];
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attaching
+
+/** What the main thread needs of an image: no rule is built. */
+export interface ImageSummary {
+  rules: number;
+  yaraRules: number;
+  defines: Record<string, ExternalValue>;
+  fileExternals: (keyof FileExternals)[];
+  sources: { name: string; namespace: string }[];
+}
+
+export function imageSummary(bytes: Uint8Array): ImageSummary {
+  const { meta } = decode(bytes);
+  return { rules: meta.rules.length, yaraRules: meta.yaraRules, defines: meta.defines, fileExternals: meta.fileExternals, sources: meta.sources };
+}
+
+/** An image's rules as YARA sources (--engine yara-x, which compiles text): per file and namespace, in order. */
+export function imageSources(bytes: Uint8Array): RuleSource[] {
+  const { meta, arrays } = decode(bytes);
+  const text = arrays.text as Uint8Array;
+  const off = arrays.textOff as Int32Array;
+  const out: RuleSource[] = [];
+  let last = "";
+  meta.rules.forEach((r, i) => {
+    const key = `${r[5]}\u0000${r[1]}`;
+    const body = Buffer.from(text.buffer, text.byteOffset + off[i]!, off[i + 1]! - off[i]!).toString("utf8");
+    if (key !== last || out.length === 0) {
+      last = key;
+      out.push({ name: meta.files[r[5]]!, namespace: r[1], text: meta.imports[r[8]]!.map((m) => `import "${m}"\n`).join("") });
+    }
+    out[out.length - 1]!.text += body + "\n";
+  });
+  return out;
+}
+
+export interface Attached {
+  program: Program;
+  tables: PatternTables;
+  /** A variant object for the matcher (built on its first use). */
+  variant: (vi: number) => Variant;
+  anchors: Map<number, number>;
+  patternIds: string[];
+  patternPrivate: Uint8Array;
+  defines: Record<string, ExternalValue>;
+}
+
+/** A rule of an attached image: its source text is decoded when first asked for (YARA-X groups). */
+class ImageRule implements CompiledRule {
+  index: number;
+  name: string;
+  namespace: string;
+  private: boolean;
+  global: boolean;
+  tags: string[];
+  meta: CompiledRule["meta"];
+  file: string;
+  pos: CompiledRule["pos"];
+  imports: string[];
+  patterns: number[];
+  deps: number[] = [];
+  refs: number[];
+  private decoded: string | undefined;
+
+  constructor(
+    index: number,
+    row: RuleRow,
+    meta: ImageMeta,
+    private readonly bytes: Uint8Array,
+  ) {
+    this.index = index;
+    this.name = row[0];
+    this.namespace = row[1];
+    this.private = (row[2] & 1) !== 0;
+    this.global = (row[2] & 2) !== 0;
+    this.tags = row[3];
+    this.meta = row[4].map(([key, value]) => ({ key, value, pos: { line: 0, column: 0, offset: 0 } }));
+    this.file = meta.files[row[5]]!;
+    this.pos = { line: row[6], column: row[7], offset: 0 };
+    this.imports = meta.imports[row[8]]!;
+    this.patterns = Array.from({ length: row[10] }, (_, k) => row[9] + k);
+    this.refs = row[11];
+  }
+
+  get text(): string {
+    return (this.decoded ??= Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).toString("utf8"));
+  }
+}
+
+/**
+ * Attaches to an image: views on its bytes, rule objects from its JSON part; nothing is parsed or
+ * compiled until a file needs it. `defines`: the scan's values for the image's external variables.
+ */
+export function attachImage(bytes: Uint8Array, defines: Record<string, ExternalValue> = {}): Attached {
+  const { meta, arrays } = decode(bytes);
+  const text = arrays.text as Uint8Array;
+  const off = arrays.textOff as Int32Array;
+  const rules = meta.rules.map((row, i) => new ImageRule(i, row, meta, text.subarray(off[i]!, off[i + 1]!)));
+  computeDeps(rules);
+  const owner = new Int32Array(meta.patterns);
+  for (const r of rules) for (const p of r.patterns) owner[p] = r.index;
+
+  const asts = new Map<number, Rule>();
+  const astOf = (i: number): Rule => {
+    let ast = asts.get(i);
+    if (!ast) {
+      const r = rules[i]!;
+      const out = parse(r.text, { file: r.file, namespace: r.namespace });
+      ast = out.source?.rules[0];
+      if (!ast || ast.name !== r.name) throw new Error(`rule ${r.name}: its stored text does not parse (a damaged compiled rule program?)`);
+      asts.set(i, ast);
+    }
+    return ast;
+  };
+
+  const all: Record<string, ExternalValue> = { ...meta.defines };
+  for (const [k, v] of Object.entries(defines)) if (k in all) all[k] = v;
+  const compile = conditionCompiler(rules, meta.externalNames, meta.moduleNames);
+  const conditions: Fn[] = rules.map((r) => {
+    const stub: Fn = (env) => {
+      const fn = compile(r, astOf(r.index));
+      conditions[r.index] = fn;
+      return fn(env);
+    };
+    return stub;
+  });
+  const plan: ProgramPlan = {
+    always: meta.always,
+    guarded: meta.guarded.map((g) => {
+      const guard: HeaderGuard = { key: g.key, size: g.size, signed: g.signed, be: g.be, offset: BigInt(g.offset), value: 0n };
+      return { guard, rules: g.rules.map(([v, list]) => [BigInt(v), list] as [bigint, number[]]) };
+    }),
+  };
+  const program = assembleProgram({
+    rules,
+    decls: [],
+    conditions,
+    plan,
+    slotCount: meta.slotCount,
+    externalNames: meta.externalNames,
+    externalDefaults: all,
+    moduleNames: meta.moduleNames,
+  });
+
+  const tables = { patterns: meta.patterns, atoms: meta.atoms } as PatternTables;
+  for (const k of TABLE_ARRAYS) (tables as unknown as Record<string, Typed>)[k] = arrays[k]!;
+  const made = new Map<number, Variant[]>();
+  const variant = (vi: number): Variant => {
+    const p = tables.varPattern[vi]!;
+    let list = made.get(p);
+    if (!list) {
+      const r = rules[owner[p]!]!;
+      const decl: StringDecl = astOf(r.index).strings[p - r.patterns[0]!]!;
+      list = variantsOf(decl, p).variants;
+      made.set(p, list);
+    }
+    return list[tables.varSub[vi]!]!;
+  };
+  const anchors = new Map<number, number>();
+  const ap = arrays.anchors as Int32Array;
+  for (let i = 0; i < ap.length; i += 2) anchors.set(ap[i]!, ap[i + 1]!);
+  return { program, tables, variant, anchors, patternIds: meta.patternIds, patternPrivate: arrays.patPrivate as Uint8Array, defines: all };
+}
+
+/**
+ * YARA-X anchors a pattern whose every use in its rule's condition is `$a at <integer literal>`
+ * (always the same offset) when the pattern is a literal (see isLiteral): it looks for it at that
+ * offset only, so a matching rule lists no other match of it. Other patterns are searched
+ * everywhere and every match is listed. The fast path finds every match; the report keeps the
+ * anchored one, as YARA-X does (test/unit/yara-conformance-cases.test.ts, "anchoring").
+ */
+export function anchoredPatterns(sources: SourceFile[], program: Program): Map<number, number> {
+  const byName = new Map<string, CompiledRule>();
+  for (const r of program.rules) byName.set(`${r.namespace}\u0000${r.name}`, r);
+  const out = new Map<number, number>();
+  for (const src of sources) {
+    for (const rule of src.rules) {
+      const compiled = byName.get(`${rule.namespace}\u0000${rule.name}`);
+      if (!compiled || rule.strings.length === 0) continue;
+      const uses = new Map<string, number | null>(); // id -> the one anchor offset, or null
+      const other = (id: string) => uses.set(id, null);
+      const visit = (e: Expr | undefined): void => {
+        if (!e) return;
+        switch (e.type) {
+          case "string_match":
+            if (e.at?.type === "int" && e.in === undefined) {
+              const at = Number(e.at.value);
+              const prev = uses.get(e.id);
+              uses.set(e.id, prev === undefined || prev === at ? at : null);
+            } else {
+              other(e.id);
+              visit(e.at);
+              if (e.in) (visit(e.in.lo), visit(e.in.hi));
+            }
+            return;
+          case "string_count":
+          case "string_offset":
+          case "string_length":
+            other(e.id);
+            if (e.type === "string_count" && e.in) (visit(e.in.lo), visit(e.in.hi));
+            if (e.type !== "string_count") visit(e.index);
+            return;
+          case "of":
+          case "for_of":
+            if (e.set.kind === "them") for (const d of rule.strings) other(d.id);
+            else if (e.set.kind === "strings")
+              for (const it of e.set.items) for (const d of rule.strings) if (it.wildcard ? d.id.startsWith(it.id) : d.id === it.id) other(d.id);
+            if (e.quantifier.kind === "expr" || e.quantifier.kind === "percent") visit(e.quantifier.expr);
+            if (e.type === "of") {
+              visit(e.at);
+              if (e.in) (visit(e.in.lo), visit(e.in.hi));
+            } else visit(e.body);
+            return;
+          default:
+            walkLoose(e, visit, true);
+        }
+      };
+      visit(rule.condition);
+      rule.strings.forEach((d, k) => {
+        const at = uses.get(d.id);
+        if (typeof at === "number" && d.id !== "$" && isLiteral(d)) out.set(compiled.patterns[k]!, at);
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * A pattern YARA-X treats as one literal byte string: text without nocase, xor or base64 (wide,
+ * fullword and private keep it literal), hex of plain bytes only, and a regex that spells out a
+ * literal (no flags, no metacharacters; escaped punctuation and \xHH are literal).
+ */
+function isLiteral(d: StringDecl): boolean {
+  const m = d.modifiers;
+  if (m.nocase || m.xor || m.base64 || m.base64wide) return false;
+  if (d.kind === "text") return true;
+  if (d.kind === "hex") return d.tokens.every((t) => t.type === "byte" && t.mask === 0xff && !t.not);
+  if (d.nocase || d.dotAll) return false;
+  return /^(?:[^\\^$.|?*+()[\]{}]|\\[^a-zA-Z0-9]|\\x[0-9a-fA-F]{2})+$/.test(d.source);
+}
+
+/** Visits the expressions below a node (ranges, iterables, bindings, quantifiers, operands). */
+function walkLoose(o: object, visit: (e: Expr) => void, isRoot = false): void {
+  if (!isRoot && "type" in o && typeof (o as { type: unknown }).type === "string" && "pos" in o) {
+    visit(o as Expr);
+    return;
+  }
+  for (const v of Object.values(o)) {
+    if (!v || typeof v !== "object" || v instanceof Uint8Array) continue;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x && typeof x === "object") walkLoose(x as object, visit);
+    } else walkLoose(v as object, visit);
+  }
+}
+
+export function diag(file: string, line: number, column: number, message: string): Diagnostic {
+  const d = parseDiagnostic(file, `error: ${message}`, "error");
+  d.line = line;
+  d.column = column;
+  return d;
+}
