@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -117,10 +118,28 @@ export async function bundle({ root = ROOT, outDir = path.join(root, "dist"), ma
   // 7-Zip in WebAssembly (7z-wasm, LGPL-2.1+: notice in licenses/) for the containers' long tail.
   const sevenOut = path.join(outDir, "assets/7zz.wasm");
   if (writeIfChanged(sevenOut, fs.readFileSync(e.sevenZip))) changed.push(path.relative(root, sevenOut));
+  const rules = await compiledSignatures(root, esbuild, options);
+  const rulesOut = path.join(outDir, "assets/bundled.rules");
+  if (writeIfChanged(rulesOut, rules.bytes)) changed.push(path.relative(root, rulesOut));
   const inputs = new Set([...Object.keys(m.metafile.inputs), ...Object.keys(w.metafile.inputs)]);
   inputs.add(path.relative(root, e.wasm));
   inputs.add(path.relative(root, e.sevenZip));
+  for (const f of rules.inputs) inputs.add(path.relative(root, f));
   return { inputs: [...inputs].map((p) => path.resolve(root, p)), changed };
+}
+
+/**
+ * The bundled YARA rules as a compiled rule file, brotli-compressed (the `bundled.rules` asset):
+ * compiled here by ring3's own compiler (src/signatures/bundled.ts compileBundled, bundled and
+ * run in this process), so that the executables carry no rule text in clear.
+ */
+async function compiledSignatures(root, esbuild, options) {
+  const out = await esbuild.build({ ...options, entryPoints: [path.join(root, "src/signatures/bundled.ts")], outfile: path.join(root, ".cache/build/bundled.cjs") });
+  const module = { exports: {} };
+  const dirname = path.join(root, "src/signatures");
+  new Function("module", "exports", "require", "__dirname", out.outputFiles[0].text)(module, module.exports, createRequire(path.join(dirname, "bundled.ts")), dirname);
+  const { compileBundled, BUNDLED_YARA_FILES } = module.exports;
+  return { bytes: compileBundled(path.join(root, "signatures")), inputs: BUNDLED_YARA_FILES.map((f) => path.join(root, "signatures/yara", f)) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,6 +221,7 @@ export function sea({ root = ROOT, platform, useCodeCache = platform === "linux"
       "worker.js": path.join(dist, "assets/worker.js"),
       "yara_x_js_bg.wasm": path.join(dist, "assets/yara_x_js_bg.wasm"),
       "7zz.wasm": path.join(dist, "assets/7zz.wasm"),
+      "bundled.rules": path.join(dist, "assets/bundled.rules"),
     },
   };
   // Skip when nothing that goes into the executable changed since it was last written.

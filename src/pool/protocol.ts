@@ -1,5 +1,5 @@
 // Messages between the main thread and scan workers. Everything is structured-cloneable; the
-// hash database travels as SharedArrayBuffers and the YARA-X WASM module as a compiled Module.
+// hash database, the compiled rule program and YARA-X's WASM bytes travel as SharedArrayBuffers.
 import type { Limits } from "../containers/types";
 import type { SharedHashDb } from "../engines/hash/db";
 import type { EngineMode, EngineStats } from "../engines/yara/stats";
@@ -7,7 +7,11 @@ import type { Diagnostic, ExternalValue, FileExternals, RuleSource } from "../en
 import type { ScanResult } from "../types";
 
 export interface WorkerInit {
-  wasm: WebAssembly.Module;
+  /** YARA-X's WASM bytes (shared): compiled in the worker only when it first needs YARA-X. */
+  wasm: Uint8Array;
+  /** The scan's compiled rule program (shared; engine.ts attaches to it), or null. */
+  program: Uint8Array | null;
+  /** --engine yara-x: the rules as sources (YARA-X compiles text); else empty. */
   yara: RuleSource[];
   /** --engine: auto (fast path, YARA-X for what it cannot decide) or yara-x (every rule in YARA-X). */
   engine: EngineMode;

@@ -34,8 +34,8 @@ let hashDb: HashDb | undefined;
 let engines: Engines;
 
 async function setup(): Promise<void> {
-  if (init.yara.length > 0) {
-    const out = createEngine({ mode: init.engine, sources: init.yara, defines: init.defines, perFileExternals: init.perFileExternals, timeoutMs: init.timeoutMs, wasm: init.wasm });
+  if (init.program || init.yara.length > 0) {
+    const out = createEngine({ mode: init.engine, program: init.program ?? undefined, sources: init.yara, defines: init.defines, perFileExternals: init.perFileExternals, timeoutMs: init.timeoutMs, wasm: init.wasm });
     if (!out.engine) {
       post({ type: "fatal", errors: out.errors });
       return;

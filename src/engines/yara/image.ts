@@ -8,7 +8,7 @@ import type { Expr, Rule, SourceFile, StringDecl } from "./ast";
 import { assembleProgram, compileProgram, computeDeps, conditionCompiler, type CompiledRule, type HeaderGuard, type Program, type ProgramPlan } from "./eval";
 import type { Fn } from "./eval/compile";
 import { parse } from "./parser";
-import { compilePatternTables, type PatternTables } from "./strings";
+import { atomTableOf, compilePatternTables, type PatternTables } from "./strings";
 import { variantsOf, type Variant } from "./strings/variants";
 import { FILE_EXTERNALS, parseDiagnostic, type Diagnostic, type ExternalValue, type FileExternals, type RuleSource } from "./yarax";
 
@@ -207,6 +207,228 @@ function tableArrays(t: PatternTables): Record<string, Typed> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Merging: several images (the bundled set, a compiled file, the --rules sources) into the one
+// program a scan runs, as if compiled together, without compiling anything again. Rules,
+// patterns and variants are renumbered; the atom tables are rebuilt from the entries' runs.
+
+/** Rules of two images that cannot share a program (the same name in one namespace). */
+export class MergeError extends Error {}
+
+export function mergeImages(images: Uint8Array[]): Uint8Array {
+  if (images.length === 1) return images[0]!;
+  const parts = images.map(decode);
+  const metas = parts.map((p) => p.meta);
+  const seen = new Map<string, string>();
+  const rules: RuleRow[] = [];
+  const files: string[] = [];
+  const imports: string[][] = [];
+  const patternIds: string[] = [];
+  const always: number[] = [];
+  const guards = new Map<string, ImageMeta["guarded"][number] & { byValue: Map<string, number[]> }>();
+  const externalNames: string[] = [];
+  const defines: Record<string, ExternalValue> = {};
+  const moduleNames: string[] = [];
+  const fileExternals = new Set<keyof FileExternals>();
+  const ruleOff: number[] = [];
+  const patOff: number[] = [];
+  const varOff: number[] = [];
+  let nRules = 0;
+  let nPats = 0;
+  let nVars = 0;
+  parts.forEach(({ meta, arrays }, k) => {
+    ruleOff.push(nRules);
+    patOff.push(nPats);
+    varOff.push(nVars);
+    const f0 = files.length;
+    const i0 = imports.length;
+    files.push(...meta.files);
+    imports.push(...meta.imports);
+    for (const r of meta.rules) {
+      const key = `${r[1]}\u0000${r[0]}`;
+      const where = meta.files[r[5]]!;
+      if (seen.has(key)) throw new MergeError(`rule ${r[0]} in namespace ${r[1]} is defined twice (${seen.get(key)} and ${where})`);
+      seen.set(key, where);
+      rules.push([r[0], r[1], r[2], r[3], r[4], r[5] + f0, r[6], r[7], r[8] + i0, r[9] + nPats, r[10], r[11].map((x) => x + nRules)]);
+    }
+    patternIds.push(...meta.patternIds);
+    for (const i of meta.always) always.push(i + nRules);
+    for (const g of meta.guarded) {
+      let into = guards.get(g.key);
+      if (!into) guards.set(g.key, (into = { ...g, rules: [], byValue: new Map() }));
+      for (const [v, list] of g.rules) into.byValue.set(v, [...(into.byValue.get(v) ?? []), ...list.map((x) => x + nRules)]);
+    }
+    for (const n of meta.externalNames) if (!externalNames.includes(n)) externalNames.push(n);
+    for (const [n, v] of Object.entries(meta.defines)) if (!(n in defines)) defines[n] = v;
+    for (const m of meta.moduleNames) if (!moduleNames.includes(m)) moduleNames.push(m);
+    for (const e of meta.fileExternals) fileExternals.add(e);
+    nRules += meta.rules.length;
+    nPats += meta.patterns;
+    nVars += (arrays.kinds as Uint8Array).length;
+  });
+
+  const cat = <T extends Typed>(name: string, make: (n: number) => T, add: (k: number) => number = () => 0): T => {
+    const list = parts.map((p) => p.arrays[name] as T);
+    const out = make(list.reduce((n, a) => n + a.length, 0));
+    let at = 0;
+    list.forEach((a, k) => {
+      out.set(a, at);
+      const d = add(k);
+      if (d !== 0) for (let i = at; i < at + a.length; i++) out[i]! += d;
+      at += a.length;
+    });
+    return out;
+  };
+  const i32 = (n: number) => new Int32Array(n);
+  const u8 = (n: number) => new Uint8Array(n);
+  const pools = parts.map((p) => (p.arrays.litPool as Uint8Array).length);
+  const poolOff = pools.map((_, k) => pools.slice(0, k).reduce((a, b) => a + b, 0));
+  const texts = parts.map((p) => (p.arrays.text as Uint8Array).length);
+  const textBase = texts.map((_, k) => texts.slice(0, k).reduce((a, b) => a + b, 0));
+  // textOff has rules+1 entries per image: drop each image's last one, add the total at the end.
+  const textOff = new Int32Array(nRules + 1);
+  parts.forEach((p, k) => {
+    const off = p.arrays.textOff as Int32Array;
+    for (let i = 0; i < off.length - 1; i++) textOff[ruleOff[k]! + i] = off[i]! + textBase[k]!;
+  });
+  textOff[nRules] = texts.reduce((a, b) => a + b, 0);
+  const anchors = cat("anchors", i32);
+  let at = 0;
+  parts.forEach((p, k) => {
+    const n = (p.arrays.anchors as Int32Array).length;
+    for (let i = at; i < at + n; i += 2) anchors[i]! += patOff[k]!;
+    at += n;
+  });
+
+  // Atom entries: per length and key, each image's run in image order.
+  const runs: Map<number, { k: number; from: number; to: number; slot: number }[]>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
+  const addRun = (len: number, key: number, k: number, from: number, to: number, slot: number) => {
+    let list = runs[len]!.get(key);
+    if (!list) runs[len]!.set(key, (list = []));
+    list.push({ k, from, to, slot });
+  };
+  parts.forEach(({ arrays: a }, k) => {
+    const t = a as unknown as PatternTables;
+    for (let slot = 0; slot < t.t4keys.length; slot++) if (t.t4first[slot] !== 0) addRun(4, t.t4keys[slot]!, k, t.t4first[slot]! - 1, t.t4end[slot]!, slot);
+    for (let slot = 0; slot < t.t3keys.length; slot++) if (t.t3first[slot] !== 0) addRun(3, t.t3keys[slot]!, k, t.t3first[slot]! - 1, t.t3end[slot]!, slot);
+    for (let key = 0; key < 1 << 16; key++) if (t.first2[key] !== 0) addRun(2, key, k, t.first2[key]! - 1, t.end2[key]!, -1);
+    for (let key = 0; key < 256; key++) if (t.first1[key] !== 0) addRun(1, key, k, t.first1[key]! - 1, t.end1[key]!, -1);
+  });
+  const atoms = metas.reduce((n, m) => n + m.atoms, 0);
+  const entVariant = new Int32Array(atoms);
+  const entOffMin = new Int32Array(atoms);
+  const entOffMax = new Int32Array(atoms);
+  const first2 = new Int32Array(1 << 16);
+  const end2 = new Int32Array(1 << 16);
+  const first1 = new Int32Array(256);
+  const end1 = new Int32Array(256);
+  const bases: Map<number, [number, number]>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
+  let next = 0;
+  for (let len = 1; len <= 4; len++) {
+    for (const [key, list] of runs[len]!) {
+      const base = next;
+      for (const r of list) {
+        const t = parts[r.k]!.arrays as unknown as PatternTables;
+        for (let e = r.from; e < r.to; e++) {
+          entVariant[next] = t.entVariant[e]! + varOff[r.k]!;
+          entOffMin[next] = t.entOffMin[e]!;
+          entOffMax[next] = t.entOffMax[e]!;
+          next++;
+        }
+      }
+      bases[len]!.set(key, [base, next - base]);
+      if (len === 2) {
+        first2[key] = base + 1;
+        end2[key] = next;
+      } else if (len === 1) {
+        first1[key] = base + 1;
+        end1[key] = next;
+      }
+    }
+  }
+  const t4 = atomTableOf(bases[4]!);
+  const t3 = atomTableOf(bases[3]!);
+  // A slot's check stays only where the key's single entry comes from one image (as it was built).
+  const chkOff = new Int32Array(t4.keys.length);
+  const chkMask = new Int32Array(t4.keys.length);
+  const chkValue = new Int32Array(t4.keys.length);
+  for (let slot = 0; slot < t4.keys.length; slot++) {
+    if (t4.first[slot] === 0) continue;
+    const list = runs[4]!.get(t4.keys[slot]!)!;
+    if (list.length !== 1 || list[0]!.to - list[0]!.from !== 1) continue;
+    const t = parts[list[0]!.k]!.arrays as unknown as PatternTables;
+    chkOff[slot] = t.chkOff[list[0]!.slot]!;
+    chkMask[slot] = t.chkMask[list[0]!.slot]!;
+    chkValue[slot] = t.chkValue[list[0]!.slot]!;
+  }
+  const or = (name: string): Int32Array => {
+    const out = new Int32Array((parts[0]!.arrays[name] as Int32Array).length);
+    for (const p of parts) {
+      const a = p.arrays[name] as Int32Array;
+      for (let i = 0; i < a.length; i++) out[i]! |= a[i]!;
+    }
+    return out;
+  };
+  const geos = parts.map((p) => p.arrays.geo as Int32Array);
+  const byLength = new Int32Array(5);
+  for (const p of parts) for (let i = 0; i < 5; i++) byLength[i]! += (p.arrays.byLength as Int32Array)[i]!;
+  const tables: Record<(typeof TABLE_ARRAYS)[number], Typed> = {
+    byLength,
+    kinds: cat("kinds", u8),
+    varPattern: cat("varPattern", i32, (k) => patOff[k]!),
+    varSub: cat("varSub", i32),
+    entVariant,
+    entOffMin,
+    entOffMax,
+    tableBits: Int32Array.of(t4.bits, t3.bits),
+    t4keys: t4.keys,
+    t4first: t4.first,
+    t4end: t4.end,
+    t3keys: t3.keys,
+    t3first: t3.first,
+    t3end: t3.end,
+    filter4: or("filter4"),
+    filter3: or("filter3"),
+    shortGate: or("shortGate"),
+    first2,
+    end2,
+    first1,
+    end1,
+    atomless: cat("atomless", i32, (k) => varOff[k]!),
+    canonical: cat("canonical", i32, (k) => patOff[k]!),
+    litPool: cat("litPool", u8),
+    litStart: cat("litStart", i32, (k) => poolOff[k]!),
+    litLen: cat("litLen", i32),
+    litFlags: cat("litFlags", u8),
+    litXor: cat("litXor", i32),
+    chkOff,
+    chkMask,
+    chkValue,
+    geo: Int32Array.of(Math.max(...geos.map((g) => g[0]!)), Math.max(...geos.map((g) => g[1]!))),
+    geoUnbounded: cat("geoUnbounded", i32, (k) => patOff[k]!),
+  };
+  // litStart of a non-literal variant is 0 in its image; shifted here, and never read.
+  const meta: Omit<ImageMeta, "arrays"> = {
+    format: IMAGE_FORMAT,
+    patterns: nPats,
+    atoms,
+    rules,
+    files,
+    imports,
+    patternIds,
+    always,
+    guarded: [...guards.values()].map(({ byValue, ...g }) => ({ ...g, rules: [...byValue] })),
+    slotCount: Math.max(...metas.map((m) => m.slotCount)),
+    externalNames,
+    defines,
+    moduleNames,
+    fileExternals: FILE_EXTERNALS.filter((e) => fileExternals.has(e)),
+    yaraRules: metas.reduce((n, m) => n + m.yaraRules, 0),
+    sources: metas.flatMap((m) => m.sources),
+  };
+  return encode(meta, { ...tables, patPrivate: cat("patPrivate", u8), anchors, textOff, text: cat("text", u8) });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Attaching
 
 /** What the main thread needs of an image: no rule is built. */
@@ -221,6 +443,12 @@ export interface ImageSummary {
 export function imageSummary(bytes: Uint8Array): ImageSummary {
   const { meta } = decode(bytes);
   return { rules: meta.rules.length, yaraRules: meta.yaraRules, defines: meta.defines, fileExternals: meta.fileExternals, sources: meta.sources };
+}
+
+/** An image's rules with their metadata, in order (`ring3 rules list`). */
+export function imageRules(bytes: Uint8Array): { name: string; namespace: string; file: string; private: boolean; meta: [string, string | number | boolean][] }[] {
+  const { meta } = decode(bytes);
+  return meta.rules.map((r) => ({ name: r[0], namespace: r[1], file: meta.files[r[5]]!, private: (r[2] & 1) !== 0, meta: r[4] }));
 }
 
 /** An image's rules as YARA sources (--engine yara-x, which compiles text): per file and namespace, in order. */

@@ -73,6 +73,14 @@ export function compilePatterns(decls: StringDecl[], opts: CompileOptions = {}):
   return { set: new CompiledSet(tables, (vi) => variants[vi]!, opts.loop ?? "wasm"), warnings };
 }
 
+/**
+ * An atom table (the matcher's hashing and probing) over entries laid out elsewhere: `runs` maps
+ * each key to its first entry and entry count. For merging programs (image.ts).
+ */
+export function atomTableOf(runs: Map<number, [number, number]>): { bits: number; keys: Int32Array; first: Int32Array; end: Int32Array } {
+  return AtomTable.build(runs as Map<number, unknown[]>, (k) => runs.get(k)![0], (r) => (r as unknown as [number, number])[1]);
+}
+
 /** The matcher over tables built elsewhere (an attached rule program, image.ts). */
 export function patternSetOf(tables: PatternTables, variant: (vi: number) => Variant, opts: CompileOptions = {}): PatternSet {
   return new CompiledSet(tables, variant, opts.loop ?? "wasm");
