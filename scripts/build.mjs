@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Builds ring3: esbuild bundles the CLI (dist/ring3.cjs) and the worker (dist/assets/worker.js),
-// copies YARA-X's wasm beside them, and turns the bundle into single executables with Node's own
-// SEA: dist/ring3 (linux-x64) and dist/ring3.exe (win-x64), both on the pinned Node 22 LTS.
+// Builds ring3: esbuild bundles the CLI (dist/ring3.cjs), the worker (dist/assets/worker.js) and
+// the rule compiler's thread (dist/assets/compile.js), compiles the bundled rules
+// (dist/assets/bundled.rules), copies YARA-X's wasm beside them, and turns the bundle into
+// single executables with Node's own SEA: dist/ring3 (linux-x64) and dist/ring3.exe (win-x64), both on the pinned Node 22 LTS.
 //
 //   node scripts/build.mjs [STEP...]    STEP: bundle | sea-linux | sea-win | fetch-win | all (default: all)
 //
@@ -74,6 +75,7 @@ export function entries(root = ROOT) {
   return {
     main: path.join(root, "src/cli/main.ts"),
     worker: path.join(root, "src/pool/worker.ts"),
+    compiler: path.join(root, "src/engines/yara/compile-worker.ts"),
     wasm: path.join(root, "node_modules/@virustotal/yara-x/pkg/yara_x_js_bg.wasm"),
     sevenZip: path.join(root, "node_modules/7z-wasm/7zz.wasm"),
   };
@@ -101,16 +103,18 @@ export async function bundle({ root = ROOT, outDir = path.join(root, "dist"), ma
   const esbuild = await import("esbuild");
   const e = entries(root);
   const options = { ...esbuildOptions(root), ...overrides };
-  const [m, w] = await Promise.all([
+  const [m, w, c] = await Promise.all([
     esbuild.build({ ...options, entryPoints: [main ?? e.main], outfile: path.join(outDir, "ring3.cjs") }),
     // The worker is started with `new Worker(source, { eval: true })`, and eval'd code runs as a
     // script in the global scope: a CJS bundle's top-level `var crypto = ...` would assign the
     // global `crypto` getter and throw. An IIFE keeps every binding local; `require` (built-in
     // modules only inside a SEA) is there in eval'd workers.
     esbuild.build({ ...options, format: "iife", entryPoints: [worker ?? e.worker], outfile: path.join(outDir, "assets/worker.js") }),
+    // The thread that compiles --rules sources (src/engines/yara/compile-worker.ts), eval'd the same way.
+    esbuild.build({ ...options, format: "iife", entryPoints: [e.compiler], outfile: path.join(outDir, "assets/compile.js") }),
   ]);
   const changed = [];
-  for (const f of [...m.outputFiles, ...w.outputFiles]) {
+  for (const f of [...m.outputFiles, ...w.outputFiles, ...c.outputFiles]) {
     if (writeIfChanged(f.path, f.contents)) changed.push(path.relative(root, f.path));
   }
   const wasmOut = path.join(outDir, "assets/yara_x_js_bg.wasm");
@@ -121,7 +125,7 @@ export async function bundle({ root = ROOT, outDir = path.join(root, "dist"), ma
   const rules = await compiledSignatures(root, esbuild, options);
   const rulesOut = path.join(outDir, "assets/bundled.rules");
   if (writeIfChanged(rulesOut, rules.bytes)) changed.push(path.relative(root, rulesOut));
-  const inputs = new Set([...Object.keys(m.metafile.inputs), ...Object.keys(w.metafile.inputs)]);
+  const inputs = new Set([...Object.keys(m.metafile.inputs), ...Object.keys(w.metafile.inputs), ...Object.keys(c.metafile.inputs)]);
   inputs.add(path.relative(root, e.wasm));
   inputs.add(path.relative(root, e.sevenZip));
   for (const f of rules.inputs) inputs.add(path.relative(root, f));
@@ -222,6 +226,7 @@ export function sea({ root = ROOT, platform, useCodeCache = platform === "linux"
       "yara_x_js_bg.wasm": path.join(dist, "assets/yara_x_js_bg.wasm"),
       "7zz.wasm": path.join(dist, "assets/7zz.wasm"),
       "bundled.rules": path.join(dist, "assets/bundled.rules"),
+      "compile.js": path.join(dist, "assets/compile.js"),
     },
   };
   // Skip when nothing that goes into the executable changed since it was last written.

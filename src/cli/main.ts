@@ -93,7 +93,7 @@ function program(setExit: (c: ExitCode) => void): Command {
     .argument("<rules...>", "rule files or folders (as --rules: namespace default), or compiled rule files")
     .requiredOption("-o, --output <file>", "write the compiled rule file to FILE")
     .option("-d, --define <name=value>", "set a YARA external variable (repeatable; a scan may change its value, not its type)", parseDefine, {})
-    .action((paths: string[], opts: { define: Record<string, string>; output: string }) => setExit(compileRules(paths, opts.define, opts.output)));
+    .action(async (paths: string[], opts: { define: Record<string, string>; output: string }) => setExit(await compileRules(paths, opts.define, opts.output)));
   return p;
 }
 

@@ -120,13 +120,13 @@ function readRuleFile(f: string): string | undefined {
  * files) compiled into one program and written as a compiled rule file, which `scan --rules FILE`
  * loads without parsing. Diagnostics as `rules check` prints them; nothing is written on an error.
  */
-export function compileRules(paths: string[], defineArgs: Record<string, string>, output: string): ExitCode {
+export async function compileRules(paths: string[], defineArgs: Record<string, string>, output: string): Promise<ExitCode> {
   const t0 = performance.now();
   const { defines } = externalDefines(defineArgs);
   const inputs = paths.map(readRuleInput);
-  let set: ReturnType<typeof compileRuleSet>;
+  let set: Awaited<ReturnType<typeof compileRuleSet>>;
   try {
-    set = compileRuleSet({ bundled: false, rules: inputs, defines });
+    set = await compileRuleSet({ bundled: false, rules: inputs, defines });
   } catch (err) {
     if (!(err instanceof RuleCompileError)) throw err;
     for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + "\n");

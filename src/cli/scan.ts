@@ -60,7 +60,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   const startIso = new Date().toISOString();
 
   // Plan: everything that can fail on bad input fails here, before any file is touched.
-  const sigs = loadSignatures(cfg);
+  const sigs = await loadSignatures(cfg);
   const suppress = makeSuppressor(cfg);
   let targets: (string | Buffer)[] = cfg.targets;
   if (cfg.pathsFrom !== undefined) {

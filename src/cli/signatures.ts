@@ -3,12 +3,14 @@
 // not scanned content) and compiled once into the program every worker attaches to.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { Worker } from "node:worker_threads";
 import { HashDb, type HashListInput } from "../engines/hash/db";
-import { FILE_EXTERNALS, parseExternalValue, type ExternalValue, type FileExternals, type RuleSource } from "../engines/yara/yarax";
+import { FILE_EXTERNALS, parseExternalValue, type Diagnostic, type ExternalValue, type FileExternals, type RuleSource } from "../engines/yara/yarax";
 import { CompiledFileError, isCompiled, MAGIC, readCompiled, type CompiledHeader } from "../engines/yara/compiled";
 import { buildImage, countRules, imageSources, imageSummary, mergeImages, MergeError, referencedExternals } from "../engines/yara/image";
 import { RuleCompileError } from "../pool/pool";
 import { BUNDLED_HASHES, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
+import { getAsset } from "../util/assets";
 import { VERSION } from "./version";
 import type { SignatureInfo } from "../types";
 import { UsageError } from "./options";
@@ -135,7 +137,13 @@ function readAligned(p: string): Uint8Array {
  * merged. A compile error is a RuleCompileError with every diagnostic. `image` is null when
  * there are no YARA rules.
  */
-export function compileRuleSet(inputs: { bundled: boolean; rules: RuleInput[]; defines: Record<string, ExternalValue> }): { image: Uint8Array | null; yaraRules: number; fileExternals: (keyof FileExternals)[] } {
+export async function compileRuleSet(inputs: {
+  bundled: boolean;
+  rules: RuleInput[];
+  defines: Record<string, ExternalValue>;
+  /** Compile sources in a thread of their own, whose memory is freed when it ends (a scan). */
+  thread?: boolean;
+}): Promise<{ image: Uint8Array | null; yaraRules: number; fileExternals: (keyof FileExternals)[] }> {
   const images: Uint8Array[] = [];
   let pendingAt = -1;
   const sources: RuleSource[] = [];
@@ -150,7 +158,7 @@ export function compileRuleSet(inputs: { bundled: boolean; rules: RuleInput[]; d
     }
   }
   if (pendingAt >= 0) {
-    const built = buildImage(sources, inputs.defines);
+    const built = inputs.thread ? await buildInThread(sources, inputs.defines) : buildImage(sources, inputs.defines);
     if (!built.image) throw new RuleCompileError(built.errors);
     images[pendingAt] = built.image;
   }
@@ -166,6 +174,23 @@ export function compileRuleSet(inputs: { bundled: boolean; rules: RuleInput[]; d
   return { image, yaraRules: s.yaraRules, fileExternals: s.fileExternals };
 }
 
+/** buildImage in the `compile.js` thread (see compile-worker.ts); in this thread without that asset (sources, tests). */
+function buildInThread(sources: RuleSource[], defines: Record<string, ExternalValue>): Promise<{ image?: Uint8Array; errors: Diagnostic[] }> {
+  let code: string;
+  try {
+    code = getAsset("compile.js").toString("utf8");
+  } catch {
+    return Promise.resolve(buildImage(sources, defines));
+  }
+  return new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { sources, defines } });
+    let answer: { image?: Uint8Array; errors: Diagnostic[] } | undefined;
+    w.once("message", (m: { image?: Uint8Array; errors?: Diagnostic[] }) => (answer = { image: m.image, errors: m.errors ?? [] }));
+    w.once("error", reject);
+    w.once("exit", (code) => (answer ? resolve(answer) : reject(new Error(`the rule compiler's thread ended (exit code ${code}) without an answer`))));
+  });
+}
+
 /** A --define may set a compiled program's external to another value, not to another type. */
 function checkDefines(p: string, compiled: Record<string, ExternalValue>, scan: Record<string, ExternalValue>): void {
   for (const [k, v] of Object.entries(scan)) {
@@ -177,12 +202,13 @@ function checkDefines(p: string, compiled: Record<string, ExternalValue>, scan: 
 
 /** The bytes in a SharedArrayBuffer: every worker attaches to the same copy. */
 export function shared(bytes: Uint8Array): Uint8Array {
+  if (bytes.buffer instanceof SharedArrayBuffer) return bytes;
   const out = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
   out.set(bytes);
   return out;
 }
 
-export function loadSignatures(opts: { bundled: boolean; rules: string[]; hashes: string[]; defines: Record<string, string>; engine?: "auto" | "yara-x" }): LoadedSignatures {
+export async function loadSignatures(opts: { bundled: boolean; rules: string[]; hashes: string[]; defines: Record<string, string>; engine?: "auto" | "yara-x" }): Promise<LoadedSignatures> {
   const lists: HashListInput[] = [];
   const sources: string[] = [];
   if (opts.bundled) {
@@ -211,7 +237,7 @@ export function loadSignatures(opts: { bundled: boolean; rules: string[]; hashes
     yaraRules = yara.reduce((n, s) => n + countRules(s.text), 0);
     perFileExternals = referencedExternals(yara, settable);
   } else {
-    const set = compileRuleSet({ bundled: opts.bundled, rules: inputs, defines });
+    const set = await compileRuleSet({ bundled: opts.bundled, rules: inputs, defines, thread: true });
     if (set.image) program = shared(set.image);
     yaraRules = set.yaraRules;
     perFileExternals = set.fileExternals.filter((k) => settable.includes(k));

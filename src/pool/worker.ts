@@ -32,6 +32,7 @@ let yara: YaraEngine | undefined;
 let sentStats: EngineStats | undefined;
 let hashDb: HashDb | undefined;
 let engines: Engines;
+let sevenZip: Promise<void> = Promise.resolve();
 
 async function setup(): Promise<void> {
   if (init.program || init.yara.length > 0) {
@@ -46,7 +47,8 @@ async function setup(): Promise<void> {
   if (init.hashDb) hashDb = HashDb.fromShared(init.hashDb);
   engines = { hashDb, yara, yaraTimeoutMs: init.timeoutMs, maxFilesize: init.maxFilesize, reportClean: init.hashClean, limits: init.archives };
   // Without its WASM the 7z-wasm formats come back archive-unsupported: partial, never clean.
-  if (init.archives && init.sevenZipWasm) await prepareSevenZip(init.sevenZipWasm);
+  // Prepared after "ready" (compiling it cost ~50-150 ms of every start); files wait for it.
+  if (init.archives && init.sevenZipWasm) sevenZip = new Promise<void>((r) => setImmediate(r)).then(() => prepareSevenZip(init.sevenZipWasm!)).catch(crash);
   post({ type: "ready" });
 }
 
@@ -203,7 +205,7 @@ port.on("message", (msg: ToWorker) => {
   switch (msg.type) {
     case "scan": {
       // The pool sends one file at a time, so awaiting here never reorders files.
-      void (init.archives && init.sevenZipWasm ? sevenZipReady() : Promise.resolve()).then(() => answer(msg.id, msg.task));
+      void (init.archives && init.sevenZipWasm ? sevenZip.then(sevenZipReady) : Promise.resolve()).then(() => answer(msg.id, msg.task));
       break;
     }
     default: {
@@ -233,6 +235,8 @@ function answer(id: number, task: ScanTask): void {
   post({ type: "result", id, result: scanned.result, members: scanned.members, worn: engineWorn(), ...(stats ? { stats } : {}) });
 }
 
-setup().catch((err: unknown) => {
+function crash(err: unknown): void {
   post({ type: "crash", message: err instanceof Error ? err.stack ?? err.message : String(err) });
-});
+}
+
+setup().catch(crash);

@@ -18,8 +18,16 @@ export const IMAGE_FORMAT = 1;
 type ArrayKind = "i32" | "u8";
 type Typed = Int32Array | Uint8Array;
 
-/** A rule in the image's JSON part: [name, namespace, flags, tags, meta, file, line, column, imports, first pattern, pattern count, refs]. */
-type RuleRow = [string, string, number, string[], [string, string | number | boolean][], number, number, number, number, number, number, number[]];
+/**
+ * A rule in the image's rule list: [name, namespace, flags, tags, (unused), file, line, column,
+ * imports, first pattern, pattern count, refs]. Its metadata is apart (metaJson, read per rule when
+ * a finding needs it), as is its text.
+ */
+type RuleRow = [string, string, number, string[], 0, number, number, number, number, number, number, number[]];
+type MetaPairs = [string, string | number | boolean][];
+
+/** The parts of ImageMeta stored as JSON in the `rulesJson` array: parsed only by whoever needs rules. */
+const RULE_PARTS = ["rules", "files", "imports", "patternIds"] as const;
 
 interface ImageMeta {
   format: number;
@@ -58,7 +66,14 @@ export function referencedExternals(sources: RuleSource[], candidates: readonly 
 // Layout: u32 format, u32 JSON length, the JSON (ImageMeta), padding to 8, then the arrays, each
 // at an offset that is a multiple of 8.
 
-function encode(meta: Omit<ImageMeta, "arrays">, arrays: Record<string, Typed>): Uint8Array {
+function encode(full: Omit<ImageMeta, "arrays">, arraysIn: Record<string, Typed>): Uint8Array {
+  const meta: Record<string, unknown> = { ...full };
+  const ruleParts: Record<string, unknown> = {};
+  for (const k of RULE_PARTS) {
+    ruleParts[k] = meta[k];
+    delete meta[k];
+  }
+  const arrays = { ...arraysIn, rulesJson: Buffer.from(JSON.stringify(ruleParts), "utf8") };
   const table: Record<string, [ArrayKind, number, number]> = {};
   let at = 0;
   for (const [name, a] of Object.entries(arrays)) {
@@ -84,7 +99,8 @@ interface Decoded {
 /** Thrown for bytes that are not a whole image of this format (compiled.ts names the file). */
 export class ImageError extends Error {}
 
-function decode(bytes: Uint8Array): Decoded {
+/** `rules`: parse the rule list too (the main thread mostly needs only the summary). */
+function decode(bytes: Uint8Array, rules = true): Decoded {
   if (bytes.byteLength < 8) throw new ImageError("truncated");
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const format = dv.getUint32(0, true);
@@ -112,6 +128,15 @@ function decode(bytes: Uint8Array): Decoded {
     const byteLen = kind === "i32" ? 4 * n : n;
     if (start + off + byteLen > bytes.byteOffset + bytes.byteLength) throw new ImageError("truncated");
     arrays[name] = kind === "i32" ? new Int32Array(base, start + shift + off, n) : new Uint8Array(base, start + shift + off, n);
+  }
+  if (rules) {
+    const json = arrays.rulesJson as Uint8Array | undefined;
+    if (!json) throw new ImageError("damaged (no rule list)");
+    try {
+      Object.assign(meta, JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString("utf8")));
+    } catch {
+      throw new ImageError("damaged (unreadable rule list)");
+    }
   }
   return { meta, arrays };
 }
@@ -142,6 +167,9 @@ export function buildImage(sources: RuleSource[], defines: Record<string, Extern
   const texts: Buffer[] = [];
   const textOff = new Int32Array(program.rules.length + 1);
   let textAt = 0;
+  const metas: Buffer[] = [];
+  const metaOff = new Int32Array(program.rules.length + 1);
+  let metaAt = 0;
   const rows: RuleRow[] = program.rules.map((r, i) => {
     let f = fileIndex.get(r.file);
     if (f === undefined) fileIndex.set(r.file, (f = files.push(r.file) - 1));
@@ -152,10 +180,15 @@ export function buildImage(sources: RuleSource[], defines: Record<string, Extern
     texts.push(t);
     textOff[i] = textAt;
     textAt += t.length;
+    const m = Buffer.from(JSON.stringify(r.meta.map((x) => [x.key, x.value])), "utf8");
+    metas.push(m);
+    metaOff[i] = metaAt;
+    metaAt += m.length;
     const first = r.patterns.length > 0 ? r.patterns[0]! : 0;
-    return [r.name, r.namespace, (r.private ? 1 : 0) | (r.global ? 2 : 0), r.tags, r.meta.map((m) => [m.key, m.value]), f, r.pos.line, r.pos.column, im, first, r.patterns.length, r.refs];
+    return [r.name, r.namespace, (r.private ? 1 : 0) | (r.global ? 2 : 0), r.tags, 0, f, r.pos.line, r.pos.column, im, first, r.patterns.length, r.refs];
   });
   textOff[program.rules.length] = textAt;
+  metaOff[program.rules.length] = metaAt;
   const plan = (program as Program & { plan: ProgramPlan }).plan;
   const p = program as Program & { slotCount: number; externalNames: string[]; moduleNames: string[] };
   const patPrivate = Uint8Array.from(program.decls, (d) => (d.modifiers.private ? 1 : 0));
@@ -190,7 +223,7 @@ export function buildImage(sources: RuleSource[], defines: Record<string, Extern
     yaraRules: sources.reduce((n, s) => n + countRules(s.text), 0),
     sources: sources.map((s) => ({ name: s.name, namespace: s.namespace })),
   };
-  const arrays: Record<string, Typed> = { ...tableArrays(tables), patPrivate, anchors: anchorPairs, textOff, text: Buffer.concat(texts) };
+  const arrays: Record<string, Typed> = { ...tableArrays(tables), patPrivate, anchors: anchorPairs, textOff, text: Buffer.concat(texts), metaOff, metaJson: Buffer.concat(metas) };
   return { image: encode(meta, arrays), errors: [] };
 }
 
@@ -216,7 +249,7 @@ export class MergeError extends Error {}
 
 export function mergeImages(images: Uint8Array[]): Uint8Array {
   if (images.length === 1) return images[0]!;
-  const parts = images.map(decode);
+  const parts = images.map((b) => decode(b));
   const metas = parts.map((p) => p.meta);
   const seen = new Map<string, string>();
   const rules: RuleRow[] = [];
@@ -248,7 +281,7 @@ export function mergeImages(images: Uint8Array[]): Uint8Array {
       const where = meta.files[r[5]]!;
       if (seen.has(key)) throw new MergeError(`rule ${r[0]} in namespace ${r[1]} is defined twice (${seen.get(key)} and ${where})`);
       seen.set(key, where);
-      rules.push([r[0], r[1], r[2], r[3], r[4], r[5] + f0, r[6], r[7], r[8] + i0, r[9] + nPats, r[10], r[11].map((x) => x + nRules)]);
+      rules.push([r[0], r[1], r[2], r[3], 0, r[5] + f0, r[6], r[7], r[8] + i0, r[9] + nPats, r[10], r[11].map((x) => x + nRules)]);
     }
     patternIds.push(...meta.patternIds);
     for (const i of meta.always) always.push(i + nRules);
@@ -282,15 +315,19 @@ export function mergeImages(images: Uint8Array[]): Uint8Array {
   const u8 = (n: number) => new Uint8Array(n);
   const pools = parts.map((p) => (p.arrays.litPool as Uint8Array).length);
   const poolOff = pools.map((_, k) => pools.slice(0, k).reduce((a, b) => a + b, 0));
-  const texts = parts.map((p) => (p.arrays.text as Uint8Array).length);
-  const textBase = texts.map((_, k) => texts.slice(0, k).reduce((a, b) => a + b, 0));
-  // textOff has rules+1 entries per image: drop each image's last one, add the total at the end.
-  const textOff = new Int32Array(nRules + 1);
-  parts.forEach((p, k) => {
-    const off = p.arrays.textOff as Int32Array;
-    for (let i = 0; i < off.length - 1; i++) textOff[ruleOff[k]! + i] = off[i]! + textBase[k]!;
-  });
-  textOff[nRules] = texts.reduce((a, b) => a + b, 0);
+  // Per-rule blobs: offsets have rules+1 entries per image; drop each image's last, add the total.
+  const blobOffsets = (blob: string, offsets: string): Int32Array => {
+    const sizes = parts.map((p) => (p.arrays[blob] as Uint8Array).length);
+    const out = new Int32Array(nRules + 1);
+    let base = 0;
+    parts.forEach((p, k) => {
+      const off = p.arrays[offsets] as Int32Array;
+      for (let i = 0; i < off.length - 1; i++) out[ruleOff[k]! + i] = off[i]! + base;
+      base += sizes[k]!;
+    });
+    out[nRules] = base;
+    return out;
+  };
   const anchors = cat("anchors", i32);
   let at = 0;
   parts.forEach((p, k) => {
@@ -425,7 +462,7 @@ export function mergeImages(images: Uint8Array[]): Uint8Array {
     yaraRules: metas.reduce((n, m) => n + m.yaraRules, 0),
     sources: metas.flatMap((m) => m.sources),
   };
-  return encode(meta, { ...tables, patPrivate: cat("patPrivate", u8), anchors, textOff, text: cat("text", u8) });
+  return encode(meta, { ...tables, patPrivate: cat("patPrivate", u8), anchors, textOff: blobOffsets("text", "textOff"), text: cat("text", u8), metaOff: blobOffsets("metaJson", "metaOff"), metaJson: cat("metaJson", u8) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -441,14 +478,20 @@ export interface ImageSummary {
 }
 
 export function imageSummary(bytes: Uint8Array): ImageSummary {
-  const { meta } = decode(bytes);
-  return { rules: meta.rules.length, yaraRules: meta.yaraRules, defines: meta.defines, fileExternals: meta.fileExternals, sources: meta.sources };
+  const { meta, arrays } = decode(bytes, false);
+  return { rules: (arrays.textOff as Int32Array).length - 1, yaraRules: meta.yaraRules, defines: meta.defines, fileExternals: meta.fileExternals, sources: meta.sources };
+}
+
+function metaPairs(arrays: Record<string, Typed>, i: number): MetaPairs {
+  const blob = arrays.metaJson as Uint8Array;
+  const off = arrays.metaOff as Int32Array;
+  return JSON.parse(Buffer.from(blob.buffer, blob.byteOffset + off[i]!, off[i + 1]! - off[i]!).toString("utf8")) as MetaPairs;
 }
 
 /** An image's rules with their metadata, in order (`ring3 rules list`). */
 export function imageRules(bytes: Uint8Array): { name: string; namespace: string; file: string; private: boolean; meta: [string, string | number | boolean][] }[] {
-  const { meta } = decode(bytes);
-  return meta.rules.map((r) => ({ name: r[0], namespace: r[1], file: meta.files[r[5]]!, private: (r[2] & 1) !== 0, meta: r[4] }));
+  const { meta, arrays } = decode(bytes);
+  return meta.rules.map((r, i) => ({ name: r[0], namespace: r[1], file: meta.files[r[5]]!, private: (r[2] & 1) !== 0, meta: metaPairs(arrays, i) }));
 }
 
 /** An image's rules as YARA sources (--engine yara-x, which compiles text): per file and namespace, in order. */
@@ -489,7 +532,6 @@ class ImageRule implements CompiledRule {
   private: boolean;
   global: boolean;
   tags: string[];
-  meta: CompiledRule["meta"];
   file: string;
   pos: CompiledRule["pos"];
   imports: string[];
@@ -497,12 +539,14 @@ class ImageRule implements CompiledRule {
   deps: number[] = [];
   refs: number[];
   private decoded: string | undefined;
+  private metaList: CompiledRule["meta"] | undefined;
 
   constructor(
     index: number,
     row: RuleRow,
     meta: ImageMeta,
     private readonly bytes: Uint8Array,
+    private readonly arrays: Record<string, Typed>,
   ) {
     this.index = index;
     this.name = row[0];
@@ -510,12 +554,16 @@ class ImageRule implements CompiledRule {
     this.private = (row[2] & 1) !== 0;
     this.global = (row[2] & 2) !== 0;
     this.tags = row[3];
-    this.meta = row[4].map(([key, value]) => ({ key, value, pos: { line: 0, column: 0, offset: 0 } }));
     this.file = meta.files[row[5]]!;
     this.pos = { line: row[6], column: row[7], offset: 0 };
     this.imports = meta.imports[row[8]]!;
     this.patterns = Array.from({ length: row[10] }, (_, k) => row[9] + k);
     this.refs = row[11];
+  }
+
+  /** Read when a finding needs it: most rules never match, and metadata is most of a rule list. */
+  get meta(): CompiledRule["meta"] {
+    return (this.metaList ??= metaPairs(this.arrays, this.index).map(([key, value]) => ({ key, value, pos: { line: 0, column: 0, offset: 0 } })));
   }
 
   get text(): string {
@@ -531,7 +579,7 @@ export function attachImage(bytes: Uint8Array, defines: Record<string, ExternalV
   const { meta, arrays } = decode(bytes);
   const text = arrays.text as Uint8Array;
   const off = arrays.textOff as Int32Array;
-  const rules = meta.rules.map((row, i) => new ImageRule(i, row, meta, text.subarray(off[i]!, off[i + 1]!)));
+  const rules = meta.rules.map((row, i) => new ImageRule(i, row, meta, text.subarray(off[i]!, off[i + 1]!), arrays));
   computeDeps(rules);
   const owner = new Int32Array(meta.patterns);
   for (const r of rules) for (const p of r.patterns) owner[p] = r.index;
