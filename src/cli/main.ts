@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { formatDiagnostic } from "../engines/yara/yarax";
 import { RuleCompileError } from "../pool/pool";
-import { BUNDLED_HASHES, BUNDLED_VERSION, bundledContentId, bundledYaraRules } from "../signatures/bundled";
+import { bundledHashes, BUNDLED_VERSION, bundledContentId, bundledYaraRules } from "../signatures/bundled";
 import type { ExitCode } from "../types";
 import { DEFAULT_LIMITS } from "../containers";
 import { inSea } from "../util/assets";
@@ -15,7 +15,7 @@ import { readHashList } from "../engines/hash/lists";
 
 function versionText(): string {
   const rules = bundledYaraRules();
-  const hashes = BUNDLED_HASHES.reduce((n, f) => n + readHashList(f).length, 0);
+  const hashes = bundledHashes().reduce((n, f) => n + readHashList(f).length, 0);
   return [
     `ring3 ${VERSION}`,
     `signatures ${BUNDLED_VERSION} (content ${bundledContentId()}): ${rules} YARA rule(s), ${hashes} hash signature(s)`,

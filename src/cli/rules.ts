@@ -7,7 +7,7 @@ import { compile, formatDiagnostic, initYaraX } from "../engines/yara/yarax";
 import { sourcesDigest, writeCompiled } from "../engines/yara/compiled";
 import { imageRules, imageSummary } from "../engines/yara/image";
 import { RuleCompileError } from "../pool/pool";
-import { BUNDLED_HASHES, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
+import { bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
 import type { ExitCode } from "../types";
 import { getAsset } from "../util/assets";
 import { UsageError } from "./options";
@@ -59,7 +59,7 @@ export function imageRows(image: Uint8Array): RuleRow[] {
 
 export function listBundled(json: boolean): ExitCode {
   const rows: RuleRow[] = imageRows(bundledCompiled().image);
-  for (const f of BUNDLED_HASHES) {
+  for (const f of bundledHashes()) {
     for (const sig of readHashList(f)) {
       rows.push({ id: `hash:${sig.name}`, engine: "hash", rule: sig.name, severity: "high", category: "hash", description: `${sig.algorithm.toUpperCase()} ${sig.digest}`, source: f.name });
     }

@@ -9,7 +9,7 @@ import { FILE_EXTERNALS, parseExternalValue, type Diagnostic, type ExternalValue
 import { CompiledFileError, isCompiled, MAGIC, readCompiled, type CompiledHeader } from "../engines/yara/compiled";
 import { buildImage, countRules, imageSources, imageSummary, mergeImages, MergeError, referencedExternals } from "../engines/yara/image";
 import { RuleCompileError } from "../pool/pool";
-import { BUNDLED_HASHES, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
+import { bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
 import { getAsset } from "../util/assets";
 import { VERSION } from "./version";
 import type { SignatureInfo } from "../types";
@@ -213,7 +213,7 @@ export async function loadSignatures(opts: { bundled: boolean; rules: string[]; 
   const sources: string[] = [];
   if (opts.bundled) {
     sources.push("bundled");
-    for (const f of BUNDLED_HASHES) lists.push({ name: f.name, text: f.text });
+    for (const f of bundledHashes()) lists.push({ name: f.name, text: f.text });
   }
   const inputs: RuleInput[] = [];
   for (const r of opts.rules) {
