@@ -91,7 +91,12 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
       sevenZipWasm: cfg.archives ? sevenZipWasm() : null,
     },
   });
-  await pool.start(); // throws RuleCompileError with every diagnostic
+  // The workers start when the walk finds the first file (an empty folder costs no worker
+  // start-up). YARA-X alone compiles its rules in the workers: start them at once then, so that a
+  // compile error comes before any report.
+  let starting: Promise<void> | undefined;
+  const start = () => (starting ??= pool.start()); // throws RuleCompileError with every diagnostic (--engine yara-x)
+  if (cfg.engine === "yara-x") await start();
 
   let out: NodeJS.WritableStream = process.stdout;
   if (cfg.output !== undefined && cfg.output !== "-") {
@@ -173,6 +178,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   const inFlight = new Set<Promise<void>>();
   const limit = cfg.workers * 4;
   const submit = async (task: ScanTask) => {
+    await start();
     const p: Promise<void> = pool.scan(task).then(emitFile);
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
