@@ -199,7 +199,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   }
   await Promise.all(inFlight);
   await pool.close();
-  if (cfg.stats) process.stderr.write(formatStats(pool.stats, cfg.engine));
+  if (cfg.stats) process.stderr.write(`ring3 rules: ${sigs.programNote}\n` + formatStats(pool.stats, cfg.engine));
   process.off("SIGINT", onSigint);
   progress?.stop();
 

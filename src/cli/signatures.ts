@@ -7,7 +7,7 @@ import { Worker } from "node:worker_threads";
 import { HashDb, type HashListInput } from "../engines/hash/db";
 import { FILE_EXTERNALS, parseExternalValue, type Diagnostic, type ExternalValue, type FileExternals, type RuleSource } from "../engines/yara/yarax";
 import { CompiledFileError, isCompiled, MAGIC, readCompiled, type CompiledHeader } from "../engines/yara/compiled";
-import { buildImage, countRules, imageSources, imageSummary, mergeImages, MergeError, referencedExternals } from "../engines/yara/image";
+import { buildImage, countRules, ImageError, imageSources, imageSummary, mergeImages, MergeError, referencedExternals } from "../engines/yara/image";
 import { RuleCompileError } from "../pool/pool";
 import { bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
 import { getAsset } from "../util/assets";
@@ -24,6 +24,8 @@ export interface LoadedSignatures {
   defines: Record<string, ExternalValue>;
   perFileExternals: (keyof FileExternals)[];
   info: SignatureInfo;
+  /** How the YARA program was made, for --stats: "compiled from sources in N ms" or "read in N ms". */
+  programNote: string;
 }
 
 const RULE_FILE = /\.(yar|yara)$/i;
@@ -103,9 +105,12 @@ export function readRuleInput(p: string): RuleInput {
         throw new UsageError(`--rules ${p}: ${(err as Error).message}`);
       }
       try {
-        return { kind: "compiled", path: p, ...readCompiled(bytes, `--rules ${p}`, VERSION) };
+        const file = readCompiled(bytes, `--rules ${p}`, VERSION);
+        imageSummary(file.image); // its layout, checked here rather than in a worker
+        return { kind: "compiled", path: p, ...file };
       } catch (err) {
         if (err instanceof CompiledFileError) throw new UsageError(err.message);
+        if (err instanceof ImageError) throw new UsageError(`--rules ${p}: damaged compiled rule program (${err.message})`);
         throw err;
       }
     }
@@ -165,7 +170,7 @@ export async function compileRuleSet(inputs: {
   if (images.length === 0) return { image: null, yaraRules: 0, fileExternals: [] };
   let image: Uint8Array;
   try {
-    image = mergeImages(images);
+    image = mergeImages(images, true);
   } catch (err) {
     if (err instanceof MergeError) throw new UsageError(`--rules: ${err.message}`);
     throw err;
@@ -215,6 +220,7 @@ export async function loadSignatures(opts: { bundled: boolean; rules: string[]; 
     sources.push("bundled");
     for (const f of bundledHashes()) lists.push({ name: f.name, text: f.text });
   }
+  const t0 = performance.now();
   const inputs: RuleInput[] = [];
   for (const r of opts.rules) {
     sources.push(r);
@@ -242,6 +248,7 @@ export async function loadSignatures(opts: { bundled: boolean; rules: string[]; 
     yaraRules = set.yaraRules;
     perFileExternals = set.fileExternals.filter((k) => settable.includes(k));
   }
+  const ruleMs = Math.round(performance.now() - t0);
   let hashDb: HashDb | null = null;
   if (lists.length > 0) {
     try {
@@ -253,6 +260,7 @@ export async function loadSignatures(opts: { bundled: boolean; rules: string[]; 
   return {
     yara,
     program,
+    programNote: `${program ? `one program of ${imageSummary(program).rules} rule(s)` : "no program (YARA-X compiles the sources in each worker)"}, ${inputs.some((i) => i.kind === "sources") ? "sources compiled" : "read"} in ${ruleMs} ms`,
     hashDb,
     defines,
     perFileExternals,

@@ -133,6 +133,14 @@ describe("a compiled, serialised and attached program finds what the sources fin
     expect(imageSummary(merged).rules).toBe(imageSummary(build(bundled)).rules + imageSummary(build(slice)).rules);
   });
 
+  test("two programs of one namespace merged: as one compile (names checked, no duplicate)", async () => {
+    const half = Math.floor(slice.length / 2);
+    const [a, b] = [slice.slice(0, half), slice.slice(half)];
+    const merged = mergeImages([build(a), build(b)]);
+    await expectSame(attached(roundTrip(merged, slice)), direct(slice), samples(slice).filter((_, i) => i % 3 === 0));
+    expect(() => mergeImages([build(a), build(a)])).toThrow(/defined twice/);
+  });
+
   test("a program's sources compile in YARA-X to the same findings (--engine yara-x with a compiled file)", async () => {
     // Few files: YARA-X's WASM build traps after ~12,900 calls in one thread (yarax.ts).
     const image = roundTrip(build(bundled), bundled);

@@ -26,18 +26,33 @@ type Typed = Int32Array | Uint8Array;
 type RuleRow = [string, string, number, string[], 0, number, number, number, number, number, number, number[]];
 type MetaPairs = [string, string | number | boolean][];
 
-/** The parts of ImageMeta stored as JSON in the `rulesJson` array: parsed only by whoever needs rules. */
-const RULE_PARTS = ["rules", "files", "imports", "patternIds"] as const;
+/**
+ * The rule list is stored apart from ImageMeta, so that the main thread reads none of it and
+ * merging renumbers typed arrays and joins JSON arrays as text: the strings as JSON arrays
+ * (`rulesJson`: [name, namespace, tags] per rule; `filesJson`, `importsJson`, `patternIdsJson`),
+ * the numbers per rule as Int32Arrays (RULE_INTS), each rule's references flat (refsOff, refs).
+ */
+const RULE_JSON = ["rulesJson", "filesJson", "importsJson", "patternIdsJson"] as const;
+const RULE_INTS = ["rFlags", "rFile", "rLine", "rCol", "rImports", "rFirst", "rCount"] as const;
 
-interface ImageMeta {
-  format: number;
-  arrays: Record<string, [ArrayKind, number, number]>;
-  patterns: number;
-  atoms: number;
+/** What decode() gives: the stored meta, and with `rules`, the rule list read back. */
+interface ImageMeta extends StoredMeta {
   rules: RuleRow[];
   files: string[];
   imports: string[][];
   patternIds: string[];
+}
+
+interface StoredMeta {
+  format: number;
+  arrays: Record<string, [ArrayKind, number, number]>;
+  patterns: number;
+  atoms: number;
+  /** Rule and file counts (the lists are in the arrays), and the namespaces used. */
+  ruleCount: number;
+  fileCount: number;
+  importCount: number;
+  namespaces: string[];
   always: number[];
   guarded: { size: 1 | 2 | 4; signed: boolean; be: boolean; key: string; offset: string; rules: [string, number[]][] }[];
   slotCount: number;
@@ -66,14 +81,8 @@ export function referencedExternals(sources: RuleSource[], candidates: readonly 
 // Layout: u32 format, u32 JSON length, the JSON (ImageMeta), padding to 8, then the arrays, each
 // at an offset that is a multiple of 8.
 
-function encode(full: Omit<ImageMeta, "arrays">, arraysIn: Record<string, Typed>): Uint8Array {
-  const meta: Record<string, unknown> = { ...full };
-  const ruleParts: Record<string, unknown> = {};
-  for (const k of RULE_PARTS) {
-    ruleParts[k] = meta[k];
-    delete meta[k];
-  }
-  const arrays = { ...arraysIn, rulesJson: Buffer.from(JSON.stringify(ruleParts), "utf8") };
+/** `shared`: the image in a SharedArrayBuffer (what workers attach to). */
+function encode(meta: Omit<StoredMeta, "arrays">, arrays: Record<string, Typed>, shared = false): Uint8Array {
   const table: Record<string, [ArrayKind, number, number]> = {};
   let at = 0;
   for (const [name, a] of Object.entries(arrays)) {
@@ -82,7 +91,7 @@ function encode(full: Omit<ImageMeta, "arrays">, arraysIn: Record<string, Typed>
   }
   const json = Buffer.from(JSON.stringify({ ...meta, arrays: table }), "utf8");
   const start = (8 + json.length + 7) & ~7;
-  const out = new Uint8Array(start + at);
+  const out = new Uint8Array(shared ? new SharedArrayBuffer(start + at) : new ArrayBuffer(start + at));
   const dv = new DataView(out.buffer);
   dv.setUint32(0, IMAGE_FORMAT, true);
   dv.setUint32(4, json.length, true);
@@ -129,14 +138,24 @@ function decode(bytes: Uint8Array, rules = true): Decoded {
     if (start + off + byteLen > bytes.byteOffset + bytes.byteLength) throw new ImageError("truncated");
     arrays[name] = kind === "i32" ? new Int32Array(base, start + shift + off, n) : new Uint8Array(base, start + shift + off, n);
   }
+  for (const k of [...RULE_JSON, ...RULE_INTS, "refsOff", "refs", "textOff", "text", "metaOff", "metaJson"]) if (!arrays[k]) throw new ImageError(`damaged (no ${k})`);
   if (rules) {
-    const json = arrays.rulesJson as Uint8Array | undefined;
-    if (!json) throw new ImageError("damaged (no rule list)");
-    try {
-      Object.assign(meta, JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString("utf8")));
-    } catch {
-      throw new ImageError("damaged (unreadable rule list)");
-    }
+    const json = (k: string): unknown => {
+      const a = arrays[k] as Uint8Array;
+      try {
+        return JSON.parse(Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("utf8"));
+      } catch {
+        throw new ImageError("damaged (unreadable rule list)");
+      }
+    };
+    const names = json("rulesJson") as [string, string, string[]][];
+    const [flags, file, line, col, imports, first, count] = RULE_INTS.map((k) => arrays[k] as Int32Array);
+    const refsOff = arrays.refsOff as Int32Array;
+    const refs = arrays.refs as Int32Array;
+    meta.rules = names.map(([name, ns, tags], i) => [name, ns, flags![i]!, tags, 0, file![i]!, line![i]!, col![i]!, imports![i]!, first![i]!, count![i]!, Array.from(refs.subarray(refsOff[i]!, refsOff[i + 1]!))]);
+    meta.files = json("filesJson") as string[];
+    meta.imports = json("importsJson") as string[][];
+    meta.patternIds = json("patternIdsJson") as string[];
   }
   return { meta, arrays };
 }
@@ -198,14 +217,14 @@ export function buildImage(sources: RuleSource[], defines: Record<string, Extern
     anchorPairs[k++] = pat;
     anchorPairs[k++] = at;
   }
-  const meta: Omit<ImageMeta, "arrays"> = {
+  const meta: Omit<StoredMeta, "arrays"> = {
     format: IMAGE_FORMAT,
     patterns: tables.patterns,
     atoms: tables.atoms,
-    rules: rows,
-    files,
-    imports: importSets,
-    patternIds: program.decls.map((d) => d.id),
+    ruleCount: rows.length,
+    fileCount: files.length,
+    importCount: importSets.length,
+    namespaces: [...new Set(rows.map((r) => r[1]))],
     always: plan.always,
     guarded: plan.guarded.map((g) => ({
       size: g.guard.size,
@@ -223,8 +242,29 @@ export function buildImage(sources: RuleSource[], defines: Record<string, Extern
     yaraRules: sources.reduce((n, s) => n + countRules(s.text), 0),
     sources: sources.map((s) => ({ name: s.name, namespace: s.namespace })),
   };
-  const arrays: Record<string, Typed> = { ...tableArrays(tables), patPrivate, anchors: anchorPairs, textOff, text: Buffer.concat(texts), metaOff, metaJson: Buffer.concat(metas) };
+  const arrays: Record<string, Typed> = { ...tableArrays(tables), patPrivate, anchors: anchorPairs, textOff, text: Buffer.concat(texts), metaOff, metaJson: Buffer.concat(metas), ...ruleArrays(rows, files, importSets, program.decls.map((d) => d.id)) };
   return { image: encode(meta, arrays), errors: [] };
+}
+
+function jsonBytes(v: unknown): Buffer {
+  return Buffer.from(JSON.stringify(v), "utf8");
+}
+
+/** The rule list as stored (see RULE_JSON). */
+function ruleArrays(rows: RuleRow[], files: string[], imports: string[][], patternIds: string[]): Record<string, Typed> {
+  const out: Record<string, Typed> = {
+    rulesJson: jsonBytes(rows.map((r) => [r[0], r[1], r[3]])),
+    filesJson: jsonBytes(files),
+    importsJson: jsonBytes(imports),
+    patternIdsJson: jsonBytes(patternIds),
+  };
+  const col = [2, 5, 6, 7, 8, 9, 10] as const;
+  RULE_INTS.forEach((k, j) => (out[k] = Int32Array.from(rows, (r) => r[col[j]!] as number)));
+  const refsOff = new Int32Array(rows.length + 1);
+  rows.forEach((r, i) => (refsOff[i + 1] = refsOff[i]! + r[11].length));
+  out.refsOff = refsOff;
+  out.refs = Int32Array.from(rows.flatMap((r) => r[11]));
+  return out;
 }
 
 const TABLE_ARRAYS = [
@@ -247,15 +287,15 @@ function tableArrays(t: PatternTables): Record<string, Typed> {
 /** Rules of two images that cannot share a program (the same name in one namespace). */
 export class MergeError extends Error {}
 
-export function mergeImages(images: Uint8Array[]): Uint8Array {
+/** `shared`: the result in a SharedArrayBuffer (a single image is returned as it is). */
+export function mergeImages(images: Uint8Array[], shared = false): Uint8Array {
   if (images.length === 1) return images[0]!;
-  const parts = images.map((b) => decode(b));
+  // Rule names are read only where two images share a namespace (then a name may be defined twice).
+  const spaces = images.map((b) => decode(b, false).meta.namespaces);
+  const overlap = new Set(spaces.flat()).size < spaces.reduce((n, x) => n + x.length, 0);
+  const parts = images.map((b) => decode(b, overlap));
   const metas = parts.map((p) => p.meta);
   const seen = new Map<string, string>();
-  const rules: RuleRow[] = [];
-  const files: string[] = [];
-  const imports: string[][] = [];
-  const patternIds: string[] = [];
   const always: number[] = [];
   const guards = new Map<string, ImageMeta["guarded"][number] & { byValue: Map<string, number[]> }>();
   const externalNames: string[] = [];
@@ -268,22 +308,24 @@ export function mergeImages(images: Uint8Array[]): Uint8Array {
   let nRules = 0;
   let nPats = 0;
   let nVars = 0;
+  const fileOff: number[] = [];
+  const importOff: number[] = [];
+  let nFiles = 0;
+  let nImports = 0;
   parts.forEach(({ meta, arrays }, k) => {
     ruleOff.push(nRules);
     patOff.push(nPats);
     varOff.push(nVars);
-    const f0 = files.length;
-    const i0 = imports.length;
-    files.push(...meta.files);
-    imports.push(...meta.imports);
-    for (const r of meta.rules) {
-      const key = `${r[1]}\u0000${r[0]}`;
-      const where = meta.files[r[5]]!;
-      if (seen.has(key)) throw new MergeError(`rule ${r[0]} in namespace ${r[1]} is defined twice (${seen.get(key)} and ${where})`);
-      seen.set(key, where);
-      rules.push([r[0], r[1], r[2], r[3], 0, r[5] + f0, r[6], r[7], r[8] + i0, r[9] + nPats, r[10], r[11].map((x) => x + nRules)]);
+    fileOff.push(nFiles);
+    importOff.push(nImports);
+    if (overlap) {
+      for (const r of meta.rules) {
+        const key = `${r[1]}\u0000${r[0]}`;
+        const where = meta.files[r[5]]!;
+        if (seen.has(key)) throw new MergeError(`rule ${r[0]} in namespace ${r[1]} is defined twice (${seen.get(key)} and ${where})`);
+        seen.set(key, where);
+      }
     }
-    patternIds.push(...meta.patternIds);
     for (const i of meta.always) always.push(i + nRules);
     for (const g of meta.guarded) {
       let into = guards.get(g.key);
@@ -294,7 +336,9 @@ export function mergeImages(images: Uint8Array[]): Uint8Array {
     for (const [n, v] of Object.entries(meta.defines)) if (!(n in defines)) defines[n] = v;
     for (const m of meta.moduleNames) if (!moduleNames.includes(m)) moduleNames.push(m);
     for (const e of meta.fileExternals) fileExternals.add(e);
-    nRules += meta.rules.length;
+    nRules += meta.ruleCount;
+    nFiles += meta.fileCount;
+    nImports += meta.importCount;
     nPats += meta.patterns;
     nVars += (arrays.kinds as Uint8Array).length;
   });
@@ -317,7 +361,7 @@ export function mergeImages(images: Uint8Array[]): Uint8Array {
   const poolOff = pools.map((_, k) => pools.slice(0, k).reduce((a, b) => a + b, 0));
   // Per-rule blobs: offsets have rules+1 entries per image; drop each image's last, add the total.
   const blobOffsets = (blob: string, offsets: string): Int32Array => {
-    const sizes = parts.map((p) => (p.arrays[blob] as Uint8Array).length);
+    const sizes = parts.map((p) => (p.arrays[blob] as Typed).length);
     const out = new Int32Array(nRules + 1);
     let base = 0;
     parts.forEach((p, k) => {
@@ -336,20 +380,9 @@ export function mergeImages(images: Uint8Array[]): Uint8Array {
     at += n;
   });
 
-  // Atom entries: per length and key, each image's run in image order.
-  const runs: Map<number, { k: number; from: number; to: number; slot: number }[]>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
-  const addRun = (len: number, key: number, k: number, from: number, to: number, slot: number) => {
-    let list = runs[len]!.get(key);
-    if (!list) runs[len]!.set(key, (list = []));
-    list.push({ k, from, to, slot });
-  };
-  parts.forEach(({ arrays: a }, k) => {
-    const t = a as unknown as PatternTables;
-    for (let slot = 0; slot < t.t4keys.length; slot++) if (t.t4first[slot] !== 0) addRun(4, t.t4keys[slot]!, k, t.t4first[slot]! - 1, t.t4end[slot]!, slot);
-    for (let slot = 0; slot < t.t3keys.length; slot++) if (t.t3first[slot] !== 0) addRun(3, t.t3keys[slot]!, k, t.t3first[slot]! - 1, t.t3end[slot]!, slot);
-    for (let key = 0; key < 1 << 16; key++) if (t.first2[key] !== 0) addRun(2, key, k, t.first2[key]! - 1, t.end2[key]!, -1);
-    for (let key = 0; key < 256; key++) if (t.first1[key] !== 0) addRun(1, key, k, t.first1[key]! - 1, t.end1[key]!, -1);
-  });
+  // Atom entries: per length and key, each image's run in image order. Runs are flat: key i of a
+  // length has, for image k, entries [from, to) at index i * P + k (from = to: none there).
+  const P = parts.length;
   const atoms = metas.reduce((n, m) => n + m.atoms, 0);
   const entVariant = new Int32Array(atoms);
   const entOffMin = new Int32Array(atoms);
@@ -358,44 +391,78 @@ export function mergeImages(images: Uint8Array[]): Uint8Array {
   const end2 = new Int32Array(1 << 16);
   const first1 = new Int32Array(256);
   const end1 = new Int32Array(256);
-  const bases: Map<number, [number, number]>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
+  const tabs = parts.map((p) => p.arrays as unknown as PatternTables);
   let next = 0;
-  for (let len = 1; len <= 4; len++) {
-    for (const [key, list] of runs[len]!) {
-      const base = next;
-      for (const r of list) {
-        const t = parts[r.k]!.arrays as unknown as PatternTables;
-        for (let e = r.from; e < r.to; e++) {
-          entVariant[next] = t.entVariant[e]! + varOff[r.k]!;
+  /** One length: its keys in first-seen order, the merged entries laid out; per key base and count. */
+  const layout = (len: number) => {
+    const index = new Map<number, number>();
+    let cap = 0;
+    for (const t of tabs) cap += len === 4 ? t.t4keys.length : len === 3 ? t.t3keys.length : len === 2 ? 1 << 16 : 256;
+    const keys = new Int32Array(cap);
+    const from = new Int32Array(cap * P);
+    const to = new Int32Array(cap * P);
+    const slots = new Int32Array(cap * P).fill(-1);
+    let n = 0;
+    tabs.forEach((t, k) => {
+      const add = (key: number, f: number, e: number, slot: number) => {
+        let i = index.get(key);
+        if (i === undefined) {
+          index.set(key, (i = n++));
+          keys[i] = key;
+        }
+        from[i * P + k] = f;
+        to[i * P + k] = e;
+        slots[i * P + k] = slot;
+      };
+      if (len === 4) for (let slot = 0; slot < t.t4keys.length; slot++) t.t4first[slot] !== 0 && add(t.t4keys[slot]!, t.t4first[slot]! - 1, t.t4end[slot]!, slot);
+      else if (len === 3) for (let slot = 0; slot < t.t3keys.length; slot++) t.t3first[slot] !== 0 && add(t.t3keys[slot]!, t.t3first[slot]! - 1, t.t3end[slot]!, slot);
+      else if (len === 2) for (let key = 0; key < 1 << 16; key++) t.first2[key] !== 0 && add(key, t.first2[key]! - 1, t.end2[key]!, -1);
+      else for (let key = 0; key < 256; key++) t.first1[key] !== 0 && add(key, t.first1[key]! - 1, t.end1[key]!, -1);
+    });
+    const base = new Int32Array(n);
+    const count = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      base[i] = next;
+      for (let k = 0; k < P; k++) {
+        const t = tabs[k]!;
+        for (let e = from[i * P + k]!; e < to[i * P + k]!; e++) {
+          entVariant[next] = t.entVariant[e]! + varOff[k]!;
           entOffMin[next] = t.entOffMin[e]!;
           entOffMax[next] = t.entOffMax[e]!;
           next++;
         }
       }
-      bases[len]!.set(key, [base, next - base]);
+      count[i] = next - base[i]!;
       if (len === 2) {
-        first2[key] = base + 1;
-        end2[key] = next;
+        first2[keys[i]!] = base[i]! + 1;
+        end2[keys[i]!] = next;
       } else if (len === 1) {
-        first1[key] = base + 1;
-        end1[key] = next;
+        first1[keys[i]!] = base[i]! + 1;
+        end1[keys[i]!] = next;
       }
     }
-  }
-  const t4 = atomTableOf(bases[4]!);
-  const t3 = atomTableOf(bases[3]!);
+    return { index, keys: keys.subarray(0, n), base, count, from, to, slots };
+  };
+  layout(1);
+  layout(2);
+  const l3 = layout(3);
+  const l4 = layout(4);
+  const t4 = atomTableOf(l4.keys, l4.base, l4.count);
+  const t3 = atomTableOf(l3.keys, l3.base, l3.count);
   // A slot's check stays only where the key's single entry comes from one image (as it was built).
   const chkOff = new Int32Array(t4.keys.length);
   const chkMask = new Int32Array(t4.keys.length);
   const chkValue = new Int32Array(t4.keys.length);
   for (let slot = 0; slot < t4.keys.length; slot++) {
-    if (t4.first[slot] === 0) continue;
-    const list = runs[4]!.get(t4.keys[slot]!)!;
-    if (list.length !== 1 || list[0]!.to - list[0]!.from !== 1) continue;
-    const t = parts[list[0]!.k]!.arrays as unknown as PatternTables;
-    chkOff[slot] = t.chkOff[list[0]!.slot]!;
-    chkMask[slot] = t.chkMask[list[0]!.slot]!;
-    chkValue[slot] = t.chkValue[list[0]!.slot]!;
+    if (t4.first[slot] === 0 || t4.end[slot]! - (t4.first[slot]! - 1) !== 1) continue;
+    const i = l4.index.get(t4.keys[slot]!)!;
+    for (let k = 0; k < P; k++) {
+      if (l4.to[i * P + k]! - l4.from[i * P + k]! !== 1) continue;
+      const old = l4.slots[i * P + k]!;
+      chkOff[slot] = tabs[k]!.chkOff[old]!;
+      chkMask[slot] = tabs[k]!.chkMask[old]!;
+      chkValue[slot] = tabs[k]!.chkValue[old]!;
+    }
   }
   const or = (name: string): Int32Array => {
     const out = new Int32Array((parts[0]!.arrays[name] as Int32Array).length);
@@ -444,14 +511,37 @@ export function mergeImages(images: Uint8Array[]): Uint8Array {
     geoUnbounded: cat("geoUnbounded", i32, (k) => patOff[k]!),
   };
   // litStart of a non-literal variant is 0 in its image; shifted here, and never read.
-  const meta: Omit<ImageMeta, "arrays"> = {
+  /** JSON arrays joined as text. */
+  const joinJson = (name: string): Buffer => {
+    const inner = parts.map((p) => Buffer.from((p.arrays[name] as Uint8Array).subarray(1, -1))).filter((b) => b.length > 0);
+    const out: Buffer[] = [Buffer.from("[")];
+    inner.forEach((b, i) => out.push(...(i > 0 ? [Buffer.from(","), b] : [b])));
+    out.push(Buffer.from("]"));
+    return Buffer.concat(out);
+  };
+  const rulesStored: Record<string, Typed> = {
+    rulesJson: joinJson("rulesJson"),
+    filesJson: joinJson("filesJson"),
+    importsJson: joinJson("importsJson"),
+    patternIdsJson: joinJson("patternIdsJson"),
+    rFlags: cat("rFlags", i32),
+    rFile: cat("rFile", i32, (k) => fileOff[k]!),
+    rLine: cat("rLine", i32),
+    rCol: cat("rCol", i32),
+    rImports: cat("rImports", i32, (k) => importOff[k]!),
+    rFirst: cat("rFirst", i32, (k) => patOff[k]!),
+    rCount: cat("rCount", i32),
+    refsOff: blobOffsets("refs", "refsOff"),
+    refs: cat("refs", i32, (k) => ruleOff[k]!),
+  };
+  const meta: Omit<StoredMeta, "arrays"> = {
     format: IMAGE_FORMAT,
     patterns: nPats,
     atoms,
-    rules,
-    files,
-    imports,
-    patternIds,
+    ruleCount: nRules,
+    fileCount: nFiles,
+    importCount: nImports,
+    namespaces: [...new Set(spaces.flat())],
     always,
     guarded: [...guards.values()].map(({ byValue, ...g }) => ({ ...g, rules: [...byValue] })),
     slotCount: Math.max(...metas.map((m) => m.slotCount)),
@@ -462,7 +552,8 @@ export function mergeImages(images: Uint8Array[]): Uint8Array {
     yaraRules: metas.reduce((n, m) => n + m.yaraRules, 0),
     sources: metas.flatMap((m) => m.sources),
   };
-  return encode(meta, { ...tables, patPrivate: cat("patPrivate", u8), anchors, textOff: blobOffsets("text", "textOff"), text: cat("text", u8), metaOff: blobOffsets("metaJson", "metaOff"), metaJson: cat("metaJson", u8) });
+  const blobs = { textOff: blobOffsets("text", "textOff"), text: cat("text", u8), metaOff: blobOffsets("metaJson", "metaOff"), metaJson: cat("metaJson", u8) };
+  return encode(meta, { ...tables, ...rulesStored, ...blobs, patPrivate: cat("patPrivate", u8), anchors }, shared);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -478,8 +569,8 @@ export interface ImageSummary {
 }
 
 export function imageSummary(bytes: Uint8Array): ImageSummary {
-  const { meta, arrays } = decode(bytes, false);
-  return { rules: (arrays.textOff as Int32Array).length - 1, yaraRules: meta.yaraRules, defines: meta.defines, fileExternals: meta.fileExternals, sources: meta.sources };
+  const { meta } = decode(bytes, false);
+  return { rules: meta.ruleCount, yaraRules: meta.yaraRules, defines: meta.defines, fileExternals: meta.fileExternals, sources: meta.sources };
 }
 
 function metaPairs(arrays: Record<string, Typed>, i: number): MetaPairs {

@@ -74,11 +74,23 @@ export function compilePatterns(decls: StringDecl[], opts: CompileOptions = {}):
 }
 
 /**
- * An atom table (the matcher's hashing and probing) over entries laid out elsewhere: `runs` maps
- * each key to its first entry and entry count. For merging programs (image.ts).
+ * An atom table (the matcher's hashing and probing) over entries laid out elsewhere: key i's run
+ * of entries starts at base[i] and holds count[i]. For merging programs (image.ts).
  */
-export function atomTableOf(runs: Map<number, [number, number]>): { bits: number; keys: Int32Array; first: Int32Array; end: Int32Array } {
-  return AtomTable.build(runs as Map<number, unknown[]>, (k) => runs.get(k)![0], (r) => (r as unknown as [number, number])[1]);
+export function atomTableOf(keys: Int32Array, base: Int32Array, count: Int32Array): { bits: number; keys: Int32Array; first: Int32Array; end: Int32Array } {
+  let bits = 4;
+  while (1 << bits < keys.length * 2) bits++;
+  const out = { bits, keys: new Int32Array(1 << bits), first: new Int32Array(1 << bits), end: new Int32Array(1 << bits) };
+  const mask = (1 << bits) - 1;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    let slot = Math.imul(key, HASH_MUL) >>> (32 - bits);
+    while (out.first[slot] !== 0) slot = (slot + 1) & mask;
+    out.keys[slot] = key;
+    out.first[slot] = base[i]! + 1;
+    out.end[slot] = base[i]! + count[i]!;
+  }
+  return out;
 }
 
 /** The matcher over tables built elsewhere (an attached rule program, image.ts). */
