@@ -7,9 +7,10 @@
 //   compiled once and cached, for that file only.
 // - "yara-x": every rule through YARA-X (yarax.ts), one scan() call per file. The oracle: both
 //   modes must give the same findings (test/unit/yara-differential*.test.ts).
+// The fast path runs a compiled program (image.ts): built once per scan and attached to by
+// every worker (createEngine with `program`), or compiled here from sources (tests).
 import { Compiler } from "@virustotal/yara-x";
 import type { Finding } from "../../types";
-import type { Expr, SourceFile, StringDecl } from "./ast";
 import { UNKNOWN, type MatchTable, type ModuleFactory, type Tri } from "./contracts";
 import { compileProgram, type CompiledRule, type Program } from "./eval";
 import { emptyStats, type EngineMode, type EngineStats } from "./stats";
@@ -20,7 +21,6 @@ import { anchoredPatterns, attachImage, buildImage, diag, imageSources, imageSum
 import {
   compile,
   initYaraX,
-  parseDiagnostic,
   toFinding,
   YaraScanner,
   type Diagnostic,

@@ -615,7 +615,9 @@ export interface Attached {
   defines: Record<string, ExternalValue>;
 }
 
-/** A rule of an attached image: its source text is decoded when first asked for (YARA-X groups). */
+const AST_CACHE = 256;
+
+/** A rule of an attached image: its text and metadata are read from the image when asked for. */
 class ImageRule implements CompiledRule {
   index: number;
   name: string;
@@ -629,7 +631,6 @@ class ImageRule implements CompiledRule {
   patterns: number[];
   deps: number[] = [];
   refs: number[];
-  private decoded: string | undefined;
   private metaList: CompiledRule["meta"] | undefined;
 
   constructor(
@@ -657,8 +658,9 @@ class ImageRule implements CompiledRule {
     return (this.metaList ??= metaPairs(this.arrays, this.index).map(([key, value]) => ({ key, value, pos: { line: 0, column: 0, offset: 0 } })));
   }
 
+  /** Decoded on each use, not kept: it is read when the rule is parsed or sent to YARA-X. */
   get text(): string {
-    return (this.decoded ??= Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).toString("utf8"));
+    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).toString("utf8");
   }
 }
 
@@ -675,16 +677,22 @@ export function attachImage(bytes: Uint8Array, defines: Record<string, ExternalV
   const owner = new Int32Array(meta.patterns);
   for (const r of rules) for (const p of r.patterns) owner[p] = r.index;
 
+  // Parsed rules, kept for their next use (the condition, then each pattern's first hit) but not
+  // all: a long scan would end up holding every rule's tree. Map order is LRU order.
   const asts = new Map<number, Rule>();
   const astOf = (i: number): Rule => {
     let ast = asts.get(i);
-    if (!ast) {
-      const r = rules[i]!;
-      const out = parse(r.text, { file: r.file, namespace: r.namespace });
-      ast = out.source?.rules[0];
-      if (!ast || ast.name !== r.name) throw new Error(`rule ${r.name}: its stored text does not parse (a damaged compiled rule program?)`);
+    if (ast) {
+      asts.delete(i);
       asts.set(i, ast);
+      return ast;
     }
+    const r = rules[i]!;
+    const out = parse(r.text, { file: r.file, namespace: r.namespace });
+    ast = out.source?.rules[0];
+    if (!ast || ast.name !== r.name) throw new Error(`rule ${r.name}: its stored text does not parse (a damaged compiled rule program?)`);
+    asts.set(i, ast);
+    if (asts.size > AST_CACHE) asts.delete(asts.keys().next().value!);
     return ast;
   };
 
