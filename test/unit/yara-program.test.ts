@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { COMPILED_FORMAT, CompiledFileError, readCompiled, sourcesDigest, writeCompiled } from "../../src/engines/yara/compiled";
 import { createDirectEngine, createEngine, type YaraEngine } from "../../src/engines/yara/engine";
-import { buildImage, imageSources, imageSummary, mergeImages } from "../../src/engines/yara/image";
+import { attachImage, buildImage, ImageError, imageSources, imageSummary, mergeImages } from "../../src/engines/yara/image";
 import { FILE_EXTERNALS, type RuleSource } from "../../src/engines/yara/yarax";
 import { BUNDLED_NAMESPACE, readBundledYara } from "../../src/signatures/bundled";
 import { compare, divergenceContext, explain, externalsFor, filesFromRules, initEngines, ROOT, sigbaseFiles, sources } from "../support/differential";
@@ -188,6 +188,18 @@ describe("compiled rule files: damage is an error naming the file", () => {
 
   test("another ring3 version", () => {
     expect(() => open(file, "9.9.9")).toThrow(/rules\.r3c: compiled by ring3 test-version; this is ring3 9\.9\.9/);
+  });
+
+  test("an image damaged where no digest covers it (written so by a bug) is an ImageError, not a crash", () => {
+    const { image } = open(file);
+    for (const cut of [4, 12, 200, image.length - 8]) expect(() => imageSummary(image.slice(0, cut))).toThrow(ImageError);
+    const bad = image.slice();
+    bad[0] = 99;
+    expect(() => attachImage(bad)).toThrow(ImageError);
+    const json = image.slice();
+    json[9] = 0x7b; // the header's first byte after "{": no longer JSON
+    json[8] = 0x5b;
+    expect(() => imageSummary(json)).toThrow(ImageError);
   });
 
   test("not a compiled file", () => {

@@ -122,6 +122,7 @@ function decode(bytes: Uint8Array, rules = true): Decoded {
   } catch {
     throw new ImageError("damaged (unreadable header)");
   }
+  if (typeof meta !== "object" || meta === null || typeof meta.arrays !== "object" || meta.format !== IMAGE_FORMAT) throw new ImageError("damaged (unreadable header)");
   const start = bytes.byteOffset + ((8 + len + 7) & ~7);
   // Views need aligned offsets: copy bytes that come unaligned (a Buffer slice of a file, say).
   let base = bytes.buffer;
