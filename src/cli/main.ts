@@ -1,22 +1,21 @@
 // ring3's command line (the contract scripts depend on): `scan`, `rules list`, `rules check`,
-// `--version`. Exit codes as ClamAV: 0 clean, 1 detected, 2 incomplete or a fatal error.
+// `rules compile`, `--version`. Exit codes as ClamAV: 0 clean, 1 detected, 2 incomplete or a fatal error.
 import { Command, CommanderError, Option } from "commander";
 import { formatDiagnostic } from "../engines/yara/yarax";
 import { RuleCompileError } from "../pool/pool";
-import { BUNDLED_HASHES, BUNDLED_VERSION, BUNDLED_YARA, bundledContentId } from "../signatures/bundled";
+import { bundledHashes, BUNDLED_VERSION, bundledContentId, bundledYaraRules } from "../signatures/bundled";
 import type { ExitCode } from "../types";
 import { DEFAULT_LIMITS } from "../containers";
 import { inSea } from "../util/assets";
 import { collect, DEFAULT_TIMEOUT_PER_FILE, parseDefine, toConfig, UsageError } from "./options";
-import { checkRules, listBundled } from "./rules";
+import { checkRules, compileRules, listBundled } from "./rules";
 import { runScan } from "./scan";
-import { countRules } from "./signatures";
 import { VERSION } from "./version";
 import { readHashList } from "../engines/hash/lists";
 
 function versionText(): string {
-  const rules = BUNDLED_YARA.reduce((n, f) => n + countRules(f.text), 0);
-  const hashes = BUNDLED_HASHES.reduce((n, f) => n + readHashList(f).length, 0);
+  const rules = bundledYaraRules();
+  const hashes = bundledHashes().reduce((n, f) => n + readHashList(f).length, 0);
   return [
     `ring3 ${VERSION}`,
     `signatures ${BUNDLED_VERSION} (content ${bundledContentId()}): ${rules} YARA rule(s), ${hashes} hash signature(s)`,
@@ -47,7 +46,7 @@ function program(setExit: (c: ExitCode) => void): Command {
     .addOption(new Option("-f, --format <format>", "report format").choices(["text", "json", "ndjson", "sarif"]).default("text"))
     .option("-o, --output <file>", "write the report to FILE instead of standard output")
     .option("--all", "also report clean files (json, ndjson, sarif: with their SHA-256)")
-    .option("--rules <path>", "YARA rules: a .yar/.yara file or a folder of them (repeatable)", collect, [])
+    .option("--rules <path>", "YARA rules: a .yar/.yara file, a folder of them, or a compiled rule file from `ring3 rules compile` (repeatable; all are merged into one program)", collect, [])
     .option("--no-bundled", "do not use the bundled signatures")
     .option("--hashes <file>", "hash list: ClamAV .hdb/.hsb or HASH;name lines (repeatable)", collect, [])
     .option("-d, --define <name=value>", "set a YARA external variable (repeatable)", parseDefine, {})
@@ -88,6 +87,13 @@ function program(setExit: (c: ExitCode) => void): Command {
     .argument("<paths...>", "rule files or folders")
     .option("-d, --define <name=value>", "set a YARA external variable (repeatable)", parseDefine, {})
     .action((paths: string[], opts: { define: Record<string, string> }) => setExit(checkRules(paths, opts.define)));
+  rules
+    .command("compile")
+    .description("compile YARA rules into one compiled rule file that `scan --rules FILE` loads without parsing (same ring3 version only)")
+    .argument("<rules...>", "rule files or folders (as --rules: namespace default), or compiled rule files")
+    .requiredOption("-o, --output <file>", "write the compiled rule file to FILE")
+    .option("-d, --define <name=value>", "set a YARA external variable (repeatable; a scan may change its value, not its type)", parseDefine, {})
+    .action(async (paths: string[], opts: { define: Record<string, string>; output: string }) => setExit(await compileRules(paths, opts.define, opts.output)));
   return p;
 }
 

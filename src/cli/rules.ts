@@ -1,12 +1,18 @@
-// `ring3 rules list` (the bundled set) and `ring3 rules check PATH...` (compile each file with
-// YARA-X and print file:line:col diagnostics, as compilers do).
+// `ring3 rules list` (the bundled set), `ring3 rules check PATH...` (compile each file with
+// YARA-X and print file:line:col diagnostics, as compilers do) and `ring3 rules compile` (a
+// compiled rule file for --rules).
 import * as fs from "node:fs";
 import { readHashList } from "../engines/hash/lists";
 import { compile, formatDiagnostic, initYaraX } from "../engines/yara/yarax";
-import { BUNDLED_HASHES, BUNDLED_VERSION, BUNDLED_YARA, bundledContentId } from "../signatures/bundled";
+import { sourcesDigest, writeCompiled } from "../engines/yara/compiled";
+import { imageRules, imageSummary } from "../engines/yara/image";
+import { RuleCompileError } from "../pool/pool";
+import { bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
 import type { ExitCode } from "../types";
 import { getAsset } from "../util/assets";
-import { countRules, externalDefines, ruleFiles } from "./signatures";
+import { UsageError } from "./options";
+import { compileRuleSet, countRules, externalDefines, readRuleInput, ruleFiles } from "./signatures";
+import { VERSION } from "./version";
 
 export interface RuleRow {
   id: string;
@@ -40,10 +46,20 @@ export function ruleRows(name: string, text: string): RuleRow[] {
   return rows;
 }
 
+/** The rows of a compiled program's rules, from their metadata (the bundled set keeps one value per key). */
+export function imageRows(image: Uint8Array): RuleRow[] {
+  return imageRules(image).map((r) => {
+    const meta = (key: string) => {
+      const m = r.meta.find(([k]) => k === key);
+      return m && typeof m[1] === "string" ? m[1] : "";
+    };
+    return { id: meta("id") || r.name, engine: "yara", rule: r.name, severity: meta("severity") || "medium", category: meta("category"), description: meta("description"), source: r.file };
+  });
+}
+
 export function listBundled(json: boolean): ExitCode {
-  const rows: RuleRow[] = [];
-  for (const f of BUNDLED_YARA) rows.push(...ruleRows(f.name, f.text));
-  for (const f of BUNDLED_HASHES) {
+  const rows: RuleRow[] = imageRows(bundledCompiled().image);
+  for (const f of bundledHashes()) {
     for (const sig of readHashList(f)) {
       rows.push({ id: `hash:${sig.name}`, engine: "hash", rule: sig.name, severity: "high", category: "hash", description: `${sig.algorithm.toUpperCase()} ${sig.digest}`, source: f.name });
     }
@@ -97,4 +113,38 @@ function readRuleFile(f: string): string | undefined {
     process.stdout.write(`${f}:0:0: error: ${(err as Error).message}\n`);
     return undefined;
   }
+}
+
+/**
+ * `ring3 rules compile RULES... -o FILE`: the rules (sources, as --rules reads them, or compiled
+ * files) compiled into one program and written as a compiled rule file, which `scan --rules FILE`
+ * loads without parsing. Diagnostics as `rules check` prints them; nothing is written on an error.
+ */
+export async function compileRules(paths: string[], defineArgs: Record<string, string>, output: string): Promise<ExitCode> {
+  const t0 = performance.now();
+  const { defines } = externalDefines(defineArgs);
+  const inputs = paths.map(readRuleInput);
+  let set: Awaited<ReturnType<typeof compileRuleSet>>;
+  try {
+    set = await compileRuleSet({ bundled: false, rules: inputs, defines });
+  } catch (err) {
+    if (!(err instanceof RuleCompileError)) throw err;
+    for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + "\n");
+    process.stderr.write(`ring3: ${err.message}; ${output} not written\n`);
+    return 2;
+  }
+  if (!set.image) throw new UsageError("rules compile: no rules given");
+  const digestOf = inputs.flatMap((i) => (i.kind === "sources" ? i.files : [{ name: i.path, text: i.header.sourcesDigest }]));
+  const file = writeCompiled(set.image, { ring3: VERSION, sourcesDigest: sourcesDigest(digestOf) });
+  const tmp = `${output}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, file);
+    fs.renameSync(tmp, output);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw new UsageError(`-o ${output}: ${(err as Error).message}`);
+  }
+  const ms = Math.round(performance.now() - t0);
+  process.stderr.write(`${output}: ${imageSummary(set.image).rules} rule(s) from ${digestOf.length} file(s), ${file.length} bytes, in ${ms} ms\n`);
+  return 0;
 }

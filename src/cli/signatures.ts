@@ -1,20 +1,31 @@
 // Gathers the signatures a scan uses: the bundled set (unless --no-bundled) plus the user's
 // --rules files/folders and --hashes lists. Rule files are read here (they are configuration,
-// not scanned content); compiling happens in each worker.
+// not scanned content) and compiled once into the program every worker attaches to.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { Worker } from "node:worker_threads";
 import { HashDb, type HashListInput } from "../engines/hash/db";
-import { FILE_EXTERNALS, parseExternalValue, type ExternalValue, type FileExternals, type RuleSource } from "../engines/yara/yarax";
-import { BUNDLED_HASHES, BUNDLED_VERSION, BUNDLED_YARA, bundledContentId } from "../signatures/bundled";
+import { FILE_EXTERNALS, parseExternalValue, type Diagnostic, type ExternalValue, type FileExternals, type RuleSource } from "../engines/yara/yarax";
+import { CompiledFileError, isCompiled, MAGIC, readCompiled, type CompiledHeader } from "../engines/yara/compiled";
+import { buildImage, countRules, ImageError, imageSources, imageSummary, mergeImages, MergeError, referencedExternals } from "../engines/yara/image";
+import { RuleCompileError } from "../pool/pool";
+import { bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
+import { getAsset } from "../util/assets";
+import { VERSION } from "./version";
 import type { SignatureInfo } from "../types";
 import { UsageError } from "./options";
 
 export interface LoadedSignatures {
+  /** Sources for YARA-X alone (--engine yara-x without the bundled set or compiled files); else empty. */
   yara: RuleSource[];
+  /** The scan's compiled rule program, in a SharedArrayBuffer; null without YARA rules or with `yara`. */
+  program: Uint8Array | null;
   hashDb: HashDb | null;
   defines: Record<string, ExternalValue>;
   perFileExternals: (keyof FileExternals)[];
   info: SignatureInfo;
+  /** How the YARA program was made, for --stats: "compiled from sources in N ms" or "read in N ms". */
+  programNote: string;
 }
 
 const RULE_FILE = /\.(yar|yara)$/i;
@@ -41,10 +52,7 @@ export function ruleFiles(p: string): string[] {
   return out;
 }
 
-/** Counts rule declarations in YARA source (for --version and reports; the compiler is the authority). */
-export function countRules(text: string): number {
-  return (text.match(/^\s*(?:(?:private|global)\s+)*rule\s+\w+/gm) ?? []).length;
-}
+export { countRules };
 
 function readText(what: string, p: string): string {
   try {
@@ -66,30 +74,181 @@ export function externalDefines(args: Record<string, string>): { defines: Record
   return { defines, perFileExternals: FILE_EXTERNALS.filter((k) => !(k in args)) };
 }
 
-/** The file externals some rule mentions: only those are set per file (each set costs, see yarax.ts). */
-export function referencedExternals(sources: RuleSource[], candidates: readonly (keyof FileExternals)[]): (keyof FileExternals)[] {
-  return candidates.filter((k) => sources.some((s) => new RegExp(`\\b${k}\\b`).test(s.text)));
+export { referencedExternals };
+
+/**
+ * One --rules path: a compiled rule file (recognised by its magic, whatever its name), or YARA
+ * sources (a file, or every .yar/.yara below a folder).
+ */
+export type RuleInput = { kind: "compiled"; path: string; header: CompiledHeader; image: Uint8Array } | { kind: "sources"; path: string; files: RuleSource[] };
+
+export function readRuleInput(p: string): RuleInput {
+  const files = ruleFiles(p);
+  if (files.length === 1 && files[0] === p) {
+    let head: Buffer;
+    try {
+      const fd = fs.openSync(p, "r");
+      try {
+        head = Buffer.alloc(MAGIC.length);
+        head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (err) {
+      throw new UsageError(`--rules ${p}: ${(err as Error).message}`);
+    }
+    if (isCompiled(head)) {
+      let bytes: Uint8Array;
+      try {
+        bytes = readAligned(p);
+      } catch (err) {
+        throw new UsageError(`--rules ${p}: ${(err as Error).message}`);
+      }
+      try {
+        const file = readCompiled(bytes, `--rules ${p}`, VERSION);
+        imageSummary(file.image); // its layout, checked here rather than in a worker
+        return { kind: "compiled", path: p, ...file };
+      } catch (err) {
+        if (err instanceof CompiledFileError) throw new UsageError(err.message);
+        if (err instanceof ImageError) throw new UsageError(`--rules ${p}: damaged compiled rule program (${err.message})`);
+        throw err;
+      }
+    }
+  }
+  return { kind: "sources", path: p, files: files.map((f) => ({ name: f, text: readText("--rules", f), namespace: "default" })) };
 }
 
-export function loadSignatures(opts: { bundled: boolean; rules: string[]; hashes: string[]; defines: Record<string, string> }): LoadedSignatures {
-  const yara: RuleSource[] = [];
+/** A file's bytes at offset 0 of their own buffer (the image's arrays are viewed where they lie). */
+function readAligned(p: string): Uint8Array {
+  const fd = fs.openSync(p, "r");
+  try {
+    const size = fs.fstatSync(fd).size;
+    const out = new Uint8Array(new ArrayBuffer(size));
+    let n = 0;
+    while (n < size) {
+      const got = fs.readSync(fd, out, n, size - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    return out.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The scan's YARA rules as one program: the bundled set's compiled image, each compiled --rules
+ * file's image, and one image compiled here from all the --rules sources (in the order given),
+ * merged. A compile error is a RuleCompileError with every diagnostic. `image` is null when
+ * there are no YARA rules.
+ */
+export async function compileRuleSet(inputs: {
+  bundled: boolean;
+  rules: RuleInput[];
+  defines: Record<string, ExternalValue>;
+  /** Compile sources in a thread of their own, whose memory is freed when it ends (a scan). */
+  thread?: boolean;
+}): Promise<{ image: Uint8Array | null; yaraRules: number; fileExternals: (keyof FileExternals)[] }> {
+  const images: Uint8Array[] = [];
+  let pendingAt = -1;
+  const sources: RuleSource[] = [];
+  if (inputs.bundled) images.push(bundledCompiled().image);
+  for (const r of inputs.rules) {
+    if (r.kind === "compiled") {
+      checkDefines(r.path, imageSummary(r.image).defines, inputs.defines);
+      images.push(r.image);
+    } else {
+      if (pendingAt < 0) pendingAt = images.push(new Uint8Array(0)) - 1;
+      sources.push(...r.files);
+    }
+  }
+  if (pendingAt >= 0) {
+    const built = inputs.thread ? await buildInThread(sources, inputs.defines) : buildImage(sources, inputs.defines);
+    if (!built.image) throw new RuleCompileError(built.errors);
+    images[pendingAt] = built.image;
+  }
+  if (images.length === 0) return { image: null, yaraRules: 0, fileExternals: [] };
+  let image: Uint8Array;
+  try {
+    image = mergeImages(images, true);
+  } catch (err) {
+    if (err instanceof MergeError) throw new UsageError(`--rules: ${err.message}`);
+    throw err;
+  }
+  const s = imageSummary(image);
+  return { image, yaraRules: s.yaraRules, fileExternals: s.fileExternals };
+}
+
+/** buildImage in the `compile.js` thread (see compile-worker.ts); in this thread without that asset (sources, tests). */
+function buildInThread(sources: RuleSource[], defines: Record<string, ExternalValue>): Promise<{ image?: Uint8Array; errors: Diagnostic[] }> {
+  let code: string;
+  try {
+    code = getAsset("compile.js").toString("utf8");
+  } catch {
+    return Promise.resolve(buildImage(sources, defines));
+  }
+  return new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { sources, defines } });
+    let answer: { image?: Uint8Array; errors: Diagnostic[] } | undefined;
+    w.once("message", (m: { image?: Uint8Array; errors?: Diagnostic[] }) => (answer = { image: m.image, errors: m.errors ?? [] }));
+    w.once("error", reject);
+    w.once("exit", (code) => (answer ? resolve(answer) : reject(new Error(`the rule compiler's thread ended (exit code ${code}) without an answer`))));
+  });
+}
+
+/** A --define may set a compiled program's external to another value, not to another type. */
+function checkDefines(p: string, compiled: Record<string, ExternalValue>, scan: Record<string, ExternalValue>): void {
+  for (const [k, v] of Object.entries(scan)) {
+    if (k in compiled && typeof compiled[k] !== typeof v) {
+      throw new UsageError(`--define ${k}: ${p} was compiled with ${k} as a ${typeof compiled[k]}, not a ${typeof v} (compile it again with this --define)`);
+    }
+  }
+}
+
+/** The bytes in a SharedArrayBuffer: every worker attaches to the same copy. */
+export function shared(bytes: Uint8Array): Uint8Array {
+  if (bytes.buffer instanceof SharedArrayBuffer) return bytes;
+  const out = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  out.set(bytes);
+  return out;
+}
+
+export async function loadSignatures(opts: { bundled: boolean; rules: string[]; hashes: string[]; defines: Record<string, string>; engine?: "auto" | "yara-x" }): Promise<LoadedSignatures> {
   const lists: HashListInput[] = [];
   const sources: string[] = [];
   if (opts.bundled) {
     sources.push("bundled");
-    for (const f of BUNDLED_YARA) yara.push({ name: f.name, text: f.text, namespace: "ring3" });
-    for (const f of BUNDLED_HASHES) lists.push({ name: f.name, text: f.text });
+    for (const f of bundledHashes()) lists.push({ name: f.name, text: f.text });
   }
+  const t0 = performance.now();
+  const inputs: RuleInput[] = [];
   for (const r of opts.rules) {
     sources.push(r);
-    for (const f of ruleFiles(r)) yara.push({ name: f, text: readText("--rules", f), namespace: "default" });
+    inputs.push(readRuleInput(r));
   }
   for (const h of opts.hashes) {
     sources.push(h);
     lists.push({ name: h, text: readText("--hashes", h) });
   }
   const { defines, perFileExternals: settable } = externalDefines(opts.defines);
-  const perFileExternals = referencedExternals(yara, settable);
+
+  let yara: RuleSource[] = [];
+  let program: Uint8Array | null = null;
+  let yaraRules = 0;
+  let perFileExternals: (keyof FileExternals)[] = [];
+  if (opts.engine === "yara-x") {
+    // Every rule in YARA-X, which compiles text: compiled programs give back their rules' sources.
+    if (opts.bundled) yara.push(...imageSources(bundledCompiled().image));
+    for (const i of inputs) yara.push(...(i.kind === "sources" ? i.files : imageSources(i.image)));
+    yaraRules = yara.reduce((n, s) => n + countRules(s.text), 0);
+    perFileExternals = referencedExternals(yara, settable);
+  } else {
+    const set = await compileRuleSet({ bundled: opts.bundled, rules: inputs, defines, thread: true });
+    if (set.image) program = shared(set.image);
+    yaraRules = set.yaraRules;
+    perFileExternals = set.fileExternals.filter((k) => settable.includes(k));
+  }
+  const ruleMs = Math.round(performance.now() - t0);
   let hashDb: HashDb | null = null;
   if (lists.length > 0) {
     try {
@@ -100,13 +259,15 @@ export function loadSignatures(opts: { bundled: boolean; rules: string[]; hashes
   }
   return {
     yara,
+    program,
+    programNote: `${program ? `one program of ${imageSummary(program).rules} rule(s)` : "no program (YARA-X compiles the sources in each worker)"}, ${inputs.some((i) => i.kind === "sources") ? "sources compiled" : "read"} in ${ruleMs} ms`,
     hashDb,
     defines,
     perFileExternals,
     info: {
       version: opts.bundled ? BUNDLED_VERSION : "none",
       contentId: opts.bundled ? bundledContentId() : "none",
-      yaraRules: yara.reduce((n, s) => n + countRules(s.text), 0),
+      yaraRules,
       hashSignatures: hashDb?.count ?? 0,
       sources,
     },

@@ -1,5 +1,5 @@
 // Messages between the main thread and scan workers. Everything is structured-cloneable; the
-// hash database travels as SharedArrayBuffers and the YARA-X WASM module as a compiled Module.
+// hash database, the compiled rule program and YARA-X's WASM bytes travel as SharedArrayBuffers.
 // Files travel in batches (one message for several small files) and results come back in
 // batches; a small shared control block says which file a worker is on, so that a crash or a
 // hang is pinned on exactly that file.
@@ -11,7 +11,11 @@ import type { FileInput } from "../scan";
 import type { ScanResult } from "../types";
 
 export interface WorkerInit {
-  wasm: WebAssembly.Module;
+  /** YARA-X's WASM bytes (shared): compiled in the worker only when it first needs YARA-X. */
+  wasm: Uint8Array;
+  /** The scan's compiled rule program (shared; engine.ts attaches to it), or null. */
+  program: Uint8Array | null;
+  /** --engine yara-x: the rules as sources (YARA-X compiles text); else empty. */
   yara: RuleSource[];
   /** --engine: auto (fast path, YARA-X for what it cannot decide) or yara-x (every rule in YARA-X). */
   engine: EngineMode;

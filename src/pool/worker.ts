@@ -27,11 +27,12 @@ let yara: YaraEngine | undefined;
 /** The engine's counters as last sent (--stats sends the difference with each message). */
 let sentStats: EngineStats | undefined;
 let stage: FileStage;
+let sevenZip: Promise<void> = Promise.resolve();
 
 /** Builds the engines; the stage gets them. (The rule program's attach goes here.) */
 async function setup(): Promise<void> {
-  if (init.yara.length > 0) {
-    const out = createEngine({ mode: init.engine, sources: init.yara, defines: init.defines, perFileExternals: init.perFileExternals, timeoutMs: init.timeoutMs, wasm: init.wasm });
+  if (init.program || init.yara.length > 0) {
+    const out = createEngine({ mode: init.engine, program: init.program ?? undefined, sources: init.yara, defines: init.defines, perFileExternals: init.perFileExternals, timeoutMs: init.timeoutMs, wasm: init.wasm });
     if (!out.engine) {
       post({ type: "fatal", errors: out.errors });
       return;
@@ -42,7 +43,8 @@ async function setup(): Promise<void> {
   const hashDb = init.hashDb ? HashDb.fromShared(init.hashDb) : undefined;
   stage = new FileStage({ hashDb, yara, yaraTimeoutMs: init.timeoutMs, maxFilesize: init.maxFilesize, reportClean: init.hashClean, limits: init.archives });
   // Without its WASM the 7z-wasm formats come back archive-unsupported: partial, never clean.
-  if (init.archives && init.sevenZipWasm) await prepareSevenZip(init.sevenZipWasm);
+  // Prepared after "ready" (compiling it cost ~50-150 ms of every start); files wait for it.
+  if (init.archives && init.sevenZipWasm) sevenZip = new Promise<void>((r) => setImmediate(r)).then(() => prepareSevenZip(init.sevenZipWasm!)).catch(crash);
   post({ type: "ready" });
 }
 
@@ -87,8 +89,9 @@ async function drain(): Promise<void> {
   try {
     while (todo.length > 0 && !stopped) {
       const { id, task } = todo.shift()!;
-      // After an error retired 7z-wasm instances, wait for a replacement (a resolved promise otherwise).
-      if (init.archives && init.sevenZipWasm) await sevenZipReady();
+      // 7z-wasm is prepared after "ready"; after an error retired its instances, wait for a
+      // replacement (resolved promises otherwise).
+      if (init.archives && init.sevenZipWasm) await sevenZip.then(sevenZipReady);
       if (control) {
         control.since[0] = Date.now();
         Atomics.store(control.current, 0, id);
@@ -151,6 +154,8 @@ function flush(answers: Answer[], worn: boolean): void {
   post({ type: "results", answers, worn, ...(stats ? { stats } : {}) });
 }
 
-setup().catch((err: unknown) => {
+function crash(err: unknown): void {
   post({ type: "crash", message: err instanceof Error ? err.stack ?? err.message : String(err) });
-});
+}
+
+setup().catch(crash);

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { readHashList } from "../../src/engines/hash/lists";
-import { BUNDLED_HASHES, BUNDLED_YARA } from "../../src/signatures/bundled";
+import { BUNDLED_HASH_FILES, BUNDLED_YARA_FILES, readBundledHashes, readBundledYara } from "../../src/signatures/bundled";
 
 const ROOT = path.resolve(__dirname, "../..");
 const YARA_DIR = path.join(ROOT, "signatures", "yara");
@@ -147,11 +147,15 @@ describe("hash lists", () => {
 describe("everything under signatures/ is bundled", () => {
   const bundledTs = fs.readFileSync(path.join(ROOT, "src/signatures/bundled.ts"), "utf8");
 
-  test.each([...yaraFiles.map((f) => `yara/${f}`), ...hashFiles.map((f) => `hashes/${f}`)])("%s is imported in bundled.ts", (f) => {
-    expect(bundledTs).toContain(`from "../../signatures/${f}"`);
+  test("every YARA file and hash list is listed for the build's compiled set, once", () => {
+    expect([...BUNDLED_YARA_FILES].sort()).toEqual(yaraFiles);
+    expect([...BUNDLED_HASH_FILES].sort()).toEqual(hashFiles);
+    expect(bundledTs).toContain("BUNDLED_YARA_FILES");
   });
 
   test("the bundled lists name every file once, with the file's own text", () => {
+    const BUNDLED_YARA = readBundledYara(path.join(ROOT, "signatures"));
+    const BUNDLED_HASHES = readBundledHashes(path.join(ROOT, "signatures"));
     expect(BUNDLED_YARA.map((b) => b.name).sort()).toEqual(yaraFiles.map((f) => `bundled/yara/${f}`).sort());
     expect(BUNDLED_HASHES.map((b) => b.name).sort()).toEqual(hashFiles.map((f) => `bundled/hashes/${f}`).sort());
     for (const b of BUNDLED_YARA) expect(b.text).toBe(read(YARA_DIR, path.basename(b.name)));

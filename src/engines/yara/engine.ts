@@ -7,19 +7,20 @@
 //   compiled once and cached, for that file only.
 // - "yara-x": every rule through YARA-X (yarax.ts), one scan() call per file. The oracle: both
 //   modes must give the same findings (test/unit/yara-differential*.test.ts).
+// The fast path runs a compiled program (image.ts): built once per scan and attached to by
+// every worker (createEngine with `program`), or compiled here from sources (tests).
 import { Compiler } from "@virustotal/yara-x";
 import type { Finding } from "../../types";
-import type { Expr, SourceFile, StringDecl } from "./ast";
 import { UNKNOWN, type MatchTable, type ModuleFactory, type Tri } from "./contracts";
 import { compileProgram, type CompiledRule, type Program } from "./eval";
 import { emptyStats, type EngineMode, type EngineStats } from "./stats";
 import { MODULES } from "./modules";
 import { parse } from "./parser";
-import { compilePatterns, type PatternSet } from "./strings";
+import { compilePatterns, patternSetOf, type PatternSet } from "./strings";
+import { anchoredPatterns, attachImage, buildImage, diag, imageSources, imageSummary } from "./image";
 import {
   compile,
   initYaraX,
-  parseDiagnostic,
   toFinding,
   YaraScanner,
   type Diagnostic,
@@ -60,7 +61,13 @@ export const LARGE_TAIL = 64 << 10;
 
 export interface EngineInit {
   mode: EngineMode;
-  sources: RuleSource[];
+  /**
+   * The rules: a compiled program (image.ts; in a worker, a view on the scan's SharedArrayBuffer),
+   * or sources, compiled here into one first.
+   */
+  program?: Uint8Array;
+  sources?: RuleSource[];
+  /** The external variables' values (for a program: override the values it was compiled with). */
   defines: Record<string, ExternalValue>;
   perFileExternals: (keyof FileExternals)[];
   timeoutMs: number;
@@ -76,7 +83,8 @@ export function createEngine(init: EngineInit): { engine?: YaraEngine; errors: D
   const t0 = performance.now();
   if (init.mode === "yara-x") {
     if (init.wasm) initYaraX(init.wasm);
-    const out = compile(init.sources, init.defines);
+    const sources = init.sources ?? (init.program ? imageSources(init.program) : []);
+    const out = compile(sources, init.program ? { ...imageSummary(init.program).defines, ...init.defines } : init.defines);
     if (!out.rules) return { errors: out.errors };
     const scanner = new YaraScanner(out.rules, init.perFileExternals, init.timeoutMs);
     const stats = emptyStats("yara-x");
@@ -97,7 +105,21 @@ export function createEngine(init: EngineInit): { engine?: YaraEngine; errors: D
       },
     };
   }
-  return FastEngine.create(init, t0);
+  let image = init.program;
+  if (!image) {
+    const built = buildImage(init.sources ?? [], init.defines);
+    if (!built.image) return { errors: built.errors };
+    image = built.image;
+  }
+  return { engine: FastEngine.attach(init, image, t0), errors: [] };
+}
+
+/**
+ * The fast path compiled from sources straight into objects, without an image (as before images
+ * existed): the reference the image tests compare with.
+ */
+export function createDirectEngine(init: EngineInit): { engine?: YaraEngine; errors: Diagnostic[] } {
+  return FastEngine.create(init, performance.now());
 }
 
 const GROUP_CACHE = 64;
@@ -116,18 +138,31 @@ class FastEngine implements YaraEngine {
     private readonly modules: Record<string, ModuleFactory>,
     /** Patterns YARA-X anchors (used only as `$a at <constant>`): it reports their match there only. */
     private readonly anchors: Map<number, number>,
+    /** Per pattern: its identifier and whether it is private. */
+    private readonly patternIds: string[],
+    private readonly patternPrivate: Uint8Array,
+    /** The external variables' values (the conditions' defaults, and YARA-X's globals). */
+    private readonly defines: Record<string, ExternalValue>,
   ) {
     this.st = emptyStats("auto");
     this.st.rules = program.rules.length;
     this.st.patterns = patterns.patterns;
     this.st.atoms = patterns.atoms;
-    this.externals = { ...init.defines };
+    this.externals = { ...defines };
+  }
+
+  static attach(init: EngineInit, image: Uint8Array, t0: number): YaraEngine {
+    const a = attachImage(image, init.defines);
+    const set = patternSetOf(a.tables, a.variant);
+    const engine = new FastEngine(init, a.program, set, MODULES, a.anchors, a.patternIds, a.patternPrivate, a.defines);
+    engine.st.loadMs = performance.now() - t0;
+    return engine;
   }
 
   static create(init: EngineInit, t0: number): { engine?: YaraEngine; errors: Diagnostic[] } {
     const errors: Diagnostic[] = [];
     const parsed = [];
-    for (const src of init.sources) {
+    for (const src of init.sources ?? []) {
       const out = parse(src.text, { file: src.name, namespace: src.namespace });
       for (const e of out.errors) errors.push(diag(e.file, e.line, e.column, e.message));
       if (out.source) parsed.push(out.source);
@@ -137,7 +172,10 @@ class FastEngine implements YaraEngine {
     for (const e of compiled.errors) errors.push(diag(e.file, e.line, e.column, e.message));
     if (!compiled.program || errors.length > 0) return { errors };
     const { set } = compilePatterns(compiled.program.decls);
-    const engine = new FastEngine(init, compiled.program, set, MODULES, anchoredPatterns(parsed, compiled.program));
+    const decls = compiled.program.decls;
+    const ids = decls.map((d) => d.id);
+    const priv = Uint8Array.from(decls, (d) => (d.modifiers.private ? 1 : 0));
+    const engine = new FastEngine(init, compiled.program, set, MODULES, anchoredPatterns(parsed, compiled.program), ids, priv, init.defines);
     engine.st.loadMs = performance.now() - t0;
     return { engine, errors: [] };
   }
@@ -244,7 +282,6 @@ class FastEngine implements YaraEngine {
 
   /** A rule the fast path found true, as YARA-X would report it (strings capped, private ones hidden). */
   private finding(r: CompiledRule, matches: MatchTable): Finding {
-    const decls = this.program.decls;
     const m: YaraXMatch = {
       identifier: r.name,
       namespace: r.namespace,
@@ -253,7 +290,6 @@ class FastEngine implements YaraEngine {
       metadata: r.meta.map((x) => ({ identifier: x.key, value: x.value })),
       patterns: r.patterns.map((p) => {
         const pm = matches.get(p);
-        const d = decls[p]!;
         const list = [];
         const anchor = this.anchors.get(p);
         if (pm)
@@ -261,7 +297,7 @@ class FastEngine implements YaraEngine {
             if (anchor !== undefined && pm.offsets[i] !== anchor) continue;
             list.push({ offset: pm.offsets[i]!, length: pm.lengths[i]! });
           }
-        return { identifier: d.id, isPrivate: d.modifiers.private, matches: list };
+        return { identifier: this.patternIds[p]!, isPrivate: this.patternPrivate[p] === 1, matches: list };
       }),
     };
     return toFinding(m);
@@ -311,7 +347,7 @@ class FastEngine implements YaraEngine {
     const rules = this.program.rules;
     const compiler = new Compiler();
     try {
-      for (const [k, v] of Object.entries(this.init.defines)) compiler.defineGlobal(k, v);
+      for (const [k, v] of Object.entries(this.defines)) compiler.defineGlobal(k, v);
       // Rules keep their namespace and their order (a rule may only refer to earlier ones).
       const byNs = new Map<string, CompiledRule[]>();
       for (const i of ordered) {
@@ -339,100 +375,3 @@ class FastEngine implements YaraEngine {
   }
 }
 
-/**
- * YARA-X anchors a pattern whose every use in its rule's condition is `$a at <integer literal>`
- * (always the same offset) when the pattern is a literal (see isLiteral): it looks for it at that
- * offset only, so a matching rule lists no other match of it. Other patterns are searched
- * everywhere and every match is listed. The fast path finds every match; the report keeps the
- * anchored one, as YARA-X does (test/unit/yara-conformance-cases.test.ts, "anchoring").
- */
-function anchoredPatterns(sources: SourceFile[], program: Program): Map<number, number> {
-  const byName = new Map<string, CompiledRule>();
-  for (const r of program.rules) byName.set(`${r.namespace}\u0000${r.name}`, r);
-  const out = new Map<number, number>();
-  for (const src of sources) {
-    for (const rule of src.rules) {
-      const compiled = byName.get(`${rule.namespace}\u0000${rule.name}`);
-      if (!compiled || rule.strings.length === 0) continue;
-      const uses = new Map<string, number | null>(); // id -> the one anchor offset, or null
-      const other = (id: string) => uses.set(id, null);
-      const visit = (e: Expr | undefined): void => {
-        if (!e) return;
-        switch (e.type) {
-          case "string_match":
-            if (e.at?.type === "int" && e.in === undefined) {
-              const at = Number(e.at.value);
-              const prev = uses.get(e.id);
-              uses.set(e.id, prev === undefined || prev === at ? at : null);
-            } else {
-              other(e.id);
-              visit(e.at);
-              if (e.in) (visit(e.in.lo), visit(e.in.hi));
-            }
-            return;
-          case "string_count":
-          case "string_offset":
-          case "string_length":
-            other(e.id);
-            if (e.type === "string_count" && e.in) (visit(e.in.lo), visit(e.in.hi));
-            if (e.type !== "string_count") visit(e.index);
-            return;
-          case "of":
-          case "for_of":
-            if (e.set.kind === "them") for (const d of rule.strings) other(d.id);
-            else if (e.set.kind === "strings")
-              for (const it of e.set.items) for (const d of rule.strings) if (it.wildcard ? d.id.startsWith(it.id) : d.id === it.id) other(d.id);
-            if (e.quantifier.kind === "expr" || e.quantifier.kind === "percent") visit(e.quantifier.expr);
-            if (e.type === "of") {
-              visit(e.at);
-              if (e.in) (visit(e.in.lo), visit(e.in.hi));
-            } else visit(e.body);
-            return;
-          default:
-            walkLoose(e, visit, true);
-        }
-      };
-      visit(rule.condition);
-      rule.strings.forEach((d, k) => {
-        const at = uses.get(d.id);
-        if (typeof at === "number" && d.id !== "$" && isLiteral(d)) out.set(compiled.patterns[k]!, at);
-      });
-    }
-  }
-  return out;
-}
-
-/**
- * A pattern YARA-X treats as one literal byte string: text without nocase, xor or base64 (wide,
- * fullword and private keep it literal), hex of plain bytes only, and a regex that spells out a
- * literal (no flags, no metacharacters; escaped punctuation and \xHH are literal).
- */
-function isLiteral(d: StringDecl): boolean {
-  const m = d.modifiers;
-  if (m.nocase || m.xor || m.base64 || m.base64wide) return false;
-  if (d.kind === "text") return true;
-  if (d.kind === "hex") return d.tokens.every((t) => t.type === "byte" && t.mask === 0xff && !t.not);
-  if (d.nocase || d.dotAll) return false;
-  return /^(?:[^\\^$.|?*+()[\]{}]|\\[^a-zA-Z0-9]|\\x[0-9a-fA-F]{2})+$/.test(d.source);
-}
-
-/** Visits the expressions below a node (ranges, iterables, bindings, quantifiers, operands). */
-function walkLoose(o: object, visit: (e: Expr) => void, isRoot = false): void {
-  if (!isRoot && "type" in o && typeof (o as { type: unknown }).type === "string" && "pos" in o) {
-    visit(o as Expr);
-    return;
-  }
-  for (const v of Object.values(o)) {
-    if (!v || typeof v !== "object" || v instanceof Uint8Array) continue;
-    if (Array.isArray(v)) {
-      for (const x of v) if (x && typeof x === "object") walkLoose(x as object, visit);
-    } else walkLoose(v as object, visit);
-  }
-}
-
-function diag(file: string, line: number, column: number, message: string): Diagnostic {
-  const d = parseDiagnostic(file, `error: ${message}`, "error");
-  d.line = line;
-  d.column = column;
-  return d;
-}

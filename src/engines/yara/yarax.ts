@@ -35,6 +35,8 @@ let externrefs: WebAssembly.Table | undefined;
 /** Instantiates the YARA-X WASM module (once per thread). */
 export function initYaraX(module: WebAssembly.Module | Uint8Array): void {
   if (externrefs) return;
+  // WebAssembly.Module takes no view of shared memory: the scan's shared bytes are copied once.
+  if (module instanceof Uint8Array && module.buffer instanceof SharedArrayBuffer) module = new Uint8Array(module);
   externrefs = initSync({ module }).__wbindgen_externrefs;
 }
 

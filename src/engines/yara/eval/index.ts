@@ -7,7 +7,7 @@
 // each condition once with "no own string matched, everything else unknown"; a rule that comes out
 // false there is false on any file where none of its patterns is among MatchTable.hits(), and
 // evaluate() never runs it on such a file.
-import type { Expr, Meta, Pos, SourceFile, StringDecl } from "../ast";
+import type { Expr, Meta, Pos, Rule, SourceFile, StringDecl } from "../ast";
 import { UNKNOWN, type MatchTable, type ModuleFactory, type Tri } from "../contracts";
 import { compileCondition, type Diagnostic, type Env, type Fn, type RegexCompiler, type Scope } from "./compile";
 import { caught, externalValue, readInt, type V } from "./values";
@@ -34,6 +34,8 @@ export interface CompiledRule {
    * of its namespace (with theirs), ascending.
    */
   deps: number[];
+  /** Rules its condition names (direct references only). */
+  refs: number[];
 }
 
 export interface Program {
@@ -81,7 +83,6 @@ export function compileProgram(
   const conditions: Fn[] = [];
   const guards: (HeaderGuard | undefined)[] = [];
   const decls: StringDecl[] = [];
-  const refs: Set<number>[] = [];
 
   const externalNames = Object.keys(opts.externals);
   const externals = new Map(externalNames.map((n, i) => [n, i]));
@@ -129,7 +130,6 @@ export function compileProgram(
         if (!scope.usedStrings.has(i) && !d.id.startsWith("$_")) err(d.pos, `unused pattern \`${d.id}\``);
       });
       const index = rules.length;
-      refs.push(scope.referencedRules);
       rules.push({
         index,
         name: rule.name,
@@ -144,22 +144,23 @@ export function compileProgram(
         imports: source.imports,
         patterns: strings.map((s) => s.pattern),
         deps: [],
+        refs: [...scope.referencedRules].sort((a, b) => a - b),
       });
       if (!ns.has(rule.name)) ns.set(rule.name, index);
     }
   }
   if (errors.length > 0) return { errors, warnings };
 
-  computeDeps(rules, refs);
+  computeDeps(rules);
   const program = new CompiledProgram(rules, decls, conditions, guards, slotCount, externalNames, opts.externals, moduleNames);
   return { program, errors, warnings };
 }
 
 /** deps = referenced rules and the namespace's global rules, closed transitively. */
-function computeDeps(rules: CompiledRule[], refs: Set<number>[]): void {
+export function computeDeps(rules: CompiledRule[]): void {
   const globals = new Map<string, number[]>();
   for (const r of rules) if (r.global) globals.set(r.namespace, [...(globals.get(r.namespace) ?? []), r.index]);
-  const direct = rules.map((r) => new Set([...refs[r.index], ...(globals.get(r.namespace) ?? [])].filter((d) => d !== r.index)));
+  const direct = rules.map((r) => new Set([...r.refs, ...(globals.get(r.namespace) ?? [])].filter((d) => d !== r.index)));
   for (const r of rules) {
     const seen = new Set<number>();
     const stack = [...direct[r.index]];
@@ -178,7 +179,7 @@ function computeDeps(rules: CompiledRule[], refs: Set<number>[]): void {
  * the file's bytes at C differ from K (or are out of range) the rule is false, whatever the rest.
  * PE-only rules without strings (`uint16(0) == 0x5a4d and pe.…`) are then skipped on other files.
  */
-interface HeaderGuard {
+export interface HeaderGuard {
   /** "uint16:0" etc.: rules with the same read share it. */
   key: string;
   size: 1 | 2 | 4;
@@ -214,6 +215,81 @@ function headerGuard(e: Expr): HeaderGuard | undefined {
  */
 export const WINDOW_SAFE_MODULES: ReadonlySet<string> = new Set(["string", "time", "console"]);
 
+/** Which rules run on a file without a hit: on every file, or when a header read has a value. */
+export interface ProgramPlan {
+  always: number[];
+  guarded: { guard: HeaderGuard; rules: [bigint, number[]][] }[];
+}
+
+/** A program whose parts were computed elsewhere (image.ts); `conditions` may compile lazily. */
+export function assembleProgram(p: {
+  rules: CompiledRule[];
+  decls: StringDecl[];
+  conditions: Fn[];
+  plan: ProgramPlan;
+  slotCount: number;
+  externalNames: string[];
+  externalDefaults: Record<string, string | number | boolean>;
+  moduleNames: string[];
+}): Program {
+  return new CompiledProgram(p.rules, p.decls, p.conditions, p.plan, p.slotCount, p.externalNames, p.externalDefaults, p.moduleNames);
+}
+
+/**
+ * Compiles one rule's condition from its parsed text, for a program assembled from an image: the
+ * names it may use are resolved as compileProgram resolved them (that compile reported any error,
+ * so none is expected here; one would mean a damaged image).
+ */
+export function conditionCompiler(rules: CompiledRule[], externalNames: string[], moduleNames: string[]): (rule: CompiledRule, ast: Rule) => Fn {
+  const namespaces = new Map<string, Map<string, number>>();
+  for (const r of rules) {
+    let ns = namespaces.get(r.namespace);
+    if (!ns) namespaces.set(r.namespace, (ns = new Map()));
+    if (!ns.has(r.name)) ns.set(r.name, r.index);
+  }
+  const externals = new Map(externalNames.map((n, i) => [n, i]));
+  const moduleIndex = new Map(moduleNames.map((n, i) => [n, i]));
+  return (rule, ast) => {
+    const errors: Diagnostic[] = [];
+    const scope: Scope = {
+      file: rule.file,
+      rules: earlierRules(namespaces.get(rule.namespace)!, rule.index),
+      strings: ast.strings.map((d, k) => ({ id: d.id, pattern: rule.patterns[k]! })),
+      externals,
+      modules: new Map(rule.imports.map((m) => [m, moduleIndex.get(m)!])),
+      errors,
+      usedStrings: new Set(),
+      referencedRules: new Set(),
+      slotCount: 0,
+    };
+    const fn = compileCondition(ast.condition, scope);
+    if (errors.length > 0) throw new Error(`rule ${rule.name}: ${errors[0]!.message} (a damaged compiled rule program?)`);
+    return fn;
+  };
+}
+
+/**
+ * The rules of a namespace defined before rule `before`, as compileProgram's scope saw them when
+ * it reached that rule (a name defined later is not a rule there: an external, or an error).
+ * The full map is in definition order, so indexes ascend.
+ */
+function earlierRules(all: Map<string, number>, before: number): Map<string, number> {
+  const view = {
+    get: (name: string) => {
+      const i = all.get(name);
+      return i !== undefined && i < before ? i : undefined;
+    },
+    has: (name: string) => view.get(name) !== undefined,
+    *[Symbol.iterator](): Generator<[string, number]> {
+      for (const e of all) {
+        if (e[1] >= before) return;
+        yield e;
+      }
+    },
+  };
+  return view as unknown as Map<string, number>;
+}
+
 const NO_MATCHES: MatchTable = { get: () => undefined, hits: () => [] };
 
 class CompiledProgram implements Program {
@@ -237,13 +313,14 @@ class CompiledProgram implements Program {
     readonly rules: CompiledRule[],
     readonly decls: StringDecl[],
     private readonly conditions: Fn[],
-    guards: (HeaderGuard | undefined)[],
-    slotCount: number,
-    private readonly externalNames: string[],
+    /** Per rule, for the abstract run; or the plan a previous run made (an attached program). */
+    guards: (HeaderGuard | undefined)[] | ProgramPlan,
+    readonly slotCount: number,
+    readonly externalNames: string[],
     private readonly externalDefaults: Record<string, string | number | boolean>,
-    private readonly moduleNames: string[],
+    readonly moduleNames: string[],
   ) {
-    this.owner = new Uint32Array(decls.length);
+    this.owner = new Uint32Array(rules.reduce((n, r) => n + r.patterns.length, 0));
     for (const r of rules) for (const p of r.patterns) this.owner[p] = r.index;
     this.base = rules.map(() => false);
     const defaults = externalNames.map((n) => externalValue(externalDefaults[n]));
@@ -258,22 +335,27 @@ class CompiledProgram implements Program {
       externals: defaults,
       module: (i) => this.module(i),
     };
-    // The abstract run: no string of the rule matched, everything else unknown. Of the rules that
-    // survive it, those with a header guard run only on files whose header matches.
-    this.always = [];
-    const reads = new Map<string, { guard: HeaderGuard; rules: Map<bigint, number[]> }>();
-    for (const r of rules) {
-      if (caught(conditions[r.index](this.env)) === false) continue;
-      const g = guards[r.index];
-      if (!g) {
-        this.always.push(r.index);
-        continue;
+    if (Array.isArray(guards)) {
+      // The abstract run: no string of the rule matched, everything else unknown. Of the rules that
+      // survive it, those with a header guard run only on files whose header matches.
+      this.always = [];
+      const reads = new Map<string, { guard: HeaderGuard; rules: Map<bigint, number[]> }>();
+      for (const r of rules) {
+        if (caught(conditions[r.index](this.env)) === false) continue;
+        const g = guards[r.index];
+        if (!g) {
+          this.always.push(r.index);
+          continue;
+        }
+        const read = reads.get(g.key) ?? { guard: g, rules: new Map() };
+        reads.set(g.key, read);
+        read.rules.set(g.value, [...(read.rules.get(g.value) ?? []), r.index]);
       }
-      const read = reads.get(g.key) ?? { guard: g, rules: new Map() };
-      reads.set(g.key, read);
-      read.rules.set(g.value, [...(read.rules.get(g.value) ?? []), r.index]);
+      this.guarded = [...reads.values()];
+    } else {
+      this.always = guards.always;
+      this.guarded = guards.guarded.map((g) => ({ guard: g.guard, rules: new Map(g.rules) }));
     }
-    this.guarded = [...reads.values()];
     this.env.abstract = false;
 
     const groups = new Map<string, { globals: number[]; members: number[] }>();
@@ -285,6 +367,11 @@ class CompiledProgram implements Program {
       if (r.global) g.globals.push(r.index);
     }
     this.globalGroups = [...groups.values()];
+  }
+
+  /** What the abstract run found, for a program stored and attached elsewhere (image.ts). */
+  get plan(): ProgramPlan {
+    return { always: this.always, guarded: this.guarded.map((g) => ({ guard: g.guard, rules: [...g.rules] })) };
   }
 
   /** Rules that are evaluated on a file without any hit (for tests and diagnostics). */

@@ -69,8 +69,88 @@ export interface CompileOptions {
 }
 
 export function compilePatterns(decls: StringDecl[], opts: CompileOptions = {}): { set: PatternSet; warnings: { index: number; message: string }[] } {
+  const { tables, variants, warnings } = compilePatternTables(decls);
+  return { set: new CompiledSet(tables, (vi) => variants[vi]!, opts.loop ?? "wasm"), warnings };
+}
+
+/**
+ * An atom table (the matcher's hashing and probing) over entries laid out elsewhere: key i's run
+ * of entries starts at base[i] and holds count[i]. For merging programs (image.ts).
+ */
+export function atomTableOf(keys: Int32Array, base: Int32Array, count: Int32Array): { bits: number; keys: Int32Array; first: Int32Array; end: Int32Array } {
+  let bits = 4;
+  while (1 << bits < keys.length * 2) bits++;
+  const out = { bits, keys: new Int32Array(1 << bits), first: new Int32Array(1 << bits), end: new Int32Array(1 << bits) };
+  const mask = (1 << bits) - 1;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    let slot = Math.imul(key, HASH_MUL) >>> (32 - bits);
+    while (out.first[slot] !== 0) slot = (slot + 1) & mask;
+    out.keys[slot] = key;
+    out.first[slot] = base[i]! + 1;
+    out.end[slot] = base[i]! + count[i]!;
+  }
+  return out;
+}
+
+/** The matcher over tables built elsewhere (an attached rule program, image.ts). */
+export function patternSetOf(tables: PatternTables, variant: (vi: number) => Variant, opts: CompileOptions = {}): PatternSet {
+  return new CompiledSet(tables, variant, opts.loop ?? "wasm");
+}
+
+/**
+ * The matcher's tables, flat typed arrays only: what a compiled rule program stores and each
+ * worker attaches to (views on one SharedArrayBuffer). A variant's object (regex, base64 and
+ * backward state) is not stored: the worker rebuilds it from its pattern's declaration on the
+ * first hit that needs it (variantsOf is deterministic), `varSub` saying which of them it is.
+ */
+export interface PatternTables {
+  patterns: number;
+  atoms: number;
+  /** Atom counts by length, index 1..4. */
+  byLength: Int32Array;
+  /** Per variant: KIND_*, its (canonical) pattern, its index among variantsOf(decl).variants. */
+  kinds: Uint8Array;
+  varPattern: Int32Array;
+  varSub: Int32Array;
+  entVariant: Int32Array;
+  entOffMin: Int32Array;
+  entOffMax: Int32Array;
+  /** [bits] of the 4- and 3-byte atom tables, then their keys, first and end. */
+  tableBits: Int32Array;
+  t4keys: Int32Array;
+  t4first: Int32Array;
+  t4end: Int32Array;
+  t3keys: Int32Array;
+  t3first: Int32Array;
+  t3end: Int32Array;
+  filter4: Int32Array;
+  filter3: Int32Array;
+  shortGate: Int32Array;
+  first2: Int32Array;
+  end2: Int32Array;
+  first1: Int32Array;
+  end1: Int32Array;
+  atomless: Int32Array;
+  canonical: Int32Array;
+  litPool: Uint8Array;
+  litStart: Int32Array;
+  litLen: Int32Array;
+  litFlags: Uint8Array;
+  litXor: Int32Array;
+  /** The WebAssembly loop's per-slot checks of the 4-byte table (see slotChecks). */
+  chkOff: Int32Array;
+  chkMask: Int32Array;
+  chkValue: Int32Array;
+  /** StreamGeometry: [before, after], and the unbounded patterns. */
+  geo: Int32Array;
+  geoUnbounded: Int32Array;
+}
+
+export function compilePatternTables(decls: StringDecl[]): { tables: PatternTables; variants: Variant[]; warnings: { index: number; message: string }[] } {
   const warnings: { index: number; message: string }[] = [];
   const variants: Variant[] = [];
+  const subs: number[] = [];
   // Rule sets repeat strings (signature-base: the same hex string in several rules): identical
   // declarations are compiled and verified once, and their matches are shared.
   const canonical = new Int32Array(decls.length);
@@ -92,9 +172,12 @@ export function compilePatterns(decls: StringDecl[], opts: CompileOptions = {}):
       warnings.push({ index, message: r.warning });
       warned.set(index, r.warning);
     }
-    for (const v of r.variants) variants.push(v);
+    r.variants.forEach((v, k) => {
+      variants.push(v);
+      subs.push(k);
+    });
   });
-  return { set: new CompiledSet(decls.length, variants, canonical, opts.loop ?? "wasm"), warnings };
+  return { tables: buildTables(decls.length, variants, Int32Array.from(subs), canonical), variants, warnings };
 }
 
 /** What makes two declarations match the same bytes: everything but the identifier and position. */
@@ -127,28 +210,30 @@ function hexKey(tokens: HexToken[]): string {
  * of the key's multiplicative hash) whose slots point at a run of entries [first, end).
  */
 class AtomTable {
-  readonly bits: number;
-  readonly keys: Int32Array;
-  /** Entry index + 1 of the slot's first entry; 0 = empty slot. */
-  readonly first: Int32Array;
-  readonly end: Int32Array;
+  constructor(
+    readonly bits: number,
+    readonly keys: Int32Array,
+    /** Entry index + 1 of the slot's first entry; 0 = empty slot. */
+    readonly first: Int32Array,
+    readonly end: Int32Array,
+  ) {}
 
-  constructor(groups: Map<number, number[]>, entryBase: (key: number) => number) {
+  static build(groups: Map<number, unknown[]>, entryBase: (key: number) => number, count: (list: unknown[]) => number): { bits: number; keys: Int32Array; first: Int32Array; end: Int32Array } {
     let bits = 4;
     while (1 << bits < groups.size * 2) bits++;
-    this.bits = bits;
-    this.keys = new Int32Array(1 << bits);
-    this.first = new Int32Array(1 << bits);
-    this.end = new Int32Array(1 << bits);
+    const keys = new Int32Array(1 << bits);
+    const first = new Int32Array(1 << bits);
+    const end = new Int32Array(1 << bits);
     const mask = (1 << bits) - 1;
     for (const [key, list] of groups) {
       let slot = Math.imul(key, HASH_MUL) >>> (32 - bits);
-      while (this.first[slot] !== 0) slot = (slot + 1) & mask;
+      while (first[slot] !== 0) slot = (slot + 1) & mask;
       const base = entryBase(key);
-      this.keys[slot] = key;
-      this.first[slot] = base + 1;
-      this.end[slot] = base + list.length / 2;
+      keys[slot] = key;
+      first[slot] = base + 1;
+      end[slot] = base + count(list);
     }
+    return { bits, keys, first, end };
   }
 
   /** The slot holding `key` for a multiplicative hash `h` (32 bits), or -1. */
@@ -163,9 +248,208 @@ class AtomTable {
   }
 }
 
+/** The tables of compiled variants (see PatternTables). */
+function buildTables(patterns: number, variants: Variant[], varSub: Int32Array, canonical: Int32Array): PatternTables {
+  const t = {
+    patterns,
+    byLength: new Int32Array(5),
+    kinds: new Uint8Array(variants.length),
+    varPattern: Int32Array.from(variants, (v) => v.pattern),
+    varSub,
+    filter4: new Int32Array(1 << (FILTER_BITS - 5)),
+    filter3: new Int32Array(1 << (SHORT_FILTER_BITS - 5)),
+    shortGate: new Int32Array(1 << 11),
+    first2: new Int32Array(1 << 16),
+    end2: new Int32Array(1 << 16),
+    first1: new Int32Array(256),
+    end1: new Int32Array(256),
+    canonical,
+  };
+  const atomless: number[] = [];
+  const groups: Map<number, number[]>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
+  let atoms = 0;
+  variants.forEach((v, vi) => {
+    t.kinds[vi] = v.kind === "literal" ? KIND_LITERAL : v.kind === "base64" ? KIND_BASE64 : v.kind === "regex" ? (v.back ? KIND_REGEX_BACK : KIND_REGEX) : KIND_UNDECIDABLE;
+    if (!v.choice) {
+      atomless.push(vi);
+      return;
+    }
+    v.choice.atoms.forEach((a, ai) => {
+      const len = a.length;
+      let key = 0;
+      for (let k = len - 1; k >= 0; k--) key = ((key << 8) | a[k]!) >>> 0;
+      key |= 0;
+      let list = groups[len]!.get(key);
+      if (!list) groups[len]!.set(key, (list = []));
+      // (variant, atom index) pairs: backward variants keep an offset per atom.
+      list.push(vi, ai);
+      t.byLength[len]!++;
+      atoms++;
+    });
+  });
+  // Entries grouped by (length, key), so that one table slot is one contiguous run.
+  const entVariant = new Int32Array(atoms);
+  const entOffMin = new Int32Array(atoms);
+  const entOffMax = new Int32Array(atoms);
+  let next = 0;
+  const bases: Map<number, number>[] = [];
+  for (let len = 1; len <= 4; len++) {
+    const base = new Map<number, number>();
+    bases[len] = base;
+    for (const [key, list] of groups[len]!) {
+      base.set(key, next);
+      for (let x = 0; x < list.length; x += 2) {
+        const vi = list[x]!;
+        const c = variants[vi]!.choice!;
+        entVariant[next] = vi;
+        // Backward variants: the atom's offset from the start of its item, where the NFA begins.
+        entOffMin[next] = t.kinds[vi] === KIND_REGEX_BACK ? (c.anchor!.inners?.[list[x + 1]!] ?? c.anchor!.inner) : c.offMin;
+        entOffMax[next] = c.offMax ?? -1;
+        next++;
+      }
+      if (len === 4) setBit(t.filter4, Math.imul(key, HASH_MUL) >>> (32 - FILTER_BITS));
+      else if (len === 3) {
+        setBit(t.filter3, Math.imul(key, HASH_MUL) >>> (32 - SHORT_FILTER_BITS));
+        setBit(t.shortGate, key & 0xffff);
+      } else if (len === 2) {
+        setBit(t.shortGate, key);
+        t.first2[key] = base.get(key)! + 1;
+        t.end2[key] = next;
+      } else {
+        for (let b1 = 0; b1 < 256; b1++) setBit(t.shortGate, key | (b1 << 8));
+        t.first1[key] = base.get(key)! + 1;
+        t.end1[key] = next;
+      }
+    }
+  }
+  const count = (list: unknown[]) => list.length / 2;
+  const t4 = AtomTable.build(groups[4]!, (k) => bases[4]!.get(k)!, count);
+  const t3 = AtomTable.build(groups[3]!, (k) => bases[3]!.get(k)!, count);
+  const checks = slotChecks(t4, entVariant, entOffMin, t.kinds, variants);
+  const geo = streamGeometry(variants, canonical);
+  const lit = literalPool(variants);
+  return {
+    ...t,
+    ...lit,
+    atoms,
+    entVariant,
+    entOffMin,
+    entOffMax,
+    tableBits: Int32Array.of(t4.bits, t3.bits),
+    t4keys: t4.keys,
+    t4first: t4.first,
+    t4end: t4.end,
+    t3keys: t3.keys,
+    t3first: t3.first,
+    t3end: t3.end,
+    atomless: Int32Array.from(atomless),
+    chkOff: checks.off,
+    chkMask: checks.mask,
+    chkValue: checks.value,
+    geo: Int32Array.of(geo.before, geo.after),
+    geoUnbounded: Int32Array.from(geo.unbounded),
+  };
+}
+
+/** Literal variants, flat: bytes in one pool; start, length, flags and xor range per variant. */
+function literalPool(variants: Variant[]): Pick<PatternTables, "litPool" | "litStart" | "litLen" | "litFlags" | "litXor"> {
+  const litStart = new Int32Array(variants.length);
+  const litLen = new Int32Array(variants.length);
+  const litFlags = new Uint8Array(variants.length);
+  const litXor = new Int32Array(variants.length);
+  let size = 0;
+  for (const v of variants) if (v.kind === "literal") size += v.bytes.length;
+  const litPool = new Uint8Array(size);
+  let at = 0;
+  variants.forEach((v, vi) => {
+    if (v.kind !== "literal") return;
+    litPool.set(v.bytes, at);
+    litStart[vi] = at;
+    litLen[vi] = v.bytes.length;
+    at += v.bytes.length;
+    litFlags[vi] = (v.nocase ? LIT_NOCASE : 0) | (v.fullword ? LIT_FULLWORD : 0) | (v.wide ? LIT_WIDE : 0) | (v.xor ? LIT_XOR : 0);
+    if (v.xor) litXor[vi] = v.xor.min | (v.xor.max << 8);
+  });
+  return { litPool, litStart, litLen, litFlags, litXor };
+}
+
+/**
+ * For the WebAssembly loop: per 4-byte table slot with one entry, four bytes near the atom that
+ * every match of that entry has (mask/value relative to the hit), so that most hits of common
+ * atoms never reach JS. Literals: the bytes after (or before) the atom, case bits masked for
+ * nocase letters. Regex variants: their quick-check bytes, each set as the widest mask/value that
+ * covers it (a superset, never a false rejection).
+ */
+function slotChecks(t: { keys: Int32Array; first: Int32Array; end: Int32Array }, entVariant: Int32Array, entOffMin: Int32Array, kinds: Uint8Array, variants: Variant[]): { off: Int32Array; mask: Int32Array; value: Int32Array } {
+  const size = t.keys.length;
+  const off = new Int32Array(size);
+  const mask = new Int32Array(size);
+  const value = new Int32Array(size);
+  const kMask = new Int32Array(2 * MARGIN);
+  const kVal = new Int32Array(2 * MARGIN);
+  for (let slot = 0; slot < size; slot++) {
+    if (t.first[slot] === 0 || t.end[slot]! - (t.first[slot]! - 1) !== 1) continue;
+    const e = t.first[slot]! - 1;
+    const v = variants[entVariant[e]!]!;
+    // Mask and value for data[hit + k], k in [-MARGIN, MARGIN), at index k + MARGIN.
+    kMask.fill(0);
+    const put = (k: number, m: number, val: number) => {
+      if (k < -MARGIN || k >= MARGIN) return;
+      kMask[k + MARGIN] = m;
+      kVal[k + MARGIN] = val;
+    };
+    if (v.kind === "literal" && v.xor === null) {
+      const a = entOffMin[e]!;
+      const bytes = v.bytes;
+      for (let k = Math.max(0, a - MARGIN); k < Math.min(bytes.length, a + MARGIN); k++) {
+        const b = bytes[k]!;
+        if (v.nocase && b >= 0x61 && b <= 0x7a) put(k - a, 0xdf, b & 0xdf);
+        else put(k - a, 0xff, b);
+      }
+    } else if (v.kind === "regex" && v.quick) {
+      const q = kinds[entVariant[e]!] === KIND_REGEX_BACK ? entOffMin[e]! : v.quick.inner;
+      for (let k = 0; k < v.quick.offs.length; k++) {
+        let first = -1;
+        let diff = 0;
+        for (let b = 0; b < 256; b++) {
+          if (((v.quick.sets[k * 8 + (b >>> 5)]! >>> (b & 31)) & 1) === 0) continue;
+          if (first < 0) first = b;
+          diff |= b ^ first;
+        }
+        const m = 0xff & ~diff;
+        if (first >= 0 && m !== 0) put(v.quick.offs[k]! - q, m, first & m);
+      }
+    } else continue;
+    // The 4-byte window (outside the atom itself) with the most mask bits.
+    let best = 0;
+    let bestAt = 0;
+    for (let p = -MARGIN; p <= MARGIN - 4; p++) {
+      if (p > -4 && p < 4) continue;
+      let bitsSet = 0;
+      for (let k = 0; k < 4; k++) for (let m = kMask[p + k + MARGIN]!; m; m &= m - 1) bitsSet++;
+      if (bitsSet > best) {
+        best = bitsSet;
+        bestAt = p;
+      }
+    }
+    if (best === 0) continue;
+    let mk = 0;
+    let val = 0;
+    for (let k = 0; k < 4; k++) {
+      mk |= kMask[bestAt + k + MARGIN]! << (8 * k);
+      val |= (kVal[bestAt + k + MARGIN]! & kMask[bestAt + k + MARGIN]!) << (8 * k);
+    }
+    off[slot] = bestAt;
+    mask[slot] = mk;
+    value[slot] = val;
+  }
+  return { off, mask, value };
+}
+
 class CompiledSet implements PatternSet {
+  readonly patterns: number;
   readonly atoms: number;
-  private readonly byLength = [0, 0, 0, 0, 0];
+  private readonly byLength: Int32Array;
   /** Entries: the variant an atom belongs to and the atom's offset range from the match start. */
   private readonly entVariant: Int32Array;
   private readonly entOffMin: Int32Array;
@@ -173,171 +457,52 @@ class CompiledSet implements PatternSet {
   private readonly entOffMax: Int32Array;
   private readonly table4: AtomTable;
   private readonly table3: AtomTable;
-  private readonly filter4 = new Int32Array(1 << (FILTER_BITS - 5));
-  private readonly filter3 = new Int32Array(1 << (SHORT_FILTER_BITS - 5));
+  private readonly filter4: Int32Array;
+  private readonly filter3: Int32Array;
   /** Bit (b0 | b1 << 8): some 1-, 2- or 3-byte atom starts with bytes b0 b1 (1-byte: any b1). */
-  private readonly shortGate = new Int32Array(1 << 11);
+  private readonly shortGate: Int32Array;
   /** 2- and 1-byte atoms: entry ranges indexed directly by the key (first + 1, 0 = none). */
-  private readonly first2 = new Int32Array(1 << 16);
-  private readonly end2 = new Int32Array(1 << 16);
-  private readonly first1 = new Int32Array(256);
-  private readonly end1 = new Int32Array(256);
+  private readonly first2: Int32Array;
+  private readonly end2: Int32Array;
+  private readonly first1: Int32Array;
+  private readonly end1: Int32Array;
   /** Variants with no atom: searched with their regex over all the data, or always undecidable. */
-  private readonly atomless: number[] = [];
+  private readonly atomless: Int32Array;
   private readonly kinds: Uint8Array;
+  private readonly varPattern: Int32Array;
   private readonly run: ScanRun;
   private readonly wasm: WasmFilter | null;
   private readonly geometry: StreamGeometry;
 
-  constructor(
-    readonly patterns: number,
-    private readonly variants: Variant[],
-    canonical: Int32Array,
-    loop: "wasm" | "js",
-  ) {
-    const groups: Map<number, number[]>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
-    this.kinds = new Uint8Array(variants.length);
-    let atoms = 0;
-    variants.forEach((v, vi) => {
-      this.kinds[vi] = v.kind === "literal" ? KIND_LITERAL : v.kind === "base64" ? KIND_BASE64 : v.kind === "regex" ? (v.back ? KIND_REGEX_BACK : KIND_REGEX) : KIND_UNDECIDABLE;
-      if (!v.choice) {
-        this.atomless.push(vi);
-        return;
-      }
-      v.choice.atoms.forEach((a, ai) => {
-        const len = a.length;
-        let key = 0;
-        for (let k = len - 1; k >= 0; k--) key = ((key << 8) | a[k]!) >>> 0;
-        key |= 0;
-        let list = groups[len]!.get(key);
-        if (!list) groups[len]!.set(key, (list = []));
-        // (variant, atom index) pairs: backward variants keep an offset per atom.
-        list.push(vi, ai);
-        this.byLength[len]!++;
-        atoms++;
-      });
-    });
-    this.atoms = atoms;
-    // Entries grouped by (length, key), so that one table slot is one contiguous run.
-    this.entVariant = new Int32Array(atoms);
-    this.entOffMin = new Int32Array(atoms);
-    this.entOffMax = new Int32Array(atoms);
-    let next = 0;
-    const bases: Map<number, number>[] = [];
-    for (let len = 1; len <= 4; len++) {
-      const base = new Map<number, number>();
-      bases[len] = base;
-      for (const [key, list] of groups[len]!) {
-        base.set(key, next);
-        for (let x = 0; x < list.length; x += 2) {
-          const vi = list[x]!;
-          const c = variants[vi]!.choice!;
-          this.entVariant[next] = vi;
-          // Backward variants: the atom's offset from the start of its item, where the NFA begins.
-          this.entOffMin[next] = this.kinds[vi] === KIND_REGEX_BACK ? (c.anchor!.inners?.[list[x + 1]!] ?? c.anchor!.inner) : c.offMin;
-          this.entOffMax[next] = c.offMax ?? -1;
-          next++;
-        }
-        if (len === 4) setBit(this.filter4, Math.imul(key, HASH_MUL) >>> (32 - FILTER_BITS));
-        else if (len === 3) {
-          setBit(this.filter3, Math.imul(key, HASH_MUL) >>> (32 - SHORT_FILTER_BITS));
-          setBit(this.shortGate, key & 0xffff);
-        } else if (len === 2) {
-          setBit(this.shortGate, key);
-          this.first2[key] = base.get(key)! + 1;
-          this.end2[key] = next;
-        } else {
-          for (let b1 = 0; b1 < 256; b1++) setBit(this.shortGate, key | (b1 << 8));
-          this.first1[key] = base.get(key)! + 1;
-          this.end1[key] = next;
-        }
-      }
-    }
-    this.table4 = new AtomTable(groups[4]!, (k) => bases[4]!.get(k)!);
-    this.table3 = new AtomTable(groups[3]!, (k) => bases[3]!.get(k)!);
-    this.run = new ScanRun(patterns, variants, canonical);
-    this.geometry = streamGeometry(variants, canonical);
-    this.wasm = loop === "wasm" ? WasmFilter.create(this.filter4, this.shortGate, this.table4.keys, this.table4.first, this.slotChecks(), this.table4.bits, FILTER_BITS) : null;
-  }
-
-  /**
-   * For the WebAssembly loop: per 4-byte table slot with one entry, four bytes near the atom that
-   * every match of that entry has (mask/value relative to the hit), so that most hits of common
-   * atoms never reach JS. Literals: the bytes after (or before) the atom, case bits masked for
-   * nocase letters. Regex variants: their quick-check bytes, each set as the widest mask/value that
-   * covers it (a superset, never a false rejection).
-   */
-  private slotChecks(): { off: Int32Array; mask: Int32Array; value: Int32Array } {
-    const t = this.table4;
-    const size = t.keys.length;
-    const off = new Int32Array(size);
-    const mask = new Int32Array(size);
-    const value = new Int32Array(size);
-    const kMask = new Int32Array(2 * MARGIN);
-    const kVal = new Int32Array(2 * MARGIN);
-    for (let slot = 0; slot < size; slot++) {
-      if (t.first[slot] === 0 || t.end[slot]! - (t.first[slot]! - 1) !== 1) continue;
-      const e = t.first[slot]! - 1;
-      const v = this.variants[this.entVariant[e]!]!;
-      // Mask and value for data[hit + k], k in [-MARGIN, MARGIN), at index k + MARGIN.
-      kMask.fill(0);
-      const put = (k: number, m: number, val: number) => {
-        if (k < -MARGIN || k >= MARGIN) return;
-        kMask[k + MARGIN] = m;
-        kVal[k + MARGIN] = val;
-      };
-      if (v.kind === "literal" && v.xor === null) {
-        const a = this.entOffMin[e]!;
-        const bytes = v.bytes;
-        for (let k = Math.max(0, a - MARGIN); k < Math.min(bytes.length, a + MARGIN); k++) {
-          const b = bytes[k]!;
-          if (v.nocase && b >= 0x61 && b <= 0x7a) put(k - a, 0xdf, b & 0xdf);
-          else put(k - a, 0xff, b);
-        }
-      } else if (v.kind === "regex" && v.quick) {
-        const q = this.kinds[this.entVariant[e]!] === KIND_REGEX_BACK ? this.entOffMin[e]! : v.quick.inner;
-        for (let k = 0; k < v.quick.offs.length; k++) {
-          let first = -1;
-          let diff = 0;
-          for (let b = 0; b < 256; b++) {
-            if (((v.quick.sets[k * 8 + (b >>> 5)]! >>> (b & 31)) & 1) === 0) continue;
-            if (first < 0) first = b;
-            diff |= b ^ first;
-          }
-          const m = 0xff & ~diff;
-          if (first >= 0 && m !== 0) put(v.quick.offs[k]! - q, m, first & m);
-        }
-      } else continue;
-      // The 4-byte window (outside the atom itself) with the most mask bits.
-      let best = 0;
-      let bestAt = 0;
-      for (let p = -MARGIN; p <= MARGIN - 4; p++) {
-        if (p > -4 && p < 4) continue;
-        let bitsSet = 0;
-        for (let k = 0; k < 4; k++) for (let m = kMask[p + k + MARGIN]!; m; m &= m - 1) bitsSet++;
-        if (bitsSet > best) {
-          best = bitsSet;
-          bestAt = p;
-        }
-      }
-      if (best === 0) continue;
-      let mk = 0;
-      let val = 0;
-      for (let k = 0; k < 4; k++) {
-        mk |= kMask[bestAt + k + MARGIN]! << (8 * k);
-        val |= (kVal[bestAt + k + MARGIN]! & kMask[bestAt + k + MARGIN]!) << (8 * k);
-      }
-      off[slot] = bestAt;
-      mask[slot] = mk;
-      value[slot] = val;
-    }
-    return { off, mask, value };
+  /** `variant(vi)`: the variant object, for the verifiers that need more than the flat tables. */
+  constructor(t: PatternTables, variant: (vi: number) => Variant, loop: "wasm" | "js") {
+    this.patterns = t.patterns;
+    this.atoms = t.atoms;
+    this.byLength = t.byLength;
+    this.entVariant = t.entVariant;
+    this.entOffMin = t.entOffMin;
+    this.entOffMax = t.entOffMax;
+    this.table4 = new AtomTable(t.tableBits[0]!, t.t4keys, t.t4first, t.t4end);
+    this.table3 = new AtomTable(t.tableBits[1]!, t.t3keys, t.t3first, t.t3end);
+    this.filter4 = t.filter4;
+    this.filter3 = t.filter3;
+    this.shortGate = t.shortGate;
+    this.first2 = t.first2;
+    this.end2 = t.end2;
+    this.first1 = t.first1;
+    this.end1 = t.end1;
+    this.atomless = t.atomless;
+    this.kinds = t.kinds;
+    this.varPattern = t.varPattern;
+    this.run = new ScanRun(t, variant);
+    this.geometry = { before: t.geo[0]!, after: t.geo[1]!, unbounded: Array.from(t.geoUnbounded) };
+    this.wasm = loop === "wasm" ? WasmFilter.create(this.filter4, this.shortGate, this.table4.keys, this.table4.first, { off: t.chkOff, mask: t.chkMask, value: t.chkValue }, this.table4.bits, FILTER_BITS) : null;
   }
 
   /** Patterns incomplete on every file (an undecidable variant without atoms), for measurements. */
   alwaysUndecided(): number {
     const p = new Set<number>();
-    for (const vi of this.atomless) if (this.variants[vi]!.kind !== "regex") p.add(this.variants[vi]!.pattern);
+    for (const vi of this.atomless) if (this.kinds[vi] !== KIND_REGEX) p.add(this.varPattern[vi]!);
     return p.size;
   }
 
@@ -439,7 +604,7 @@ class CompiledSet implements PatternSet {
           run.regexBack(vi, at - this.entOffMin[e]!, at);
           break;
         default:
-          run.undecided(this.variants[vi]!.pattern);
+          run.undecided(this.varPattern[vi]!);
       }
     }
   }
@@ -537,12 +702,17 @@ class ScanRun {
   /** Per pattern: the alias patterns of each canonical one (identical declarations), if any. */
   private readonly aliases = new Map<number, number[]>();
 
+  private readonly varPattern: Int32Array;
+  /** Variant objects built so far (see CompiledSet's constructor). */
+  private readonly made: (Variant | undefined)[] = [];
+
   constructor(
-    patterns: number,
-    private readonly variants: Variant[],
-    canonical: Int32Array,
+    t: PatternTables,
+    private readonly make: (vi: number) => Variant,
   ) {
-    canonical.forEach((c, p) => {
+    const patterns = t.patterns;
+    const variants = t.kinds.length;
+    t.canonical.forEach((c, p) => {
       if (c === p) return;
       let list = this.aliases.get(c);
       if (!list) this.aliases.set(c, (list = []));
@@ -554,25 +724,18 @@ class ScanRun {
     this.pCount = new Int32Array(patterns);
     this.pLast = new Int32Array(patterns);
     this.pFlags = new Uint8Array(patterns);
-    this.vEpoch = new Int32Array(variants.length);
-    this.litStart = new Int32Array(variants.length);
-    this.litLen = new Int32Array(variants.length);
-    this.litFlags = new Uint8Array(variants.length);
-    this.litXor = new Int32Array(variants.length);
-    let size = 0;
-    for (const v of variants) if (v.kind === "literal") size += v.bytes.length;
-    this.litPool = new Uint8Array(size);
-    let at = 0;
-    variants.forEach((v, vi) => {
-      if (v.kind !== "literal") return;
-      this.litPool.set(v.bytes, at);
-      this.litStart[vi] = at;
-      this.litLen[vi] = v.bytes.length;
-      at += v.bytes.length;
-      this.litFlags[vi] = (v.nocase ? LIT_NOCASE : 0) | (v.fullword ? LIT_FULLWORD : 0) | (v.wide ? LIT_WIDE : 0) | (v.xor ? LIT_XOR : 0);
-      if (v.xor) this.litXor[vi] = v.xor.min | (v.xor.max << 8);
-    });
-    this.vDone = new Int32Array(variants.length);
+    this.vEpoch = new Int32Array(variants);
+    this.vDone = new Int32Array(variants);
+    this.varPattern = t.varPattern;
+    this.litPool = t.litPool;
+    this.litStart = t.litStart;
+    this.litLen = t.litLen;
+    this.litFlags = t.litFlags;
+    this.litXor = t.litXor;
+  }
+
+  private variant(vi: number): Variant {
+    return (this.made[vi] ??= this.make(vi));
   }
 
   begin(data: Uint8Array): void {
@@ -650,11 +813,11 @@ class ScanRun {
       for (let k = 0; k < len; k++) if ((data[start + k]! ^ key) !== pool[at + k]) return;
     }
     if (flags & LIT_FULLWORD && !fullWord(data, start, start + len, (flags & LIT_WIDE) !== 0, key)) return;
-    this.record(this.variants[vi]!.pattern, start, len);
+    this.record(this.varPattern[vi]!, start, len);
   }
 
   base64(vi: number, start: number): void {
-    const v = this.variants[vi] as Extract<Variant, { kind: "base64" }>;
+    const v = this.variant(vi) as Extract<Variant, { kind: "base64" }>;
     const len = verifyBase64(v.b64, this.data, start);
     if (len > 0) this.record(v.pattern, start, len);
   }
@@ -664,7 +827,7 @@ class ScanRun {
    * variant in this scan are skipped, so overlapping candidate ranges cost one search.
    */
   regex(vi: number, lo: number, hi: number, at: number): void {
-    if (hi < 0 || !this.quick(this.variants[vi] as RegexVariant, at)) return;
+    if (hi < 0 || !this.quick(this.variant(vi) as RegexVariant, at)) return;
     if (this.vEpoch[vi] !== this.epoch) {
       this.vEpoch[vi] = this.epoch;
       this.vDone[vi] = -1;
@@ -672,12 +835,12 @@ class ScanRun {
     if (lo <= this.vDone[vi]!) lo = this.vDone[vi]! + 1;
     if (lo > hi) return;
     this.vDone[vi] = hi;
-    this.verifyRegex(this.variants[vi] as RegexVariant, lo, hi);
+    this.verifyRegex(this.variant(vi) as RegexVariant, lo, hi);
   }
 
   /** Candidate starts from the backward NFA (prefix ending at q), each checked forwards. */
   regexBack(vi: number, q: number, at: number): void {
-    const v = this.variants[vi] as RegexVariant;
+    const v = this.variant(vi) as RegexVariant;
     if (q < 0 || !this.quick(v, at)) return;
     const suffix = v.suffix!.get();
     if (suffix === null) return this.undecided(v.pattern);
@@ -793,7 +956,7 @@ class ScanRun {
 
   /** A variant without atoms: its regex over all the data (every start offset), or undecidable. */
   scanWhole(vi: number): void {
-    const v = this.variants[vi]!;
+    const v = this.variant(vi);
     if (v.kind !== "regex") {
       this.undecided(v.pattern);
       return;
