@@ -10,7 +10,9 @@ import { createDigester } from "../engines/hash/digest";
 import { createEngine, emptyStats, subtractStats, type EngineStats, type YaraEngine } from "../engines/yara/engine";
 import { fileExternals } from "../engines/yara/filetype";
 import { engineWorn } from "../engines/yara/yarax";
-import type { FileHashes, Reason, ScanResult } from "../types";
+import type { ByteSource } from "../engines/yara/contracts";
+import type { FileHashes, Finding, Reason, ScanResult } from "../types";
+import { fileSource } from "../util/bytesource";
 import { displayPath } from "../util/paths";
 import { identify, prepareSevenZip, sevenZipReady } from "../containers";
 import { describeType, reasonForError } from "../walk/walk";
@@ -75,6 +77,22 @@ function readSome(fd: number, buf: Buffer, off: number, len: number): number {
       throw err;
     }
   }
+}
+
+/** The first bytes of a large file kept in memory (stdin: all that the rules can read of a pipe). */
+const STDIN_HEAD = 64 << 10;
+
+class NotSeekable extends Error {}
+
+/** Reads within `head` (a pipe's first bytes); anything else throws NotSeekable. */
+function headSource(head: Uint8Array, size: number): ByteSource {
+  return {
+    size,
+    read(offset, length) {
+      if (offset + length <= head.length || offset >= size) return head.subarray(Math.min(offset, head.length), Math.min(offset + length, head.length));
+      throw new NotSeekable("not seekable");
+    },
+  };
 }
 
 /** uid -> user name, from /etc/passwd (read once; "" where unknown or on Windows). */
@@ -156,17 +174,16 @@ function scan(task: ScanTask): Inspected {
       return done(out.result, out.members);
     }
 
-    // Too large for memory: stream the rest once, in chunks, through the digests and (fast path
-    // only) the YARA matcher, whose conditions see the file's head and tail (engine.ts scanLarge).
+    // Too large for memory: stream the rest once, in chunks, through the digests and the YARA
+    // matcher; then the conditions and modules read the file through positioned reads.
     let size = n;
     const need = !hashDb ? { md5: false, sha1: false, sha256: false } : statSize >= 0 ? hashDb.algorithmsFor(statSize) : { md5: true, sha1: true, sha256: true };
     const digester = createDigester({ md5: need.md5, sha1: need.sha1, sha256: true });
-    // The head kept for conditions is at most --max-filesize: the limit bounds memory per file.
-    const large = yara?.scanLarge?.(limit);
+    const large = yara?.begin(statSize >= 0 ? statSize : n);
     digester.update(buffer.subarray(0, n));
     large?.feed(buffer.subarray(0, n));
-    // The first bytes, for the container check and the filetype external (the chunk reads below reuse the buffer).
-    const head = Uint8Array.from(buffer.subarray(0, Math.min(n, 4096)));
+    // The first bytes, for the container check, the filetype external and (stdin) the reads.
+    const head = Uint8Array.from(buffer.subarray(0, Math.min(n, STDIN_HEAD)));
     const chunk = buffer.subarray(0, CHUNK);
     for (;;) {
       const got = readSome(fd, chunk, 0, chunk.length);
@@ -180,12 +197,20 @@ function scan(task: ScanTask): Inspected {
     const over = `${size} bytes is over --max-filesize ${limit}`;
     let reason: Reason | undefined = { code: "max-filesize", message: `${over}: hashed, not pattern-matched` };
     if (large) {
-      const out = large.end(fileExternals(name, filepath, owner, head));
+      // A pipe cannot be read again: its first bytes are all the rules can read.
+      const seekable = fd !== 0 || fs.fstatSync(0).isFile();
+      let out: { findings: Finding[]; undecided: number; reason?: string };
+      try {
+        out = large.end(seekable ? fileSource(fd, size) : headSource(head, size), fileExternals(name, filepath, owner, head.subarray(0, 4096)));
+      } catch (err) {
+        if (!(err instanceof NotSeekable)) throw err;
+        out = { findings: [], undecided: 1, reason: `the rules read past the first ${STDIN_HEAD} bytes of a pipe, which cannot be read again` };
+      }
       findings.push(...out.findings);
       const format = init.archives ? identify(head) : null;
       // A container this large is not opened: its members were not scanned, so never clean.
       if (format !== null) reason = { code: "max-filesize", message: `${over}: a ${format} container, not opened; pattern-matched as one file` };
-      else if (out.undecided > 0) reason = { code: "max-filesize", message: `${over}: ${out.undecided} rule(s) undecidable without the whole file in memory` };
+      else if (out.undecided > 0) reason = { code: "max-filesize", message: `${over}: ${out.reason ?? `${out.undecided} rule(s) undecided`}` };
       else reason = undefined;
     }
     const verdict = findings.length > 0 ? "detected" : reason ? "partial" : "clean";

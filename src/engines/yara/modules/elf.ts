@@ -7,8 +7,12 @@
 // Nothing is parsed until a field is read; symbols and dynamic entries are decoded when indexed.
 // Hostile files get bounds YARA-X does not have: name scans are remembered per block, and past the
 // caps on dynamic entries and on name decoding a field is UNKNOWN, never a guess.
+// The parser works on the file in one buffer: read through the source for files up to
+// WHOLE_FILE_MAX; above it a file that is not an ELF file is told from its first bytes (exact),
+// and an ELF file is UNKNOWN.
 import { createHash } from "node:crypto";
-import { UNKNOWN, type ArrayValue, type ModuleFactory, type StructValue, type Unknown, type Value } from "../contracts";
+import { UNKNOWN, type ArrayValue, type ByteSource, type ModuleFactory, type StructValue, type Unknown, type Value } from "../contracts";
+import { FileReader, WHOLE_FILE_MAX } from "../reader";
 import { func, struct, truncUsize } from "./util";
 
 const SHN_LORESERVE = 0xff00;
@@ -680,7 +684,26 @@ const CONSTANTS: Record<string, number> = {
 export const ELF_CONSTANTS: Readonly<Record<string, number>> = CONSTANTS;
 const CONSTANT_VALUES = new Map(Object.entries(CONSTANTS).map(([k, v]) => [k, BigInt(v)]));
 
-function load(data: Uint8Array): StructValue {
+/** parse()'s first checks, on a file of any size: false when it is surely not an ELF file. */
+function mayBeElf(file: FileReader): boolean {
+  const h = file.read(0, 6);
+  return h.length >= 6 && file.size >= 16 && h[0] === 0x7f && h[1] === 0x45 && h[2] === 0x4c && h[3] === 0x46 && (h[4] === 1 || h[4] === 2) && (h[5] === 1 || h[5] === 2);
+}
+
+function load(source: ByteSource): StructValue {
+  const file = FileReader.from(source);
+  // Nothing is read until the first field access; constants need no file.
+  let root: StructValue | undefined;
+  const get = (): StructValue => {
+    if (root) return root;
+    const data = file.whole(WHOLE_FILE_MAX);
+    if (data) return (root = parsedRoot(data));
+    return (root = mayBeElf(file) ? { kind: "struct", field: () => UNKNOWN } : parsedRoot(new Uint8Array(0)));
+  };
+  return { kind: "struct", field: (name) => CONSTANT_VALUES.get(name) ?? get().field(name) };
+}
+
+function parsedRoot(data: Uint8Array): StructValue {
   let parsed: Parsed | undefined | null = null; // null: not parsed yet
   let nameIndex: Names | undefined;
   const names = (): Names => (nameIndex ??= new Names(data));
@@ -765,8 +788,7 @@ function load(data: Uint8Array): StructValue {
     import_md5: func((a) => (a.length === 0 ? importMd5(data, symbols().dynsym, symbols().symtab) : UNKNOWN)),
     telfhash: func((a) => (a.length === 0 ? telfhash(data, symbols().dynsym, symbols().symtab) : UNKNOWN)),
   };
-  const root = struct(fields);
-  return { kind: "struct", field: (name) => CONSTANT_VALUES.get(name) ?? root.field(name) };
+  return struct(fields);
 }
 
 export const elf: ModuleFactory = { name: "elf", load };

@@ -15,6 +15,11 @@ export interface MatchStream {
   readonly position: number;
   /** The MatchTable a scan of all the fed bytes gives. The stream is done after this. */
   end(): MatchTable;
+  /**
+   * After end(): all the fed bytes when they fit in one window (the stream held them whole anyway;
+   * the caller may keep them), else undefined.
+   */
+  whole(): Uint8Array | undefined;
 }
 
 export interface StreamGeometry {
@@ -44,6 +49,7 @@ export function matchStream(scan: (data: Uint8Array) => MatchTable, geo: StreamG
   let ownedFrom = 0;
   let windows = 0;
   let ended = false;
+  let held: Uint8Array | undefined;
   const merged = new Map<number, PatternMatches>();
 
   /** Scan buf[0..len) and keep the matches starting in [ownedFrom, ownedTo). */
@@ -103,9 +109,9 @@ export function matchStream(scan: (data: Uint8Array) => MatchTable, geo: StreamG
       ended = true;
       // One window only: exactly the whole-bytes scan.
       if (windows === 0) {
-        const t = scan(buf.subarray(0, len));
+        held = buf.subarray(0, len);
         buf = new Uint8Array(0);
-        return t;
+        return scan(held);
       }
       window(bufStart + len);
       buf = new Uint8Array(0);
@@ -122,5 +128,6 @@ export function matchStream(scan: (data: Uint8Array) => MatchTable, geo: StreamG
       hits.sort((a, b) => a - b);
       return { get: (p) => merged.get(p), hits: () => hits };
     },
+    whole: () => held,
   };
 }

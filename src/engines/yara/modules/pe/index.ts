@@ -2,8 +2,11 @@
 // YARA-X's exact values, parsed lazily from the scanned bytes only (headers on first read;
 // imports, exports, resources, version info, Rich header and PDB path each on first use).
 // Authenticode signatures are not parsed: their fields are exact only for files without a
-// certificate table (no signatures), and UNKNOWN otherwise, so YARA-X decides.
-import { UNKNOWN, type ModuleFactory, type StructValue, type Unknown, type Value } from "../../contracts";
+// certificate table (no signatures), and UNKNOWN otherwise, so YARA-X decides. The parser works
+// on the file in one buffer: read through the source for files up to WHOLE_FILE_MAX; above it a
+// file that is not a PE is told from its first bytes (exact), and a PE is UNKNOWN.
+import { UNKNOWN, type ByteSource, type ModuleFactory, type StructValue, type Unknown, type Value } from "../../contracts";
+import { FileReader, WHOLE_FILE_MAX } from "../../reader";
 import { bytesEqual, equalsIgnoreAsciiCase, toBytes } from "./bytes";
 import { PE_CONSTANTS } from "./constants";
 import { parsePdbPath } from "./debug";
@@ -505,15 +508,28 @@ function checksum(pe: PeFile): number {
   return (sum + d.length) >>> 0;
 }
 
+const UNKNOWN_ROOT: StructValue = { kind: "struct", field: () => UNKNOWN };
+
+/** parseHeaders' first checks, on a file of any size: false when it is surely not a PE. */
+function mayBePe(file: FileReader): boolean {
+  if (file.size < 64 || file.uint(0, 2, false) !== 0x5a4d) return false;
+  const pe = file.uint(60, 4, false)!;
+  return pe <= file.size && file.uint(pe, 4, false) === 0x00004550 && pe + 24 <= file.size;
+}
+
 export const pe: ModuleFactory = {
   name: "pe",
-  load(data: Uint8Array): StructValue {
+  load(source: ByteSource): StructValue {
     // Nothing is read until the first field access.
     let root: StructValue | undefined;
-    const get = (): StructValue => (root ??= struct(fields((() => {
+    const get = (): StructValue => {
+      if (root) return root;
+      const file = FileReader.from(source);
+      const data = file.whole(WHOLE_FILE_MAX);
+      if (!data) return (root = mayBePe(file) ? UNKNOWN_ROOT : struct(fields(undefined)));
       const f = PeFile.parse(data);
-      return f ? new Parts(f) : undefined;
-    })())));
+      return (root = struct(fields(f ? new Parts(f) : undefined)));
+    };
     return { kind: "struct", field: (name) => get().field(name) };
   },
 };
