@@ -8,6 +8,7 @@ import { pe } from "../../src/engines/yara/modules/pe";
 import { PE_CONSTANTS } from "../../src/engines/yara/modules/pe/constants";
 import { buildPe, checkAgainstYaraX, COMMON_EXPRS, evalPath, type PeSpec } from "./yara-module-pe-fixtures";
 import { bytesSource } from "../../src/util/bytesource";
+import { poisonSource } from "../support/bytesources";
 
 const FULL: PeSpec = {
   rich: { key: 0x1badb002, tools: [[30729, 147, 12], [0, 1, 200], [26715, 260, 5]] },
@@ -62,6 +63,10 @@ const EXTRA = [
 function check(data: Uint8Array, exprs: string[]) {
   const r = checkAgainstYaraX(pe.load(bytesSource(data)), data, exprs);
   expect(r.disagree).toEqual([]);
+  // The same through positioned reads (block cache; views poisoned at each read).
+  const s = checkAgainstYaraX(pe.load(poisonSource(data)), data, exprs);
+  expect(s.disagree).toEqual([]);
+  expect(s.unknown).toEqual(r.unknown);
   return r;
 }
 

@@ -73,8 +73,8 @@ describe("begin/feed/end through a ByteSource", () => {
   for (const at of needles) pe.set(Buffer.from("NEEDLE-R3"), at);
   const mid = (N >> 1) + 65536 - 2; // straddles a cache block boundary
   const range = [1 * MiB - 7, 5 * MiB + 3] as const; // crosses read pieces and chunk cuts
-  // pe reads the whole file (under WHOLE_FILE_MAX) into memory: its rules are a set of their own,
-  // so that the others read in pieces and blocks.
+  // pe's rules are a set of their own: its checksum reads the whole file, and the others must be
+  // seen reading in pieces and blocks on their own.
   const peRules = `import "pe"
 rule pe_overlay { condition: pe.is_pe and pe.number_of_imports == 1 and pe.imports("kernel32.dll", "CreateFileA") and pe.overlay.size > 10000000 and pe.overlay.offset + pe.overlay.size == filesize and pe.version_info["CompanyName"] == "Ring3 Test" }
 rule pe_checksum { condition: pe.calculate_checksum() != 0 and pe.imphash() != "" }
@@ -152,7 +152,7 @@ rule elf_imports { condition: elf.import_md5() == elf.import_md5() and elf.telfh
     expect(src2.largest).toBeLessThanOrEqual(MiB);
   });
 
-  it("over WHOLE_FILE_MAX: exact for reads, math, hash and files that are not PE; a PE's fields are undecided, with the reason", () => {
+  it("over WHOLE_FILE_MAX: reads, math, hash and pe are exact; what YARA-X must decide is undecided, with the reason", () => {
     const size = WHOLE_FILE_MAX + 4096;
     const data = new Uint8Array(size);
     data.set(Buffer.from("plain text, not a PE"), 0);
@@ -165,14 +165,20 @@ rule tail_hash { condition: hash.md5(filesize - 5000, 5000) == "${digest("md5", 
     expect(whole.map((f) => f.replace(/ \[.*/, ""))).toEqual(["default:plain", "default:tail_hash"]);
     expect(streamed(e, data, [7 * MiB])).toEqual({ findings: whole, undecided: 0, reason: undefined });
 
-    // The same size with a PE at its start: pe fields need the parser over the whole file.
+    // The same size with a PE at its start (its overlay is the rest): pe reads what it needs.
     const built = buildPe({ imports: [{ dll: "kernel32.dll", functions: ["ExitProcess"] }] });
     data.set(built, 0);
-    const peRule = 'import "pe"\nrule pe_r { condition: pe.number_of_imports == 1 }\nrule u { condition: uint16(0) == 0x5a4d }';
+    const peRule = `import "pe"\nimport "dotnet"\nrule pe_r { condition: pe.number_of_imports == 1 and pe.imports("kernel32.dll", "ExitProcess") and pe.overlay.size == ${size - built.length} }
+rule u { condition: uint16(0) == 0x5a4d }
+rule net { condition: dotnet.is_dotnet }`;
     const pe = engine(peRule);
+    expect(oracleCompile(peRule).scan(data).map((m) => m.rule)).toEqual(["pe_r", "u"]);
     expect(pe.scan(data, EXT).map((f) => f.rule)).toEqual(["pe_r", "u"]);
-    const out = streamed(pe, data, []);
-    expect(out.findings).toEqual(["default:u"]);
+    const src = poisonSource(data);
+    const out = streamed(pe, data, [], src);
+    expect(src.largest).toBeLessThanOrEqual(MiB);
+    // dotnet is left to YARA-X, which needs the file whole: undecided, and the reason says so.
+    expect(out.findings).toEqual(["default:pe_r", "default:u"]);
     expect(out.undecided).toBe(1);
     expect(out.reason).toBe(`1 rule(s) left to YARA-X, which needs the file in one buffer: ${size} bytes is over ${WHOLE_FILE_MAX}`);
     // --engine yara-x: nothing decided above the bound, and it says so.

@@ -6,9 +6,10 @@ import type { ByteSource } from "./contracts";
 import { inMemory } from "../../util/bytesource";
 
 /**
- * The most of a file read into one buffer: by the pe and elf modules (their parsers work on the
- * whole file) and for YARA-X (the fallback for rules the fast path leaves UNKNOWN, and the
- * `--engine yara-x` mode). Above it those answer UNKNOWN, and the file is partial with a reason.
+ * The most of a file read into one buffer: by the elf module (its parser works on the whole file)
+ * and for YARA-X (the fallback for rules the fast path leaves UNKNOWN, and the `--engine yara-x`
+ * mode); also the largest single field the pe module materializes. Above it those answer UNKNOWN
+ * (or fail the scan, for such a field), and the file is partial with a reason.
  */
 export const WHOLE_FILE_MAX = 64 << 20;
 
@@ -17,6 +18,8 @@ const BLOCK = 64 << 10;
 const BLOCKS = 8;
 /** Long ranges are read in pieces of this size, past the cache. */
 const PIECE = 1 << 20;
+
+const FOUND = Symbol("found");
 
 interface Block {
   /** Block number (file offset / BLOCK); -1 for a free buffer. */
@@ -114,11 +117,55 @@ export class FileReader implements ByteSource {
   /** An unsigned integer of `size` bytes at `offset`, undefined when it is not all inside the file. */
   uint(offset: number, size: number, bigEndian: boolean): number | undefined {
     if (offset < 0 || offset + size > this.size) return undefined;
-    const b = this.held ? this.held.subarray(offset, offset + size) : this.read(offset, size);
+    let b: Uint8Array;
+    let o: number;
+    if (this.held) {
+      b = this.held;
+      o = offset;
+    } else {
+      const k = Math.floor(offset / BLOCK);
+      if (Math.floor((offset + size - 1) / BLOCK) === k) {
+        b = this.block(k).data;
+        o = offset - k * BLOCK;
+      } else {
+        b = this.read(offset, size);
+        o = 0;
+      }
+    }
     let v = 0;
-    if (bigEndian) for (let i = 0; i < size; i++) v = v * 256 + b[i];
-    else for (let i = size - 1; i >= 0; i--) v = v * 256 + b[i];
+    if (bigEndian) for (let i = 0; i < size; i++) v = v * 256 + b[o + i];
+    else for (let i = size - 1; i >= 0; i--) v = v * 256 + b[o + i];
     return v;
+  }
+
+  /** The offset of the first `byte` in [from, end) (clipped to the file), or -1. */
+  indexOf(byte: number, from: number, end = this.size): number {
+    let found = -1;
+    if (this.held) {
+      const s = Math.max(0, from);
+      const i = this.held.subarray(0, Math.min(end, this.size)).indexOf(byte, s);
+      return i;
+    }
+    // Through the cache first (most searches end within a few bytes), then in pieces.
+    const s = Math.max(0, Math.min(from, this.size));
+    const e = Math.max(s, Math.min(end, this.size));
+    const near = Math.min(e, (Math.floor(s / BLOCK) + 1) * BLOCK);
+    if (near > s) {
+      const i = this.read(s, near - s).indexOf(byte);
+      if (i >= 0) return s + i;
+    }
+    try {
+      this.each(near, e, (piece, at) => {
+        const i = piece.indexOf(byte);
+        if (i >= 0) {
+          found = at + i;
+          throw FOUND;
+        }
+      });
+    } catch (err) {
+      if (err !== FOUND) throw err;
+    }
+    return found;
   }
 
   /**
