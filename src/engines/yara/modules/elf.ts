@@ -306,13 +306,14 @@ function firstHigh(data: Uint8Array): number {
 }
 
 /**
- * A name's bytes (a copy, or a view of a file in memory). A name runs to the next NUL, however far:
- * one longer than WHOLE_FILE_MAX (a crafted file) fails the scan rather than fill memory.
+ * A name's bytes (a view of a file in memory, else a copy). A name runs to the next NUL, however
+ * far: a copy longer than WHOLE_FILE_MAX (a crafted file) fails the scan rather than fill memory.
  */
 function nameBytes(file: FileReader, name: RawName): Uint8Array {
+  if (file.bytes) return file.bytes.subarray(name.start, name.end);
   const n = name.end - name.start;
   if (n > WHOLE_FILE_MAX) throw new Error(`elf: a ${n}-byte name is over ${WHOLE_FILE_MAX} bytes`);
-  return file.bytes ? file.bytes.subarray(name.start, name.end) : file.copy(name.start, n);
+  return file.copy(name.start, n);
 }
 
 /**

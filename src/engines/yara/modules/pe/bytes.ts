@@ -24,14 +24,15 @@ export class Bytes {
   }
 
   /**
-   * The bytes themselves, for values (names, the Rich header) and small structures. More than
-   * WHOLE_FILE_MAX at once (a crafted string running to the end of a huge file) is an error of the
-   * scan, not a value made up.
+   * The bytes themselves, for values (names, the Rich header) and small structures: a view of a
+   * file in memory, else a copy; a copy of more than WHOLE_FILE_MAX (a crafted string running to
+   * the end of a huge file) is an error of the scan, not a value made up.
    */
   bytes(): Uint8Array {
-    if (this.length > WHOLE_FILE_MAX) throw new Error(`pe: a ${this.length}-byte field is over ${WHOLE_FILE_MAX} bytes`);
     const held = this.file.bytes;
-    return held ? held.subarray(this.base, this.base + this.length) : this.file.copy(this.base, this.length);
+    if (held) return held.subarray(this.base, this.base + this.length);
+    if (this.length > WHOLE_FILE_MAX) throw new Error(`pe: a ${this.length}-byte field is over ${WHOLE_FILE_MAX} bytes`);
+    return this.file.copy(this.base, this.length);
   }
 
   /** Offset of the first `byte` at or after `from`, or -1. */
