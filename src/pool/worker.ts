@@ -183,15 +183,24 @@ function scan(task: ScanTask): Inspected {
     digester.update(buffer.subarray(0, n));
     large?.feed(buffer.subarray(0, n));
     // The first bytes, for the container check, the filetype external and (stdin) the reads.
-    const head = Uint8Array.from(buffer.subarray(0, Math.min(n, STDIN_HEAD)));
+    const headBuf = new Uint8Array(STDIN_HEAD);
+    let headLen = 0;
+    const keepHead = (b: Uint8Array) => {
+      const k = Math.min(b.length, STDIN_HEAD - headLen);
+      headBuf.set(b.subarray(0, k), headLen);
+      headLen += k;
+    };
+    keepHead(buffer.subarray(0, n));
     const chunk = buffer.subarray(0, CHUNK);
     for (;;) {
       const got = readSome(fd, chunk, 0, chunk.length);
       if (got === 0) break;
+      if (headLen < STDIN_HEAD) keepHead(chunk.subarray(0, got));
       digester.update(chunk.subarray(0, got));
       large?.feed(chunk.subarray(0, got));
       size += got;
     }
+    const head = headBuf.subarray(0, headLen);
     const hashes: FileHashes = digester.digest();
     const findings = hashDb ? hashDb.lookup(size, hashes) : [];
     const over = `${size} bytes is over --max-filesize ${limit}`;

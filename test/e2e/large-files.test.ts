@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildPe } from "../unit/yara-module-pe-fixtures";
 import { BIN, json, ring3, tempDir, write, type Json } from "./helpers";
 
 const MARK = "RING3-LARGE-MARKER";
@@ -106,6 +107,23 @@ describe("files over --max-filesize, fast path", () => {
       expect(qr.reason).toBeUndefined();
       expect(qr.findings.map((f: Json) => f.rule)).toEqual(["not_pe", "mostly_zero", "zero_hash"]);
     }
+
+    // A PE with 5 MiB appended: its fields are read where they lie, the overlay is not.
+    const built = buildPe({ imports: [{ dll: "kernel32.dll", functions: ["CreateFileA"] }] });
+    const exe = sparse("overlay.exe", 5 * MiB, [[0, Buffer.from(built)]]);
+    const peRules = write(
+      dir,
+      "pe-fields.yar",
+      'import "pe"\n' +
+        `rule pe_fields { condition: pe.is_pe and pe.imports("kernel32.dll", "CreateFileA") and pe.overlay.offset == ${built.length} and pe.overlay.size == ${5 * MiB - built.length} and pe.imphash() != "" }\n` +
+        "rule pe_not { condition: pe.number_of_imports != 1 }\n",
+    );
+    for (const args of [["--max-filesize", "1M"], ["--engine", "yara-x", "--max-filesize", "64M"]]) {
+      const r = ring3(["scan", "--format", "json", "--rules", peRules, ...args, exe]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(json(r).results[0].reason).toBeUndefined();
+      expect(json(r).results[0].findings.map((f: Json) => f.rule)).toEqual(["pe_fields"]);
+    }
   });
 
   it("keeps a large container partial (its members are not opened); --engine yara-x reads it whole up to 64 MiB", () => {
@@ -128,6 +146,29 @@ describe("files over --max-filesize, fast path", () => {
     expect(y.code, y.stderr).toBe(2);
     expect(json(y).results[0]).toMatchObject({ verdict: "partial", findings: [], reason: { code: "max-filesize" } });
     expect(json(y).results[0].reason.message).toMatch(/YARA-X needs the file in one buffer/);
+  });
+
+  it("reads a large standard input again where it can: a redirected file, not a pipe (past its first 64 KiB)", () => {
+    const size = 20 * MiB;
+    const data = Buffer.alloc(size);
+    data.write("MZ", 0, "latin1");
+    data.writeUInt32LE(1, 12 * MiB);
+    const p = path.join(dir, "stdin.bin");
+    fs.writeFileSync(p, data);
+    const head = write(dir, "head.yar", "rule head { condition: uint16(0) == 0x5a4d }\n");
+    const mid = write(dir, "mid12.yar", `rule head { condition: uint16(0) == 0x5a4d }\nrule mid { condition: uint32(${12 * MiB}) == 1 }\n`);
+    // A pipe: what lies in its first 64 KiB is read from memory; more cannot be, and says so.
+    const piped = ring3(["scan", "--format", "json", "--max-filesize", "1K", "--rules", head, "-"], { input: data });
+    expect(piped.code, piped.stderr).toBe(1);
+    expect(json(piped).results[0].findings.map((f: Json) => f.rule)).toEqual(["head"]);
+    const far = ring3(["scan", "--format", "json", "--max-filesize", "1K", "--rules", mid, "-"], { input: data });
+    expect(far.code, far.stderr).toBe(2);
+    expect(json(far).results[0]).toMatchObject({ verdict: "partial", reason: { code: "max-filesize" } });
+    expect(json(far).results[0].reason.message).toMatch(/past the first 65536 bytes of a pipe/);
+    // A redirected file is read again through positioned reads: exact.
+    const run = spawnSync("sh", ["-c", `"${BIN}" scan --format json --max-filesize 1K --rules "${mid}" - < "${p}"`], { env: { ...process.env, CI: "true", NO_COLOR: "1" }, maxBuffer: 64 * MiB });
+    expect(run.status, run.stderr.toString()).toBe(1);
+    expect(JSON.parse(run.stdout.toString()).results[0].findings.map((f: Json) => f.rule)).toEqual(["head", "mid"]);
   });
 
   it("scans a 3 GB file in bounded memory and finds what lies in the middle and at the end", () => {
