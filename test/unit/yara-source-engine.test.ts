@@ -187,6 +187,28 @@ rule net { condition: dotnet.is_dotnet }`;
     expect(x.reason).toMatch(/YARA-X needs the file in one buffer/);
   });
 
+  it("files fed one after another reuse the matcher's buffer; files fed side by side do not share it", () => {
+    const e = engine('rule r { strings: $a = "abc" condition: #a == 2 and uint8(@a[2] + 3) == 0x7a }');
+    const mk = (n: number, at: number[]) => {
+      const d = new Uint8Array(n).fill(0x20);
+      for (const o of at) d.set(Buffer.from("abcz"), o);
+      return d;
+    };
+    const files = [mk(5000, [1, 4000]), mk(300_000, [70_000, 299_000]), mk(100, [0, 50]), mk(2000, [10])];
+    const expected = files.map((d) => e.scan(d, EXT).map(signature));
+    expect(expected.map((f) => f.length)).toEqual([1, 1, 1, 0]);
+    for (let round = 0; round < 2; round++) files.forEach((d, i) => expect(streamed(e, d, [d.length >> 1]).findings).toEqual(expected[i]));
+    // Side by side: A begun, B begun and ended, then A fed and ended.
+    const [a, b] = [files[1]!, files[0]!];
+    const sa = e.begin(a.length);
+    sa.feed(a.subarray(0, 1000));
+    const sb = e.begin(b.length);
+    sb.feed(b);
+    expect(sb.end(bytesSource(b), EXT).findings.map((f) => f.rule)).toEqual(["r"]);
+    sa.feed(a.subarray(1000));
+    expect(sa.end(bytesSource(a), EXT).findings.map((f) => f.rule)).toEqual(["r"]);
+  });
+
   it("a source whose size is not the bytes fed is an error, not an answer", () => {
     const e = engine("rule r { condition: filesize > 0 }");
     const data = new Uint8Array(100_000);

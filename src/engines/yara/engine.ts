@@ -21,6 +21,7 @@ import { MODULES } from "./modules";
 import { parse } from "./parser";
 import { FileReader, WHOLE_FILE_MAX } from "./reader";
 import { compilePatterns, type PatternSet } from "./strings";
+import type { StreamPool } from "./strings/stream";
 import {
   compile,
   initYaraX,
@@ -138,6 +139,9 @@ class FastEngine implements YaraEngine {
   private readonly st: EngineStats;
   /** The externals the conditions see: the defines, with the per-file ones set before each file. */
   private readonly externals: Record<string, string | number | boolean>;
+  /** The matcher's window buffer, lent from one file to the next. */
+  private readonly streamPool: StreamPool = { buf: new Uint8Array(0) };
+  private streamBusy = false;
 
   private constructor(
     private readonly init: EngineInit,
@@ -186,7 +190,11 @@ class FastEngine implements YaraEngine {
   }
 
   begin(_size: number): FileScan {
-    const stream = this.patterns.stream();
+    // The pooled window buffer serves one file at a time; a file begun while another is open
+    // gets a buffer of its own.
+    const pool = this.streamBusy ? undefined : this.streamPool;
+    this.streamBusy ||= pool !== undefined;
+    const stream = this.patterns.stream(undefined, pool);
     let matchMs = 0;
     return {
       feed: (chunk) => {
@@ -198,6 +206,7 @@ class FastEngine implements YaraEngine {
         this.st.files++;
         const m0 = performance.now();
         const matches = stream.end();
+        if (pool) this.streamBusy = false;
         this.st.matchMs += matchMs + performance.now() - m0;
         if (stream.position !== source.size) throw new Error(`the file changed while being scanned: ${stream.position} bytes read, ${source.size} now`);
         // A file that fit in one matcher window is in memory already: the conditions read it there.

@@ -37,11 +37,21 @@ export interface StreamGeometry {
 /** Default step: 8 MiB of new bytes per window. */
 export const DEFAULT_STEP = 8 << 20;
 
-export function matchStream(scan: (data: Uint8Array) => MatchTable, geo: StreamGeometry, step = DEFAULT_STEP): MatchStream {
+/**
+ * A window buffer handed from one stream to the next (one file after another): no allocation per
+ * file once it has grown to the files' size. What a stream's whole() returned is valid until the
+ * next stream on the same pool starts.
+ */
+export interface StreamPool {
+  buf: Uint8Array;
+}
+
+export function matchStream(scan: (data: Uint8Array) => MatchTable, geo: StreamGeometry, step = DEFAULT_STEP, pool?: StreamPool): MatchStream {
   if (!(step >= 1)) throw new Error(`stream step must be positive: ${step}`);
   const { before, after } = geo;
-  let buf = new Uint8Array(Math.min(before + step + after, 1 << 16));
   const cap = before + step + after;
+  let buf = pool && pool.buf.length > 0 && pool.buf.length <= cap ? pool.buf : new Uint8Array(Math.min(cap, 1 << 16));
+  if (pool) pool.buf = buf;
   let len = 0;
   /** File offset of buf[0]. */
   let bufStart = 0;
@@ -97,6 +107,7 @@ export function matchStream(scan: (data: Uint8Array) => MatchTable, geo: StreamG
           const bigger = new Uint8Array(Math.min(cap, buf.length * 2));
           bigger.set(buf.subarray(0, len));
           buf = bigger;
+          if (pool) pool.buf = buf;
         }
         const n = Math.min(chunk.length - at, buf.length - len);
         buf.set(chunk.subarray(at, at + n), len);
@@ -114,7 +125,7 @@ export function matchStream(scan: (data: Uint8Array) => MatchTable, geo: StreamG
         return scan(held);
       }
       window(bufStart + len);
-      buf = new Uint8Array(0);
+      buf = new Uint8Array(0); // the pool keeps it for the next stream
       for (const p of geo.unbounded) {
         const acc = merged.get(p);
         if (acc) acc.complete = false;
