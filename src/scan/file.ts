@@ -8,12 +8,13 @@ import * as path from "node:path";
 import { identify } from "../containers";
 import type { AlgorithmSet } from "../engines/hash/db";
 import { createDigester, digestBytes, type Digester } from "../engines/hash/digest";
+import type { ByteSource } from "../engines/yara/contracts";
 import { fileExternals } from "../engines/yara/filetype";
 import type { FileHashes, Reason, ScanResult } from "../types";
 import { describeType, reasonForError } from "../util/fs-reasons";
 import { displayPath } from "../util/paths";
 import { EngineTrap, inspectFile, runYara, type Engines, type Inspected } from "./inspect";
-import { matchFile, overReason, sizePlan, type FileMatch } from "./match";
+import { matchFile, overReason, sizePlan, STREAM_ABOVE, type FileMatch, type MatchOutcome } from "./match";
 import { FileSource, bufferSource } from "./source";
 import { verdictOf } from "./verdict";
 
@@ -25,8 +26,13 @@ export interface FileInput {
 }
 
 export const CHUNK = 1 << 20;
-/** The first bytes kept of a streamed file: container magic and the filetype external. */
+/** The first bytes of a file for its container magic and the filetype external. */
 const HEAD = 4096;
+/**
+ * The first bytes kept of a streamed file: a pipe cannot be read again, so these are all that the
+ * rules can read of standard input over --max-filesize.
+ */
+const STDIN_HEAD = 64 << 10;
 const { O_RDONLY, O_NOFOLLOW = 0, O_NONBLOCK = 0 } = fs.constants;
 const NONE: AlgorithmSet = { md5: false, sha1: false, sha256: false };
 const ALL: AlgorithmSet = { md5: true, sha1: true, sha256: true };
@@ -35,7 +41,7 @@ const napSlot = new Int32Array(new SharedArrayBuffer(4));
 export class FileStage {
   /** One buffer, grown to the largest file seen (bounded by --max-filesize + 1). */
   private buffer = Buffer.allocUnsafe(CHUNK);
-  private readonly head = Buffer.allocUnsafe(HEAD);
+  private readonly head = Buffer.allocUnsafe(STDIN_HEAD);
   private readonly source = new FileSource();
   private owners?: Map<number, string>;
 
@@ -83,12 +89,13 @@ export class FileStage {
         owner: uid >= 0 ? this.ownerOf(uid) : "",
       };
       const limit = this.engines.maxFilesize;
-      if (statSize >= 0 && sizePlan(statSize, limit) === "over") {
+      // Over the limit, or large and not a container: streamed, never held whole.
+      if (statSize >= 0 && (sizePlan(statSize, limit) === "over" || (statSize >= STREAM_ABOVE && !this.containerAt(fd)))) {
         const out = this.streamed(fd, statSize, 0, top);
         return done({ ...base, ...out });
       }
       const yara = this.engines.yara;
-      const fileMatch = yara ? matchFile(yara, statSize, "whole", limit) : undefined;
+      const fileMatch = yara ? matchFile(yara, statSize, "whole") : undefined;
       const whole = this.readWhole(fd, statSize, fileMatch);
       if (whole === null) {
         // Grew past the limit while being read (or standard input is that long): stream the rest.
@@ -151,9 +158,17 @@ export class FileStage {
     return { data, hashes };
   }
 
+  /** Whether the file's first bytes are a container's (with --no-archives nothing is one). */
+  private containerAt(fd: number): boolean {
+    if (!this.engines.limits) return false;
+    const n = fs.readSync(fd, this.head, 0, HEAD, 0); // positioned: the stream still starts at 0
+    return identify(this.head.subarray(0, n)) !== null;
+  }
+
   /**
-   * A file over --max-filesize, read once in chunks through the digests and (fast path only) the
-   * matcher. `prefix` bytes at the start of the buffer were read already.
+   * A file streamed (over --max-filesize, or a large plain file), read once in chunks through the
+   * digests and the matcher; then the conditions and modules read it through positioned reads.
+   * `prefix` bytes at the start of the buffer were read already.
    */
   private streamed(fd: number, statSize: number, prefix: number, top: { name: string; filepath: string; owner: string }): Pick<ScanResult, "verdict" | "size" | "hashes" | "findings" | "reason"> {
     const limit = this.engines.maxFilesize;
@@ -161,12 +176,12 @@ export class FileStage {
     const need = !hashDb ? NONE : statSize >= 0 ? hashDb.algorithmsFor(statSize) : ALL;
     // Partial or not, the report shows its SHA-256.
     const digester = createDigester({ ...need, sha256: true });
-    const fileMatch = yara ? matchFile(yara, statSize, "over", limit) : undefined;
+    const fileMatch = yara ? matchFile(yara, statSize, "over") : undefined;
     let size = 0;
     let headLen = 0;
     const take = (chunk: Uint8Array): void => {
-      if (headLen < HEAD) {
-        const n = Math.min(HEAD - headLen, chunk.length);
+      if (headLen < STDIN_HEAD) {
+        const n = Math.min(STDIN_HEAD - headLen, chunk.length);
         this.head.set(chunk.subarray(0, n), headLen);
         headLen += n;
       }
@@ -183,15 +198,26 @@ export class FileStage {
     }
     const hashes = digester.digest();
     const findings = hashDb ? hashDb.lookup(size, hashes) : [];
-    let reason: Reason | undefined = overReason(size, limit, null);
+    const over = size > limit;
+    let reason: Reason | undefined = overReason(size, limit, null, over);
     if (fileMatch) {
       const head = this.head.subarray(0, headLen);
-      const ext = fileExternals(top.name, top.filepath, top.owner, head);
-      const out = runYara(() => fileMatch.end(fd === 0 ? bufferSource(head) : this.source.reset(fd, size), ext), this.engines.yaraTimeoutMs);
+      const ext = fileExternals(top.name, top.filepath, top.owner, head.subarray(0, HEAD));
+      // A pipe cannot be read again: its first bytes are all the rules can read of it.
+      const seekable = fd !== 0 || fs.fstatSync(0).isFile();
+      const source: ByteSource = seekable ? this.source.reset(fd, size) : pipeHead(head, size);
+      const out = runYara((): MatchOutcome => {
+        try {
+          return fileMatch.end(source, ext);
+        } catch (err) {
+          if (!(err instanceof NotSeekable)) throw err;
+          return { findings: [], undecided: 1, reason: `the rules read past the first ${STDIN_HEAD} bytes of a pipe, which cannot be read again` };
+        }
+      }, this.engines.yaraTimeoutMs);
       findings.push(...out.findings);
-      const container = this.engines.limits ? identify(head) : null;
-      reason = out.reason ?? overReason(size, limit, { container, undecided: out.out?.undecided ?? 0 });
-    }
+      const container = over && this.engines.limits ? identify(head) : null;
+      reason = out.reason ?? overReason(size, limit, { container, undecided: out.out?.undecided ?? 0, why: out.out?.reason }, over);
+    } else if (!over) reason = undefined;
     return { verdict: verdictOf(findings.length, reason, true), size, hashes, findings, ...(reason ? { reason } : {}) };
   }
 
@@ -217,6 +243,19 @@ export class FileStage {
     }
     return this.owners.get(uid) ?? "";
   }
+}
+
+class NotSeekable extends Error {}
+
+/** Reads within `head` (a pipe's first bytes); anything past it throws NotSeekable. */
+function pipeHead(head: Uint8Array, size: number): ByteSource {
+  return {
+    size,
+    read(offset, length) {
+      if (offset + length <= head.length || offset >= size) return head.subarray(Math.min(offset, head.length), Math.min(offset + length, head.length));
+      throw new NotSeekable("not seekable");
+    },
+  };
 }
 
 /** readSync that waits out EAGAIN (standard input may be a non-blocking pipe or a TTY). */

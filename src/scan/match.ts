@@ -8,11 +8,10 @@ import type { Finding, Reason } from "../types";
 
 /**
  * - "whole": at most --max-filesize: read into memory, pattern-matched, opened if a container.
- * - "over": larger: streamed once through the digests and (fast path) the matcher, conditions on
- *   head and tail windows (engine.scanLarge); never opened as a container.
- *
- * After the engine's begin/feed/end lands, "over" is to mean "hashed, not pattern-matched"
- * (partial, max-filesize) and every plain file is streamed: change it here and in matchFile.
+ * - "over": larger: streamed once through the digests and the matcher; the conditions and modules
+ *   read the file through positioned reads (engine begin/feed/end); never opened as a container.
+ * A plain file of STREAM_ABOVE bytes or more is streamed the same way even under the limit (see
+ * FileStage): only a container is held whole, since its readers need random access to its bytes.
  */
 export type SizePlan = "whole" | "over";
 
@@ -20,13 +19,19 @@ export function sizePlan(size: number, maxFilesize: number): SizePlan {
   return size > maxFilesize ? "over" : "whole";
 }
 
-/** Why a file or member over --max-filesize is partial (undefined: every rule was decided on it). */
-export function overReason(size: number, maxFilesize: number, matched: { container: string | null; undecided: number } | null): Reason | undefined {
-  const over = `${size} bytes is over --max-filesize ${maxFilesize}`;
-  if (matched === null) return { code: "max-filesize", message: `${over}: hashed, not pattern-matched` };
+/** Files this large that are not containers are streamed, never held whole in memory. */
+export const STREAM_ABOVE = 16 << 20;
+
+/**
+ * Why a streamed file is partial (undefined: every rule was decided on it). `over`: it is over
+ * --max-filesize; `matched` null: hashed only (no YARA engine could take it).
+ */
+export function overReason(size: number, maxFilesize: number, matched: { container: string | null; undecided: number; why?: string } | null, over = true): Reason | undefined {
+  const head = over ? `${size} bytes is over --max-filesize ${maxFilesize}` : `${size} bytes, streamed`;
+  if (matched === null) return { code: "max-filesize", message: `${head}: hashed, not pattern-matched` };
   // A container this large is not opened: its members were not scanned, so never clean.
-  if (matched.container !== null) return { code: "max-filesize", message: `${over}: a ${matched.container} container, not opened; pattern-matched as one file` };
-  if (matched.undecided > 0) return { code: "max-filesize", message: `${over}: ${matched.undecided} rule(s) undecidable without the whole file in memory` };
+  if (matched.container !== null) return { code: "max-filesize", message: `${head}: a ${matched.container} container, not opened; pattern-matched as one file` };
+  if (matched.undecided > 0) return { code: "max-filesize", message: `${head}: ${matched.why ?? `${matched.undecided} rule(s) undecided`}` };
   return undefined;
 }
 
@@ -34,6 +39,8 @@ export interface MatchOutcome {
   findings: Finding[];
   /** Public rules the engine could not decide (0 normally). */
   undecided: number;
+  /** Why, when some are undecided. */
+  reason?: string;
 }
 
 /** One top-level file through the YARA engine, fed in order by the read pass. */
@@ -45,22 +52,17 @@ export interface FileMatch {
 }
 
 /**
- * The one call from the scan stage into the engine for a top-level file. Undefined when the engine
- * cannot take this file (a file over the limit with --engine yara-x: hashed only).
- *
- * THE SWITCH to the streaming engine (begin/feed/end, see contracts.ts ByteSource) goes here:
- *   const scan = engine.begin(size);
- *   return { feed: (c) => scan.feed(c), end: (source, ext) => scan.end(source, ext) };
- * for every plan that is pattern-matched. Until then a "whole" file is scanned from memory when it
- * ends (the read pass keeps its bytes: `source` is a bufferSource over them) and an "over" file
- * goes through scanLarge.
+ * The one call from the scan stage into the engine for a top-level file. A "whole" file is scanned
+ * from memory when it ends (the read pass keeps its bytes: `source` is a bufferSource over them);
+ * an "over" (streamed) file goes through the engine's begin/feed/end, whose conditions and modules
+ * read it through `source`. `size`: -1 when unknown (standard input).
  */
 const WHOLE = new WeakMap<YaraEngine, FileMatch>();
 
-export function matchFile(engine: YaraEngine, size: number, plan: SizePlan, maxFilesize: number): FileMatch | undefined {
+export function matchFile(engine: YaraEngine, size: number, plan: SizePlan): FileMatch {
   switch (plan) {
     case "whole": {
-      // Holds no state of its own today: one per engine, not one per file.
+      // Holds no state of its own: one per engine, not one per file.
       let m = WHOLE.get(engine);
       if (!m) {
         m = { feed: () => {}, end: (source, ext) => ({ findings: engine.scan(source.read(0, source.size), ext), undecided: 0 }) };
@@ -68,12 +70,8 @@ export function matchFile(engine: YaraEngine, size: number, plan: SizePlan, maxF
       }
       return m;
     }
-    case "over": {
-      // The head kept for conditions is at most --max-filesize: the limit bounds memory per file.
-      const large = engine.scanLarge?.(maxFilesize);
-      if (!large) return undefined;
-      return { feed: (c) => large.feed(c), end: (_source, ext) => large.end(ext) };
-    }
+    case "over":
+      return engine.begin(Math.max(0, size));
     default: {
       const never: never = plan;
       throw new Error(`unknown plan ${String(never)}`);

@@ -75,8 +75,14 @@ describe("FileStage: one file in, its result out", () => {
     ["condition on the header", () => write("elf.bin", Buffer.from([0x7f, 0x45, 0x4c, 0x46, 1, 2])), {}, { verdict: "detected", rules: ["elf_head"] }],
     ["over --max-filesize, every rule decided: clean", () => write("big-clean.bin", big(0, {})), {}, { verdict: "clean", hashes: ["sha256"], size: 300_000 }],
     ["over --max-filesize, marker in the middle: detected", () => write("big-marker.bin", big(0, { 200_000: "MARKER-7f3a" })), {}, { verdict: "detected", rules: ["marker"] }],
-    ["over --max-filesize, a read mid-file: partial", () => write("big-mid.bin", big(0x41, {})), {}, { verdict: "partial", reason: "max-filesize", hashes: ["sha256"] }],
+    ["over --max-filesize, a read mid-file: decided through positioned reads", () => write("big-mid.bin", big(0x41, {})), {}, { verdict: "detected", rules: ["mid_byte"] }],
     ["over --max-filesize without YARA: hashed only", () => write("big-noyara.bin", big(0, {})), { yara: undefined }, { verdict: "partial", reason: "max-filesize", hashes: ["sha256"] }],
+    [
+      "a plain file of 16 MiB or more under --max-filesize: streamed, marker past 16 MiB detected",
+      () => write("huge.bin", Buffer.concat([Buffer.alloc(17 << 20), Buffer.from("MARKER-7f3a")])),
+      { maxFilesize: 64 << 20 },
+      { verdict: "detected", rules: ["marker"], size: (17 << 20) + 11 },
+    ],
     ["under a larger --max-filesize: whole, the mid-file read decided", () => write("big-mid2.bin", big(0x41, {})), { maxFilesize: 1 << 20 }, { verdict: "detected", rules: ["mid_byte"] }],
     ["over --max-filesize, a container: not opened, partial", () => write("big.gz", gzipSync(big(0, {}), { level: 0 })), { maxFilesize: 1000 }, { verdict: "partial", reason: "max-filesize" }],
     // fstat says 0 bytes; reading finds more: the file is what the read pass saw, digests included.
@@ -172,6 +178,12 @@ describe("FileStage: engine failures", () => {
     scan: () => {
       throw new Error(message);
     },
+    begin: () => ({
+      feed: () => {},
+      end: () => {
+        throw new Error(message);
+      },
+    }),
     stats: () => emptyStats("auto"),
   });
 

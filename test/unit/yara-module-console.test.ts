@@ -3,6 +3,7 @@
 import { expect, test } from "vitest";
 import { console as consoleModule } from "../../src/engines/yara/modules/console";
 import { call, disagreements, text } from "./yara-module-oracle";
+import { bytesSource } from "../../src/util/bytesource";
 
 test("every form of log and hex is true", () => {
   const d = new Uint8Array(0);
@@ -21,7 +22,7 @@ test("every form of log and hex is true", () => {
 });
 
 test("an undefined argument makes the call undefined, in YARA-X as here", () => {
-  const log = consoleModule.load(new Uint8Array(0)).field("log") as { kind: "func"; call(a: unknown[]): unknown };
+  const log = consoleModule.load(bytesSource(new Uint8Array(0))).field("log") as { kind: "func"; call(a: unknown[]): unknown };
   expect(log.call([undefined])).toBeUndefined();
   expect(disagreements(["console", "elf"], [{ expr: "console.log(elf.type)", value: undefined }], text("not an elf"))).toEqual([]);
 });

@@ -4,16 +4,17 @@
 // itself (no rule of this set goes to YARA-X, except those calling what ring3 leaves to it).
 import * as fs from "node:fs";
 import { beforeAll, describe, expect, test } from "vitest";
-import type { FuncValue } from "../../src/engines/yara/contracts";
+import type { FuncValue, ModuleFactory } from "../../src/engines/yara/contracts";
 import { elf } from "../../src/engines/yara/modules/elf";
 import { hash } from "../../src/engines/yara/modules/hash";
 import { compare, engines, initEngines } from "../support/differential";
 import { randomBytes, text } from "./yara-module-oracle";
+import { bytesSource } from "../../src/util/bytesource";
 
 const ELF_FILES = ["/usr/bin/ls", "/usr/bin/true", "/usr/bin/yara"].filter((f) => fs.existsSync(f));
 
-function fnValue(module: { load(d: Uint8Array): { field(n: string): unknown } }, data: Uint8Array, fn: string, args: unknown[]): string {
-  return Buffer.from((module.load(data).field(fn) as FuncValue).call(args as never) as Uint8Array).toString();
+function fnValue(module: ModuleFactory, data: Uint8Array, fn: string, args: unknown[]): string {
+  return Buffer.from((module.load(bytesSource(data)).field(fn) as FuncValue).call(args as never) as Uint8Array).toString();
 }
 
 const RULES = 29;

@@ -8,6 +8,8 @@ import { describe, expect, test } from "vitest";
 import { UNKNOWN, type ArrayValue, type FuncValue, type StructValue, type Value } from "../../src/engines/yara/contracts";
 import { ELF_CONSTANTS, elf } from "../../src/engines/yara/modules/elf";
 import { disagreements, randomBytes, show, type Case } from "./yara-module-oracle";
+import { bytesSource } from "../../src/util/bytesource";
+import { poisonSource } from "../support/bytesources";
 
 // ---------------------------------------------------------------------------------------------
 // A small ELF writer: header, program headers, sections with names, symbols and dynamic entries.
@@ -272,7 +274,9 @@ function sample(n: number, max: number): number[] {
 }
 
 function elfCases(data: Uint8Array, maxPerArray = 40): Case[] {
-  const root = elf.load(data);
+  // Through positioned reads (block cache; views poisoned at each read); the engine tests read
+  // bytes in memory.
+  const root = elf.load(poisonSource(data));
   const cases: Case[] = SCALARS.map((f) => ({ expr: `elf.${f}`, value: root.field(f) }));
   for (const [name, fields] of Object.entries(ARRAYS)) {
     const arr = root.field(name) as ArrayValue;
@@ -298,7 +302,7 @@ describe("elf: built files", () => {
     for (const le of [true, false]) {
       test(`${is64 ? "ELF64" : "ELF32"} ${le ? "little" : "big"}-endian: every field`, () => {
         const data = buildElf({ is64, le });
-        const root = elf.load(data);
+        const root = elf.load(bytesSource(data));
         expect(root.field("number_of_sections")).toBe(10n);
         expect((root.field("sections") as ArrayValue).length()).toBe(10);
         expect((root.field("dynsym") as ArrayValue).length()).toBe(DEFAULT_SYMS.length);
@@ -332,7 +336,7 @@ describe("elf: built files", () => {
       // The first segment's address range overflows.
       failures.push(...agree(patched(type, 0x400050n, (dv) => (dv.setBigUint64(64 + 16, 0xffff_ffff_ffff_ff00n, true), dv.setBigUint64(64 + 40, 0x1000n, true)))));
     }
-    const exec = elf.load(patched(2, 0x400050n, (dv) => dv.setBigUint64(64 + 8, 0x500n, true)));
+    const exec = elf.load(bytesSource(patched(2, 0x400050n, (dv) => dv.setBigUint64(64 + 8, 0x500n, true))));
     expect(exec.field("entry_point")).toBe(0x510n);
     expect(failures).toEqual([]);
   });
@@ -345,7 +349,7 @@ describe("elf: built files", () => {
     dv.setBigUint64(dynOff + 16 * 3, 0x1_0000_0005n, true); // a 64-bit dynamic tag
     const shoff = Number(dv.getBigUint64(40, true));
     dv.setUint32(shoff + 64 * 9 + 4, 0xfffffff0, true); // section 9
-    const root = elf.load(d);
+    const root = elf.load(bytesSource(d));
     expect(((root.field("segments") as ArrayValue).at(1) as StructValue).field("type")).toBe(-2147483643n);
     expect(((root.field("dynamic") as ArrayValue).at(3) as StructValue).field("type")).toBe(5n);
     expect(((root.field("sections") as ArrayValue).at(9) as StructValue).field("type")).toBe(-16n);
@@ -354,12 +358,12 @@ describe("elf: built files", () => {
 
   test("names that are not UTF-8 read as Rust's from_utf8_lossy; an imported one leaves import_md5 to YARA-X", () => {
     const d = buildElf({ is64: true, le: true });
-    const sym = ((elf.load(d).field("dynsym") as ArrayValue).at(DEFAULT_SYMS.length - 1) as StructValue).field("name") as Uint8Array;
+    const sym = ((elf.load(bytesSource(d)).field("dynsym") as ArrayValue).at(DEFAULT_SYMS.length - 1) as StructValue).field("name") as Uint8Array;
     expect(Buffer.from(sym).toString("hex")).toBe("efbbbf626f6defbfbd78efbfbd");
     // The same bytes on an undefined (imported) symbol: lowercasing non-ASCII is not decided here.
     const i = Buffer.from(d).indexOf(Buffer.from("printf\0", "latin1"));
     d[i] = 0xc4;
-    expect((elf.load(d).field("import_md5") as FuncValue).call([])).toBe(UNKNOWN);
+    expect((elf.load(bytesSource(d)).field("import_md5") as FuncValue).call([])).toBe(UNKNOWN);
   });
 
   test("telfhash over many symbol sets (TLSH of the exported function names)", () => {
@@ -378,9 +382,9 @@ describe("elf: built files", () => {
         syms.push({ name: prefix + name + suffix, value: 0n, size: 0n, info: noise[i + 300] % 5 === 0 ? 0x22 : 0x12, other: noise[i] % 7 === 0 ? 2 : 0, shndx: 0 });
       }
       const data = buildElf({ is64: seed % 2 === 0, le: seed % 3 !== 0, syms });
-      const v = (elf.load(data).field("telfhash") as FuncValue).call([]);
+      const v = (elf.load(bytesSource(data)).field("telfhash") as FuncValue).call([]);
       if (v !== undefined) defined++;
-      failures.push(...disagreements(["elf"], [{ expr: "elf.telfhash()", value: v }, { expr: "elf.import_md5()", value: (elf.load(data).field("import_md5") as FuncValue).call([]) }], data));
+      failures.push(...disagreements(["elf"], [{ expr: "elf.telfhash()", value: v }, { expr: "elf.import_md5()", value: (elf.load(bytesSource(data)).field("import_md5") as FuncValue).call([]) }], data));
     }
     expect(defined).toBeGreaterThan(20);
     expect(failures).toEqual([]);
@@ -408,7 +412,7 @@ describe("elf: built files", () => {
     dv.setBigUint64(shoff + 64 * 3 + 32, BigInt(run), true); // .dynsym size
     dv.setBigUint64(shoff + 64 * 2 + 24, BigInt(d.length), true); // .dynstr offset
     const t = performance.now();
-    const root = elf.load(big);
+    const root = elf.load(bytesSource(big));
     expect(root.field("dynsym_entries")).toBe(666_666n);
     // Both walk every symbol and find its name.
     expect((root.field("telfhash") as FuncValue).call([])).toBeUndefined();
@@ -441,7 +445,7 @@ describe("elf: built files", () => {
       dv.setBigUint64(64 + i * 56 + 32, 2n << 20n, true);
     }
     const t = performance.now();
-    const root = elf.load(big);
+    const root = elf.load(bytesSource(big));
     expect(root.field("number_of_segments")).toBe(65535n);
     expect(root.field("type")).toBe(2n);
     expect(root.field("dynamic_section_entries")).toBe(UNKNOWN);
@@ -462,12 +466,12 @@ describe("elf: built files", () => {
 
   test("the OS ABI byte and unknown machine and type values read as numbers", () => {
     const data = buildElf({ is64: false, le: false, osabi: 97, machine: 0xbeef, type: 0xfe01 });
-    expect(elf.load(data).field("osabi")).toBe(97n);
+    expect(elf.load(bytesSource(data)).field("osabi")).toBe(97n);
     expect(agree(data)).toEqual([]);
   });
 
   test("constants", () => {
-    const root = elf.load(new Uint8Array(0));
+    const root = elf.load(bytesSource(new Uint8Array(0)));
     const cases: Case[] = Object.keys(ELF_CONSTANTS).map((k) => ({ expr: `elf.${k}`, value: root.field(k) }));
     expect(cases.length).toBe(135);
     expect(disagreements(["elf"], cases, new Uint8Array(0))).toEqual([]);
@@ -542,7 +546,7 @@ describe("elf: real binaries", () => {
   ].filter((f) => fs.statSync(f).isFile());
 
   test("there are real ELF files to compare, with imports and exported functions", () => {
-    const roots = files.map((f) => elf.load(new Uint8Array(fs.readFileSync(f))));
+    const roots = files.map((f) => elf.load(bytesSource(new Uint8Array(fs.readFileSync(f)))));
     expect(roots.filter((r) => r.field("type") !== undefined).length).toBeGreaterThanOrEqual(3);
     const telf = roots.map((r) => (r.field("telfhash") as FuncValue).call([])).filter((v) => v instanceof Uint8Array);
     expect(telf.length).toBeGreaterThanOrEqual(3);

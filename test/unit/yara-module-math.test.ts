@@ -5,6 +5,7 @@ import { describe, expect, test } from "vitest";
 import { UNKNOWN, type Value } from "../../src/engines/yara/contracts";
 import { math } from "../../src/engines/yara/modules/math";
 import { call, disagreements, randomBytes, text, type Case } from "./yara-module-oracle";
+import { bytesSource } from "../../src/util/bytesource";
 
 const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
@@ -97,9 +98,9 @@ describe("math over the file", () => {
 describe("math over strings", () => {
   test("a string that is a view of the scanned bytes (a module field) is measured on its own bytes", () => {
     const data = randomBytes(4000, 77, 50);
-    const m = math.load(data);
+    const m = math.load(bytesSource(data));
     const f = (fn: string) => m.field(fn) as { kind: "func"; call(a: Value[]): Value };
-    const expected = (bytes: Uint8Array): Value[] => ["entropy", "mean", "serial_correlation"].map((fn) => (math.load(new Uint8Array(0)).field(fn) as { call(a: Value[]): Value }).call([bytes.slice()]));
+    const expected = (bytes: Uint8Array): Value[] => ["entropy", "mean", "serial_correlation"].map((fn) => (math.load(bytesSource(new Uint8Array(0))).field(fn) as { call(a: Value[]): Value }).call([bytes.slice()]));
     for (const [o, l] of [[0, 100], [0, 4000], [10, 100], [10, 90]]) {
       const view = data.subarray(o, o + l);
       expect(["entropy", "mean", "serial_correlation"].map((fn) => f(fn).call([BigInt(o), BigInt(l)]))).toEqual(expected(view));
@@ -156,7 +157,7 @@ describe("math integer helpers", () => {
   });
 
   test("MEAN_BYTES is 127.5", () => {
-    const v = math.load(new Uint8Array(0)).field("MEAN_BYTES");
+    const v = math.load(bytesSource(new Uint8Array(0))).field("MEAN_BYTES");
     expect(v).toBe(127.5);
     expect(disagreements(["math"], [{ expr: "math.MEAN_BYTES", value: v }], new Uint8Array(0))).toEqual([]);
   });
@@ -164,7 +165,7 @@ describe("math integer helpers", () => {
 
 describe("math: what ring3 does not decide", () => {
   test("an undefined argument gives undefined, as in YARA-X; an UNKNOWN one gives UNKNOWN", () => {
-    const m = math.load(text("abc"));
+    const m = math.load(bytesSource(text("abc")));
     const entropy = m.field("entropy");
     if (typeof entropy !== "object" || entropy === null || !("kind" in entropy) || entropy.kind !== "func") throw new Error("not a function");
     expect(entropy.call([0n, undefined])).toBeUndefined();
@@ -173,7 +174,7 @@ describe("math: what ring3 does not decide", () => {
   });
 
   test("argument types YARA-X would not compile, and unknown fields, are UNKNOWN", () => {
-    const m = math.load(text("abc"));
+    const m = math.load(bytesSource(text("abc")));
     const f = m.field("in_range") as { kind: "func"; call(a: Value[]): Value };
     expect(f.call([1n, 0.5, 2n])).toBe(UNKNOWN);
     expect(m.field("no_such_function")).toBe(UNKNOWN);

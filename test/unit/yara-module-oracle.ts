@@ -4,6 +4,7 @@
 import { expect } from "vitest";
 import { UNKNOWN, type ModuleFactory, type Value } from "../../src/engines/yara/contracts";
 import { oracleCompile } from "../support/yarax-oracle";
+import { bytesSource } from "../../src/util/bytesource";
 
 /** A YARA literal for a scalar value, exact for floats (it parses back to the same double). */
 export function literal(v: Value): string {
@@ -67,7 +68,7 @@ export function show(v: Value): string {
 
 /** A call of a module function: the YARA text and ring3's value. */
 export function call(module: ModuleFactory, data: Uint8Array, fn: string, args: Value[]): Case {
-  const f = module.load(data).field(fn);
+  const f = module.load(bytesSource(data)).field(fn);
   if (typeof f !== "object" || f === null || !("kind" in f) || f.kind !== "func") throw new Error(`${module.name}.${fn} is not a function`);
   return { expr: `${module.name}.${fn}(${args.map(literal).join(", ")})`, value: f.call(args) };
 }

@@ -11,6 +11,8 @@ import { describe, expect, it } from "vitest";
 import { type ArrayValue, type StructValue } from "../../src/engines/yara/contracts";
 import { pe } from "../../src/engines/yara/modules/pe";
 import { checkAgainstYaraX, COMMON_EXPRS } from "./yara-module-pe-fixtures";
+import { bytesSource } from "../../src/util/bytesource";
+import { poisonSource } from "../support/bytesources";
 
 const SHIPPED = path.resolve(__dirname, "../../node_modules/@microsoft/sarif-multitool-linux");
 
@@ -61,8 +63,9 @@ describe("pe module on real PE files", () => {
     let checked = 0;
     for (const name of sample) {
       const data = new Uint8Array(fs.readFileSync(name));
-      const root = pe.load(data);
-      const r = checkAgainstYaraX(root, data, exprsFor(pe.load(data)));
+      // Through positioned reads (block cache; views poisoned at each read), not the bytes in memory.
+      const root = pe.load(poisonSource(data));
+      const r = checkAgainstYaraX(root, data, exprsFor(pe.load(bytesSource(data))));
       checked += r.checked;
       for (const d of r.disagree) failures.push(`${name}: ${d}`);
       for (const u of r.unknown) if (!/signature|is_signed/.test(u)) failures.push(`${name}: UNKNOWN ${u}`);

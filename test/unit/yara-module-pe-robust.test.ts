@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import { UNKNOWN, type ArrayValue } from "../../src/engines/yara/contracts";
 import { pe } from "../../src/engines/yara/modules/pe";
 import { buildPe, checkAgainstYaraX, COMMON_EXPRS, evalPath, type PeSpec } from "./yara-module-pe-fixtures";
+import { bytesSource } from "../../src/util/bytesource";
+import { poisonSource } from "../support/bytesources";
 
 const SPEC: PeSpec = {
   rich: { key: 0x31337, tools: [[30729, 147, 12], [0, 1, 200]] },
@@ -45,8 +47,10 @@ describe("pe module on broken files", () => {
     const cuts = [2, 63, 64, 0x80, 0xa0, 0xc0, 0xd8, 0x120, 0x178, 0x1a0, 0x200, 0x300, 0x400, 0x480, 0x600, 0x800, 0x900, 0xa00, base.length - 4];
     for (const cut of cuts) {
       const data = base.slice(0, cut);
-      const r = checkAgainstYaraX(pe.load(data), data, EXPRS);
+      const r = checkAgainstYaraX(pe.load(bytesSource(data)), data, EXPRS);
       expect(r.disagree, `cut at ${cut}`).toEqual([]);
+      // The same through positioned reads (block cache; views poisoned at each read).
+      expect(checkAgainstYaraX(pe.load(poisonSource(data)), data, EXPRS).disagree, `cut at ${cut}, through a source`).toEqual([]);
     }
   });
 
@@ -62,7 +66,7 @@ describe("pe module on broken files", () => {
       }
       // Known gap: VERSIONINFO trees with corrupted nodes are read differently by YARA-X 1.20
       // (round 5); version-info fields are checked on truncated copies only.
-      const r = checkAgainstYaraX(pe.load(data), data, EXPRS.filter((e) => !/version_info/.test(e)));
+      const r = checkAgainstYaraX(pe.load(round % 2 ? poisonSource(data) : bytesSource(data)), data, EXPRS.filter((e) => !/version_info/.test(e)));
       expect(r.disagree, `round ${round}`).toEqual([]);
     }
   });
@@ -72,7 +76,7 @@ describe("pe module on broken files", () => {
     // which leads back to that same directory: millions of paths through two tables.
     const n = 2000;
     const data = buildPe({ resources: [{ type: 10, id: 1, lang: 0, data: new Uint8Array(32 + n * 16) }] });
-    const root = pe.load(data);
+    const root = pe.load(bytesSource(data));
     const rsrc = Number(evalPath(root, "pe.sections[2].raw_data_offset"));
     const dv = new DataView(data.buffer);
     const inner = 16 + n * 8;
@@ -86,7 +90,7 @@ describe("pe module on broken files", () => {
       }
     }
     const started = performance.now();
-    const hostile = pe.load(data);
+    const hostile = pe.load(bytesSource(data));
     expect(hostile.field("number_of_resources")).toBe(UNKNOWN);
     expect((hostile.field("resources") as ArrayValue).length()).toBe(UNKNOWN);
     expect(evalPath(hostile, "pe.locale(1033)")).toBe(UNKNOWN);
@@ -98,7 +102,7 @@ describe("pe module on broken files", () => {
   it("ends quickly when import thunks never end", () => {
     // 2000 descriptors whose name tables all start at the same long run of by-ordinal thunks.
     const data = buildPe({ imports: [{ dll: "a.dll", functions: [1] }], overlay: new Uint8Array(400_000).fill(0x81) });
-    const root = pe.load(data);
+    const root = pe.load(bytesSource(data));
     const started = performance.now();
     expect(typeof evalPath(root, "pe.number_of_imported_functions")).toBe("bigint");
     expect(performance.now() - started).toBeLessThan(3000);
@@ -111,7 +115,7 @@ describe("ordinal names (imphash input)", () => {
       const ordinals = Array.from({ length: 520 }, (_, i) => i + 1);
       const data = buildPe({ imports: [{ dll, functions: ordinals }] });
       const exprs = ordinals.map((_, i) => `pe.import_details[0].functions[${i}].name`);
-      const r = checkAgainstYaraX(pe.load(data), data, [...exprs, "pe.imphash()"]);
+      const r = checkAgainstYaraX(pe.load(bytesSource(data)), data, [...exprs, "pe.imphash()"]);
       expect(r.disagree).toEqual([]);
       expect(r.checked).toBe(521);
     });

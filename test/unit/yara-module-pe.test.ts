@@ -7,6 +7,8 @@ import { UNKNOWN, type StructValue } from "../../src/engines/yara/contracts";
 import { pe } from "../../src/engines/yara/modules/pe";
 import { PE_CONSTANTS } from "../../src/engines/yara/modules/pe/constants";
 import { buildPe, checkAgainstYaraX, COMMON_EXPRS, evalPath, type PeSpec } from "./yara-module-pe-fixtures";
+import { bytesSource } from "../../src/util/bytesource";
+import { poisonSource } from "../support/bytesources";
 
 const FULL: PeSpec = {
   rich: { key: 0x1badb002, tools: [[30729, 147, 12], [0, 1, 200], [26715, 260, 5]] },
@@ -59,12 +61,16 @@ const EXTRA = [
 ];
 
 function check(data: Uint8Array, exprs: string[]) {
-  const r = checkAgainstYaraX(pe.load(data), data, exprs);
+  const r = checkAgainstYaraX(pe.load(bytesSource(data)), data, exprs);
   expect(r.disagree).toEqual([]);
+  // The same through positioned reads (block cache; views poisoned at each read).
+  const s = checkAgainstYaraX(pe.load(poisonSource(data)), data, exprs);
+  expect(s.disagree).toEqual([]);
+  expect(s.unknown).toEqual(r.unknown);
   return r;
 }
 
-const get = (data: Uint8Array, expr: string) => evalPath(pe.load(data), expr);
+const get = (data: Uint8Array, expr: string) => evalPath(pe.load(bytesSource(data)), expr);
 
 describe("pe module on written PE files", () => {
   for (const bits of [32, 64] as const) {
@@ -108,12 +114,12 @@ describe("pe module on written PE files", () => {
 
   it("reports signatures as UNKNOWN when there is a certificate table", () => {
     const data = buildPe({ security: [0x3000, 0x100] });
-    const root = pe.load(data);
+    const root = pe.load(bytesSource(data));
     expect(root.field("number_of_signatures")).toBe(UNKNOWN);
     expect(root.field("is_signed")).toBe(UNKNOWN);
     expect((root.field("signatures") as { length(): unknown }).length()).toBe(UNKNOWN);
     expect(buildPe({}).length).toBeGreaterThan(0);
-    expect((pe.load(buildPe({})) as StructValue).field("number_of_signatures")).toBe(0n);
+    expect((pe.load(bytesSource(buildPe({}))) as StructValue).field("number_of_signatures")).toBe(0n);
   });
 
   it("has YARA-X's constants", () => {

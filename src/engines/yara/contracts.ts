@@ -4,7 +4,8 @@
 //   parser.ts         text -> ast.ts SourceFile
 //   strings/          StringDecl[] -> PatternSet (atoms, one multi-pattern pass, verifiers) -> MatchTable
 //   eval/             SourceFile[] -> Program; Program.evaluate(file context) -> a Tri per rule
-//   modules/          module values (pe, elf, math, hash, string, time, console) over the file bytes
+//   modules/          module values (pe, elf, math, hash, string, time, console) over the file, read
+//                     through a ByteSource (never the whole file in memory)
 //   engine.ts         ties them together; a rule that stays UNKNOWN goes to YARA-X for that file
 //
 // Three-valued logic: every value the evaluator computes may be UNKNOWN, meaning "the fast path
@@ -101,8 +102,22 @@ export interface RegexArg {
  */
 export interface ModuleFactory {
   name: string;
-  /** The module's root value for these bytes (the whole file, or a container member). */
-  load(data: Uint8Array): StructValue;
+  /** The module's root value for the file (or container member) read through `source`. */
+  load(source: ByteSource): StructValue;
+}
+
+// ---------------------------------------------------------------------------------------------
+// File access
+
+/** Positioned reads over a file or a buffer; the engine never sees a file descriptor. */
+export interface ByteSource {
+  /** Total size in bytes. */
+  readonly size: number;
+  /**
+   * Bytes [offset, offset+length) clipped to size; a view valid until the next read() call on this
+   * source (copy it to keep it). Throws on an I/O error (the caller turns that into a result).
+   */
+  read(offset: number, length: number): Uint8Array;
 }
 
 /** Positioned reads over a file or a buffer; the engine never sees a file descriptor. */

@@ -9,15 +9,21 @@
 //   modes must give the same findings (test/unit/yara-differential*.test.ts).
 // The fast path runs a compiled program (image.ts): built once per scan and attached to by
 // every worker (createEngine with `program`), or compiled here from sources (tests).
+//
+// A file is either bytes in memory (scan) or fed in chunks (begin/feed/end): the matcher streams
+// over the chunks, and the conditions and modules read the file through a ByteSource (reader.ts).
+// Only YARA-X needs the whole file in one buffer: it gets it up to WHOLE_FILE_MAX.
 import { Compiler } from "@virustotal/yara-x";
 import type { Finding } from "../../types";
-import { UNKNOWN, type MatchTable, type ModuleFactory, type Tri } from "./contracts";
+import { UNKNOWN, type ByteSource, type MatchTable, type ModuleFactory, type Tri } from "./contracts";
 import { compileProgram, type CompiledRule, type Program } from "./eval";
 import { emptyStats, type EngineMode, type EngineStats } from "./stats";
 import { MODULES } from "./modules";
 import { parse } from "./parser";
-import { compilePatterns, patternSetOf, type PatternSet } from "./strings";
 import { anchoredPatterns, attachImage, buildImage, diag, imageSources, imageSummary } from "./image";
+import { FileReader, WHOLE_FILE_MAX } from "./reader";
+import { compilePatterns, patternSetOf, type PatternSet } from "./strings";
+import type { StreamPool } from "./strings/stream";
 import {
   compile,
   initYaraX,
@@ -33,31 +39,26 @@ import {
 export { addStats, emptyStats, subtractStats, type EngineMode, type EngineStats } from "./stats";
 
 export interface YaraEngine {
-  /** Scans bytes; throws on an engine failure (message contains "timeout" for a timeout). */
+  /** Scans bytes in memory (archive members); throws on an engine failure (message contains "timeout" for a timeout). */
   scan(data: Uint8Array, ext: FileExternals): Finding[];
-  /**
-   * A file too large for memory, fed in order in chunks (absent in "yara-x" mode: YARA-X needs the
-   * whole file in one buffer).
-   */
-  scanLarge?(headBytes?: number): LargeScan;
+  /** One file fed in order, in chunks; conditions and modules read through `source`. */
+  begin(size: number): FileScan;
   stats(): EngineStats;
 }
 
-/** One large file through the fast path: matcher over chunks, conditions on head and tail windows. */
-export interface LargeScan {
-  /** The next bytes of the file; copied, so the caller may reuse the chunk. */
+export interface FileScan {
+  /** The next bytes of the file, in order; the caller may reuse the chunk after the call. */
   feed(chunk: Uint8Array): void;
   /**
-   * Findings for the rules the fast path decided true; `undecided` counts the public rules it could
-   * not decide without the whole file in memory (they cannot go to YARA-X, which needs it).
+   * After the last chunk: findings, and the public rules it could not decide (0 normally: a rule
+   * the fast path leaves UNKNOWN goes to YARA-X, which needs the file whole in memory, so it stays
+   * undecided only on a file over WHOLE_FILE_MAX; `reason` then says so). Throws on an I/O error of
+   * the source or an engine failure, as scan() does.
    */
-  end(ext: FileExternals): { findings: Finding[]; undecided: number };
+  end(source: ByteSource, ext: FileExternals): { findings: Finding[]; undecided: number; reason?: string };
 }
 
-/** The most of a large file's first bytes kept for the conditions (uintXX reads, header guards). */
-export const LARGE_HEAD = 16 << 20;
-/** Its last bytes (`uint32(filesize - 4)`, trailers). */
-export const LARGE_TAIL = 64 << 10;
+export { WHOLE_FILE_MAX } from "./reader";
 
 export interface EngineInit {
   mode: EngineMode;
@@ -89,17 +90,47 @@ export function createEngine(init: EngineInit): { engine?: YaraEngine; errors: D
     const scanner = new YaraScanner(out.rules, init.perFileExternals, init.timeoutMs);
     const stats = emptyStats("yara-x");
     stats.loadMs = performance.now() - t0;
+    const scan = (data: Uint8Array, ext: FileExternals): Finding[] => {
+      const y0 = performance.now();
+      const f = scanner.scan(data, ext);
+      stats.files++;
+      stats.yaraxFiles++;
+      stats.yaraxCalls++;
+      stats.yaraxMs += performance.now() - y0;
+      return f;
+    };
     return {
       errors: [],
       engine: {
-        scan(data, ext) {
-          const y0 = performance.now();
-          const f = scanner.scan(data, ext);
-          stats.files++;
-          stats.yaraxFiles++;
-          stats.yaraxCalls++;
-          stats.yaraxMs += performance.now() - y0;
-          return f;
+        scan,
+        begin(size) {
+          // The chunks are kept (YARA-X scans one buffer) when the file is small enough for that.
+          let buf = size <= WHOLE_FILE_MAX ? new Uint8Array(size) : undefined;
+          let len = 0;
+          return {
+            feed(chunk) {
+              if (!buf) return;
+              if (len + chunk.length > buf.length) {
+                // The file grew after its size was taken: keep it while it stays under the bound.
+                if (len + chunk.length > WHOLE_FILE_MAX) {
+                  buf = undefined;
+                  return;
+                }
+                const bigger = new Uint8Array(len + chunk.length);
+                bigger.set(buf.subarray(0, len));
+                buf = bigger;
+              }
+              buf.set(chunk, len);
+              len += chunk.length;
+            },
+            end(source, ext) {
+              const data = buf && len === source.size ? buf.subarray(0, len) : FileReader.from(source).whole(WHOLE_FILE_MAX);
+              buf = undefined;
+              if (data) return { findings: scan(data, ext), undecided: 0 };
+              stats.files++;
+              return { findings: [], undecided: 1, reason: `no rule decided: YARA-X needs the file in one buffer, and ${source.size} bytes is over ${WHOLE_FILE_MAX}` };
+            },
+          };
         },
         stats: () => stats,
       },
@@ -130,6 +161,9 @@ class FastEngine implements YaraEngine {
   private readonly st: EngineStats;
   /** The externals the conditions see: the defines, with the per-file ones set before each file. */
   private readonly externals: Record<string, string | number | boolean>;
+  /** The matcher's window buffer, lent from one file to the next. */
+  private readonly streamPool: StreamPool = { buf: new Uint8Array(0) };
+  private streamBusy = false;
 
   private constructor(
     private readonly init: EngineInit,
@@ -185,81 +219,72 @@ class FastEngine implements YaraEngine {
   }
 
   scan(data: Uint8Array, ext: FileExternals): Finding[] {
-    const st = this.st;
-    st.files++;
+    this.st.files++;
     const m0 = performance.now();
     const matches = this.patterns.scan(data);
+    this.st.matchMs += performance.now() - m0;
+    // A buffer's rules are always decided: YARA-X takes the bytes as they are.
+    return this.finish(matches, FileReader.of(data), ext).findings;
+  }
+
+  begin(_size: number): FileScan {
+    // The pooled window buffer serves one file at a time; a file begun while another is open
+    // gets a buffer of its own.
+    const pool = this.streamBusy ? undefined : this.streamPool;
+    this.streamBusy ||= pool !== undefined;
+    const stream = this.patterns.stream(undefined, pool);
+    let matchMs = 0;
+    return {
+      feed: (chunk) => {
+        const m0 = performance.now();
+        stream.feed(chunk);
+        matchMs += performance.now() - m0;
+      },
+      end: (source, ext) => {
+        this.st.files++;
+        const m0 = performance.now();
+        const matches = stream.end();
+        if (pool) this.streamBusy = false;
+        this.st.matchMs += matchMs + performance.now() - m0;
+        if (stream.position !== source.size) throw new Error(`the file changed while being scanned: ${stream.position} bytes read, ${source.size} now`);
+        // A file that fit in one matcher window is in memory already: the conditions read it there.
+        const held = stream.whole();
+        return this.finish(matches, held ? FileReader.of(held) : FileReader.from(source), ext);
+      },
+    };
+  }
+
+  /**
+   * The conditions over the file's matches, read through `file`; the rules they leave UNKNOWN go
+   * to YARA-X with the whole file when it is at most WHOLE_FILE_MAX bytes, else stay undecided.
+   */
+  private finish(matches: MatchTable, file: FileReader, ext: FileExternals): { findings: Finding[]; undecided: number; reason?: string } {
+    const st = this.st;
     const e0 = performance.now();
-    st.matchMs += e0 - m0;
     for (const k of this.init.perFileExternals) this.externals[k] = ext[k];
-    const outcome = this.program.evaluate({ data, matches, externals: this.externals, modules: this.modules });
+    const outcome = this.program.evaluate({ source: file, matches, externals: this.externals, modules: this.modules });
     st.evalMs += performance.now() - e0;
 
     const rules = this.program.rules;
     const { found, unknown } = this.decide(outcome, matches);
     st.decided += rules.length - unknown.length;
+    let undecided = 0;
+    let reason: string | undefined;
     if (unknown.length > 0) {
-      st.deferred += unknown.length;
-      st.yaraxFiles++;
       const y0 = performance.now();
-      for (const f of this.fallback(unknown, data, ext)) found.push(f);
+      const data = file.whole(WHOLE_FILE_MAX);
+      if (data) {
+        st.deferred += unknown.length;
+        st.yaraxFiles++;
+        for (const f of this.fallback(unknown, data, ext)) found.push(f);
+      } else {
+        undecided = unknown.length;
+        reason = `${undecided} rule(s) left to YARA-X, which needs the file in one buffer: ${file.size} bytes is over ${WHOLE_FILE_MAX}`;
+      }
       st.yaraxMs += performance.now() - y0;
     }
     found.sort((a, b) => a.index - b.index);
-    return found.map((f) => f.finding);
-  }
-
-  /** `headBytes`: how much of the file's start to keep for the conditions (at most LARGE_HEAD). */
-  scanLarge(headBytes = LARGE_HEAD): LargeScan {
-    const stream = this.patterns.stream();
-    const headMax = Math.max(0, Math.min(headBytes, LARGE_HEAD));
-    const head = new Uint8Array(headMax);
-    let headLen = 0;
-    // The tail as a ring: the last LARGE_TAIL bytes fed, whatever the chunk sizes.
-    const ring = new Uint8Array(LARGE_TAIL);
-    let size = 0;
-    let matchMs = 0;
-    return {
-      feed: (chunk) => {
-        const m0 = performance.now();
-        if (headLen < headMax) {
-          const n = Math.min(chunk.length, headMax - headLen);
-          head.set(chunk.subarray(0, n), headLen);
-          headLen += n;
-        }
-        const last = chunk.subarray(Math.max(0, chunk.length - LARGE_TAIL));
-        for (let i = 0, at = (size + chunk.length - last.length) % LARGE_TAIL; i < last.length; ) {
-          const n = Math.min(last.length - i, LARGE_TAIL - at);
-          ring.set(last.subarray(i, i + n), at);
-          i += n;
-          at = 0;
-        }
-        size += chunk.length;
-        stream.feed(chunk);
-        matchMs += performance.now() - m0;
-      },
-      end: (ext) => {
-        const st = this.st;
-        st.files++;
-        const m0 = performance.now();
-        const matches = stream.end();
-        const e0 = performance.now();
-        st.matchMs += matchMs + e0 - m0;
-        const tailLen = Math.min(size, LARGE_TAIL);
-        const tail = new Uint8Array(tailLen);
-        const start = (size - tailLen) % LARGE_TAIL;
-        const first = Math.min(tailLen, LARGE_TAIL - start);
-        tail.set(ring.subarray(start, start + first), 0);
-        tail.set(ring.subarray(0, tailLen - first), first);
-        for (const k of this.init.perFileExternals) this.externals[k] = ext[k];
-        const data = head.subarray(0, headLen);
-        const outcome = this.program.evaluate({ data, filesize: size, tail, matches, externals: this.externals, modules: this.modules });
-        st.evalMs += performance.now() - e0;
-        const { found, unknown } = this.decide(outcome, matches);
-        st.decided += this.program.rules.length - unknown.length;
-        return { findings: found.map((f) => f.finding), undecided: unknown.length };
-      },
-    };
+    return { findings: found.map((f) => f.finding), undecided, ...(reason ? { reason } : {}) };
   }
 
   /** True rules with every match known are findings; UNKNOWN ones (or true with incomplete matches) are for YARA-X. */

@@ -4,18 +4,17 @@
 // operator is chosen once here, so evaluation is a chain of direct calls.
 import type { Expr, Iterable, Pos, Quantifier, Range, RuleSet, StringSet } from "../ast";
 import { UNKNOWN, type ArrayValue, type DictValue, type MatchTable, type ModuleFactory, type RegexArg, type StructValue, type Tri } from "../contracts";
+import type { FileReader } from "../reader";
 import { compileYaraRegex } from "../regex";
 import { HALT, countMode, runLoop, type Mode, type Step } from "./loops";
-import { arith, bitNot, bitwise, caught, compare, negate, readInt, stringOp, truthy, type FileView, type V } from "./values";
+import { arith, bitNot, bitwise, caught, compare, negate, readInt, stringOp, truthy, type V } from "./values";
 
 /** What a rule's condition reads while it runs on one file. */
 export interface Env {
-  /** The file's bytes; for a file larger than memory, a window of them (see FileView). */
-  data: Uint8Array;
-  /** The file's size (not data.length for a window), once per file. */
+  /** The file, read through its source (uintXX reads; modules get it too). */
+  file: FileReader;
+  /** The file's size, once per file. */
   filesize: bigint;
-  /** What integer reads see: `data` for a whole file, the head and tail of a windowed one. */
-  view: Uint8Array | FileView;
   /** The "no own string matched, nothing else known" run that precomputes which rules need a hit. */
   abstract: boolean;
   matches: MatchTable;
@@ -207,7 +206,7 @@ class ConditionCompiler {
         // The offset first: an undefined one (`uint32(@a + 8)` without $a) is undefined even in
         // the abstract run, which lets that run rule out such conditions.
         const o = off(env);
-        return env.abstract && o !== undefined ? UNKNOWN : readInt(env.view, o, size, signed, be);
+        return env.abstract && o !== undefined ? UNKNOWN : readInt(env.file, o, size, signed, be);
       };
     }
     const callee = this.expr(e.callee, vars);

@@ -1,6 +1,6 @@
 // The rule compiler and three-valued evaluator of ring3's YARA fast path: SourceFile[] (from the
-// parser) -> Program; Program.evaluate(one file's bytes, matches, externals, modules) -> a Tri per
-// rule. Semantics are YARA-X's (see values.ts, loops.ts); UNKNOWN marks what the fast path cannot
+// parser) -> Program; Program.evaluate(one file, its matches, externals, modules) -> a Tri per
+// rule. The file is read through a ByteSource (reader.ts), never needed whole in memory. Semantics are YARA-X's (see values.ts, loops.ts); UNKNOWN marks what the fast path cannot
 // decide, so the engine hands exactly those rules to YARA-X.
 //
 // Speed: most rules need one of their own strings to match. compileProgram finds them by running
@@ -8,7 +8,8 @@
 // false there is false on any file where none of its patterns is among MatchTable.hits(), and
 // evaluate() never runs it on such a file.
 import type { Expr, Meta, Pos, Rule, SourceFile, StringDecl } from "../ast";
-import { UNKNOWN, type MatchTable, type ModuleFactory, type Tri } from "../contracts";
+import { UNKNOWN, type ByteSource, type MatchTable, type ModuleFactory, type Tri } from "../contracts";
+import { FileReader } from "../reader";
 import { compileCondition, type Diagnostic, type Env, type Fn, type RegexCompiler, type Scope } from "./compile";
 import { caught, externalValue, readInt, type V } from "./values";
 
@@ -47,19 +48,10 @@ export interface Program {
 }
 
 export interface EvalContext {
-  /**
-   * The file's bytes, or for a file larger than memory a window of them: its first bytes (then
-   * `filesize` says how large the file is, and `tail` may hold its last bytes).
-   */
-  data: Uint8Array;
-  /**
-   * The file's size when `data` is only its head (default data.length). Reads outside the bytes
-   * present are UNKNOWN, and modules that parse or hash the file's bytes are UNKNOWN (see
-   * WINDOW_SAFE_MODULES): a window never gives a value the whole file would not.
-   */
-  filesize?: number;
-  /** The file's last bytes (ending at `filesize`), when `data` is a window. */
-  tail?: Uint8Array;
+  /** The file's bytes in memory; or, instead, `source`. */
+  data?: Uint8Array;
+  /** The file read through a positional reader (uintXX reads, modules): nothing held whole. */
+  source?: ByteSource;
   matches: MatchTable;
   externals: Record<string, string | number | boolean>;
   /** By name: pe, elf, math, hash, string, time, console. */
@@ -208,13 +200,6 @@ function headerGuard(e: Expr): HeaderGuard | undefined {
   };
 }
 
-/**
- * Modules whose values never depend on the scanned bytes (string and time functions, console
- * output): the same on a window as on the whole file. The others (pe, elf, math, hash, and the
- * opaque ones) read the file and are UNKNOWN on a window, whatever part of it they would need.
- */
-export const WINDOW_SAFE_MODULES: ReadonlySet<string> = new Set(["string", "time", "console"]);
-
 /** Which rules run on a file without a hit: on every file, or when a header read has a value. */
 export interface ProgramPlan {
   always: number[];
@@ -306,8 +291,6 @@ class CompiledProgram implements Program {
   private readonly env: Env;
   private moduleRoots: V[] = [];
   private modules: Record<string, ModuleFactory> = {};
-  /** The current file is larger than the bytes given (EvalContext.filesize). */
-  private windowed = false;
 
   constructor(
     readonly rules: CompiledRule[],
@@ -325,9 +308,8 @@ class CompiledProgram implements Program {
     this.base = rules.map(() => false);
     const defaults = externalNames.map((n) => externalValue(externalDefaults[n]));
     this.env = {
-      data: new Uint8Array(0),
+      file: FileReader.of(new Uint8Array(0)),
       filesize: 0n,
-      view: new Uint8Array(0),
       abstract: true,
       matches: NO_MATCHES,
       rules: this.base.slice(),
@@ -389,7 +371,7 @@ class CompiledProgram implements Program {
     if (root === undefined) {
       const name = this.moduleNames[i];
       const factory = this.modules[name];
-      root = factory && (!this.windowed || WINDOW_SAFE_MODULES.has(name)) ? factory.load(this.env.data) : UNKNOWN;
+      root = factory ? factory.load(this.env.file) : UNKNOWN;
       this.moduleRoots[i] = root;
     }
     return root;
@@ -398,12 +380,9 @@ class CompiledProgram implements Program {
   evaluate(ctx: EvalContext): Tri[] {
     const out = this.base.slice();
     const env = this.env;
-    env.data = ctx.data;
-    const size = ctx.filesize ?? ctx.data.length;
-    if (size < ctx.data.length) throw new Error(`filesize ${size} is less than the ${ctx.data.length} bytes given`);
-    this.windowed = size > ctx.data.length;
-    env.filesize = BigInt(size);
-    env.view = this.windowed ? { data: ctx.data, filesize: size, tail: ctx.tail ?? new Uint8Array(0) } : ctx.data;
+    if ((ctx.data === undefined) === (ctx.source === undefined)) throw new Error("evaluate: give the file as data or as source, one of them");
+    env.file = ctx.data ? FileReader.of(ctx.data) : FileReader.from(ctx.source!);
+    env.filesize = BigInt(env.file.size);
     env.matches = ctx.matches;
     env.rules = out;
     this.modules = ctx.modules;
@@ -416,8 +395,7 @@ class CompiledProgram implements Program {
     const hits = ctx.matches.hits();
     let always = this.always;
     for (const { guard, rules } of this.guarded) {
-      const v = readInt(env.view, guard.offset, guard.size, guard.signed, guard.be);
-      // Header bytes outside a window: any of the guarded rules may be true.
+      const v = readInt(env.file, guard.offset, guard.size, guard.signed, guard.be);
       const more = typeof v === "bigint" ? rules.get(v) : v === UNKNOWN ? [...rules.values()].flat().sort((x, y) => x - y) : undefined;
       if (more) always = mergeSorted(always, more);
     }

@@ -6,6 +6,7 @@
 // UNKNOWN (the fast path cannot tell) propagates too, but undefined wins: whatever UNKNOWN stands
 // for, an undefined operand makes the result undefined.
 import { UNKNOWN, type Value } from "../contracts";
+import type { FileReader } from "../reader";
 
 /** A value as the evaluator computes it: contracts' Value (bigint, float, bytes, bool, objects). */
 export type V = Value;
@@ -191,37 +192,24 @@ export function stringOp(op: StringOp, a: V, b: V): V {
   }
 }
 
-/**
- * The bytes of a file present in memory: its head (`data`, from offset 0) and, for a file larger
- * than memory, its last bytes (`tail`, ending at `filesize`). A whole file is just `data`.
- */
-export interface FileView {
-  data: Uint8Array;
-  filesize: number;
-  tail: Uint8Array;
-}
-
-/**
- * `uint8(o)` … `int32be(o)`: undefined outside the file, like YARA-X; UNKNOWN inside the file but
- * outside the bytes present (a window of a large file), never a value read from elsewhere.
- */
-export function readInt(file: Uint8Array | FileView, offset: V, size: 1 | 2 | 4, signed: boolean, bigEndian: boolean): V {
+/** `uint8(o)` … `int32be(o)`: undefined outside the file, like YARA-X. */
+export function readInt(file: FileReader, offset: V, size: 1 | 2 | 4, signed: boolean, bigEndian: boolean): V {
   if (offset === undefined || offset === UNKNOWN) return offset;
   if (!isInt(offset)) return UNKNOWN;
   if (offset < 0n || offset > 0xffffffffffffn) return undefined;
-  let o = Number(offset);
-  let data = file instanceof Uint8Array ? file : file.data;
-  if (!(file instanceof Uint8Array) && o + size > data.length) {
-    if (o + size > file.filesize) return undefined;
-    const tailAt = file.filesize - file.tail.length;
-    if (o < tailAt) return UNKNOWN;
-    data = file.tail;
-    o -= tailAt;
+  const o = Number(offset);
+  let v: number;
+  const data = file.bytes;
+  if (data) {
+    if (o + size > data.length) return undefined;
+    v = 0;
+    if (bigEndian) for (let i = 0; i < size; i++) v = v * 256 + data[o + i];
+    else for (let i = size - 1; i >= 0; i--) v = v * 256 + data[o + i];
+  } else {
+    const r = file.uint(o, size, bigEndian);
+    if (r === undefined) return undefined;
+    v = r;
   }
-  if (o + size > data.length) return undefined;
-  let v = 0;
-  if (bigEndian) for (let i = 0; i < size; i++) v = v * 256 + data[o + i];
-  else for (let i = size - 1; i >= 0; i--) v = v * 256 + data[o + i];
   if (signed && v >= 2 ** (8 * size - 1)) v -= 2 ** (8 * size);
   return BigInt(v);
 }

@@ -7,8 +7,11 @@
 // Nothing is parsed until a field is read; symbols and dynamic entries are decoded when indexed.
 // Hostile files get bounds YARA-X does not have: name scans are remembered per block, and past the
 // caps on dynamic entries and on name decoding a field is UNKNOWN, never a guess.
+// The file is read through the engine's reader (positioned reads, a block cache): headers, tables
+// and names where they lie, never the whole file.
 import { createHash } from "node:crypto";
-import { UNKNOWN, type ArrayValue, type ModuleFactory, type StructValue, type Unknown, type Value } from "../contracts";
+import { UNKNOWN, type ArrayValue, type ByteSource, type ModuleFactory, type StructValue, type Unknown, type Value } from "../contracts";
+import { FileReader, WHOLE_FILE_MAX } from "../reader";
 import { func, struct, truncUsize } from "./util";
 
 const SHN_LORESERVE = 0xff00;
@@ -56,27 +59,37 @@ interface Shdr {
   link: number;
 }
 
-/** Bounded reads in the file's byte order; every read is checked by the caller's length test. */
+/**
+ * Bounded reads in the file's byte order over [base, base + length) of the file (read through the
+ * engine's reader); every read is checked by the caller's length test.
+ */
 class Reader {
-  private readonly view: DataView;
+  /** Over a file in memory: its bytes, read directly (the common case, and the fastest). */
+  private readonly view: DataView | undefined;
   constructor(
-    readonly data: Uint8Array,
+    readonly file: FileReader,
+    readonly base: number,
+    readonly length: number,
     readonly le: boolean,
     readonly is64: boolean,
   ) {
-    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const held = file.bytes;
+    this.view = held && new DataView(held.buffer, held.byteOffset + base, length);
   }
   u8(at: number): number {
-    return this.data[at];
+    return this.view ? this.view.getUint8(at) : this.file.uint(this.base + at, 1, false)!;
   }
   u16(at: number): number {
-    return this.view.getUint16(at, this.le);
+    return this.view ? this.view.getUint16(at, this.le) : this.file.uint(this.base + at, 2, !this.le)!;
   }
   u32(at: number): number {
-    return this.view.getUint32(at, this.le);
+    return this.view ? this.view.getUint32(at, this.le) : this.file.uint(this.base + at, 4, !this.le)!;
   }
   u64(at: number): bigint {
-    return this.view.getBigUint64(at, this.le);
+    if (this.view) return this.view.getBigUint64(at, this.le);
+    const a = BigInt(this.u32(at));
+    const b = BigInt(this.u32(at + 4));
+    return this.le ? (b << 32n) | a : (a << 32n) | b;
   }
   /** An offset or address: 4 bytes in ELF32, 8 in ELF64. */
   word(at: number): bigint {
@@ -87,21 +100,27 @@ class Reader {
   }
 }
 
+/** A range of the file: [start, end). */
+interface Span {
+  start: number;
+  end: number;
+}
+
 /** `start..end` as Rust's `slice.get(range)`: undefined unless start <= end <= length. */
-function slice(data: Uint8Array, start: number, end: number): Uint8Array | undefined {
-  return start <= end && end <= data.length ? data.subarray(start, end) : undefined;
+function slice(length: number, start: number, end: number): Span | undefined {
+  return start <= end && end <= length ? { start, end } : undefined;
 }
 
 /** `offset as usize .. offset.checked_add(size)? as usize` of YARA-X's Shdr/Phdr::offset_range. */
-function offsetRange(data: Uint8Array, offset: bigint, size: bigint): Uint8Array | undefined {
+function offsetRange(length: number, offset: bigint, size: bigint): Span | undefined {
   const end = offset + size;
   if (end > U64_MAX) return undefined;
-  return slice(data, truncUsize(offset), truncUsize(end));
+  return slice(length, truncUsize(offset), truncUsize(end));
 }
 
 function parseEhdr(r: Reader): Ehdr | undefined {
   const need = r.is64 ? 64 : 52;
-  if (r.data.length < need) return undefined;
+  if (r.length < need) return undefined;
   const w = r.wordSize;
   let at = 16;
   const type = r.u16(at);
@@ -129,7 +148,7 @@ function parseEhdr(r: Reader): Ehdr | undefined {
 /** All `count` headers from `offset`, or undefined if any is cut short (nom's `count`). */
 function parseTable<T>(r: Reader, offset: bigint, count: number, size: number, parse: (at: number) => T): T[] | undefined {
   const start = truncUsize(offset);
-  if (start > r.data.length || start + count * size > r.data.length) return undefined;
+  if (start > r.length || start + count * size > r.length) return undefined;
   const out: T[] = [];
   for (let i = 0; i < count; i++) out.push(parse(start + i * size));
   return out;
@@ -188,10 +207,10 @@ function dynamicEntries(r: Reader, segments: Phdr[]): number[] | Unknown {
   const out: number[] = [];
   for (const p of segments) {
     if (p.type !== PT_DYNAMIC) continue;
-    const bytes = offsetRange(r.data, p.offset, p.filesz);
+    const bytes = offsetRange(r.length, p.offset, p.filesz);
     if (!bytes) continue;
-    const base = bytes.byteOffset - r.data.byteOffset;
-    for (let at = 0; at + 2 * w <= bytes.length; at += 2 * w) {
+    const base = bytes.start;
+    for (let at = 0; at + 2 * w <= bytes.end - bytes.start; at += 2 * w) {
       if (r.word(base + at) === 0n) break;
       if (out.length === MAX_DYNAMIC_ENTRIES) return UNKNOWN;
       out.push(base + at);
@@ -218,30 +237,31 @@ interface RawName {
  */
 class Names {
   private static readonly BLOCK = 1024;
-  private readonly buf: Buffer;
   private readonly nulMemo: Float64Array;
   private readonly highMemo: Float64Array;
   /** Bytes of non-ASCII names still to decode; past it names are UNKNOWN (YARA-X decides). */
   private decodeBudget = 64 << 20;
 
-  constructor(private readonly data: Uint8Array) {
-    this.buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const blocks = Math.ceil(data.length / Names.BLOCK) + 1;
+  constructor(private readonly file: FileReader) {
+    const blocks = Math.ceil(file.size / Names.BLOCK) + 1;
     this.nulMemo = new Float64Array(blocks).fill(-1);
     this.highMemo = new Float64Array(blocks).fill(-1);
   }
 
   /** The name at `from`: up to the next NUL or the end of the data. */
   at(from: number): RawName {
-    const end = this.next(from, this.nulMemo, (a, b) => this.buf.subarray(a, b).indexOf(0));
-    const high = this.next(from, this.highMemo, (a, b) => firstHigh(this.data, a, b), end);
+    const end = this.next(from, this.nulMemo, (a, b) => {
+      const i = this.file.indexOf(0, a, b);
+      return i < 0 ? -1 : i - a;
+    });
+    const high = this.next(from, this.highMemo, (a, b) => firstHigh(this.file.read(a, b - a)), end);
     return { start: from, end, ascii: high >= end };
   }
 
   /** The name's value: its bytes, invalid UTF-8 replaced by U+FFFD as Rust's from_utf8_lossy does. */
   value(name: RawName | undefined): Uint8Array | undefined | Unknown {
     if (!name) return undefined;
-    const raw = this.data.subarray(name.start, name.end);
+    const raw = nameBytes(this.file, name);
     if (name.ascii) return raw;
     if ((this.decodeBudget -= raw.length) < 0) return UNKNOWN;
     return utf8Encoder.encode(utf8.decode(raw));
@@ -254,7 +274,7 @@ class Names {
    */
   private next(from: number, memo: Float64Array, find: (a: number, b: number) => number, stop = Infinity): number {
     const B = Names.BLOCK;
-    const len = this.data.length;
+    const len = this.file.size;
     const firstEnd = Math.min(len, (Math.floor(from / B) + 1) * B);
     const i = find(from, Math.min(firstEnd, stop));
     if (i >= 0) return from + i;
@@ -280,19 +300,30 @@ class Names {
   }
 }
 
-function firstHigh(data: Uint8Array, a: number, b: number): number {
-  for (let i = a; i < b; i++) if (data[i] >= 0x80) return i - a;
+function firstHigh(data: Uint8Array): number {
+  for (let i = 0; i < data.length; i++) if (data[i] >= 0x80) return i;
   return -1;
+}
+
+/**
+ * A name's bytes (a view of a file in memory, else a copy). A name runs to the next NUL, however
+ * far: a copy longer than WHOLE_FILE_MAX (a crafted file) fails the scan rather than fill memory.
+ */
+function nameBytes(file: FileReader, name: RawName): Uint8Array {
+  if (file.bytes) return file.bytes.subarray(name.start, name.end);
+  const n = name.end - name.start;
+  if (n > WHOLE_FILE_MAX) throw new Error(`elf: a ${n}-byte name is over ${WHOLE_FILE_MAX} bytes`);
+  return file.copy(name.start, n);
 }
 
 /**
  * The name at `index` in a string table: from the table's offset to the end of the file (not the
  * table's size, as in YARA-X), `index` bytes in.
  */
-function findName(data: Uint8Array, names: Names, table: Shdr | undefined, index: number): RawName | undefined {
+function findName(size: number, names: Names, table: Shdr | undefined, index: number): RawName | undefined {
   if (!table) return undefined;
   const start = truncUsize(table.offset);
-  if (start > data.length || index > data.length - start) return undefined;
+  if (start > size || index > size - start) return undefined;
   return names.at(start + index);
 }
 
@@ -317,20 +348,20 @@ const NO_SYMBOLS: SymbolTable = { count: 0, sym: () => { throw new RangeError("n
 function symbolTable(r: Reader, names: Names, sections: Shdr[], type: number): SymbolTable {
   const table = sections.find((s) => s.type === type);
   if (!table) return NO_SYMBOLS;
-  const bytes = offsetRange(r.data, table.offset, table.size);
+  const bytes = offsetRange(r.length, table.offset, table.size);
   if (!bytes) return NO_SYMBOLS;
   const strtab = sections[table.link];
-  const t = new Reader(bytes, r.le, r.is64);
+  const t = new Reader(r.file, bytes.start, bytes.end - bytes.start, r.le, r.is64);
   const size = r.is64 ? 24 : 16;
   return {
-    count: Math.floor(bytes.length / size),
+    count: Math.floor((bytes.end - bytes.start) / size),
     sym(i) {
       const at = i * size;
       const name = t.u32(at);
       const s = r.is64
         ? { info: t.u8(at + 4), other: t.u8(at + 5), shndx: t.u16(at + 6), value: t.u64(at + 8), size: t.u64(at + 16) }
         : { value: BigInt(t.u32(at + 4)), size: BigInt(t.u32(at + 8)), info: t.u8(at + 12), other: t.u8(at + 13), shndx: t.u16(at + 14) };
-      return { ...s, name: findName(r.data, names, strtab, name) };
+      return { ...s, name: findName(r.length, names, strtab, name) };
     },
   };
 }
@@ -387,12 +418,13 @@ interface Parsed {
   entry: bigint | undefined;
 }
 
-function parse(data: Uint8Array): Parsed | undefined {
+function parse(file: FileReader): Parsed | undefined {
+  const data = file.read(0, 16);
   if (data.length < 16 || data[0] !== 0x7f || data[1] !== 0x45 || data[2] !== 0x4c || data[3] !== 0x46) return undefined;
   const cls = data[4];
   const enc = data[5];
   if ((cls !== 1 && cls !== 2) || (enc !== 1 && enc !== 2)) return undefined;
-  const r = new Reader(data, enc === 1, cls === 2);
+  const r = new Reader(file, 0, file.size, enc === 1, cls === 2);
   const ehdr = parseEhdr(r);
   if (!ehdr) return undefined;
   const segments = parseTable(r, ehdr.phoff, ehdr.phnum, r.is64 ? 56 : 32, (at) => parsePhdr(r, at));
@@ -409,7 +441,7 @@ function parse(data: Uint8Array): Parsed | undefined {
 const MAX_NAME_BYTES = 64 << 20;
 
 /** MD5 of the imported (undefined, named) symbols' names, lowercased, sorted, comma-separated. */
-function importMd5(data: Uint8Array, dynsym: SymbolTable, symtab: SymbolTable): Value {
+function importMd5(file: FileReader, dynsym: SymbolTable, symtab: SymbolTable): Value {
   const table = dynsym.count > 0 ? dynsym : symtab;
   const names: string[] = [];
   let budget = MAX_NAME_BYTES;
@@ -418,7 +450,7 @@ function importMd5(data: Uint8Array, dynsym: SymbolTable, symtab: SymbolTable): 
     if (s.shndx !== 0 || !s.name || s.name.end === s.name.start) continue;
     // Rust lowercases and sorts by Unicode rules and bytes; JS agrees on ASCII only.
     if (!s.name.ascii || (budget -= s.name.end - s.name.start) < 0) return UNKNOWN;
-    names.push(utf8.decode(data.subarray(s.name.start, s.name.end)).toLowerCase());
+    names.push(utf8.decode(nameBytes(file, s.name)).toLowerCase());
   }
   names.sort();
   return utf8Encoder.encode(createHash("md5").update(names.join(",")).digest("hex"));
@@ -632,7 +664,7 @@ export function tlsh(data: Uint8Array): string | undefined {
 const TELFHASH_EXCLUDED = new Set(["__libc_start_main", "main", "abort", "cachectl", "cacheflush", "puts", "atol", "malloc_trim"]);
 
 /** TLSH of the global, default-visibility function names (dynsym, else symtab), filtered as telfhash does. */
-function telfhash(data: Uint8Array, dynsym: SymbolTable, symtab: SymbolTable): Value {
+function telfhash(file: FileReader, dynsym: SymbolTable, symtab: SymbolTable): Value {
   const table = dynsym.count > 0 ? dynsym : symtab;
   const names: string[] = [];
   let budget = MAX_NAME_BYTES;
@@ -641,7 +673,7 @@ function telfhash(data: Uint8Array, dynsym: SymbolTable, symtab: SymbolTable): V
     if ((s.info & 0x0f) !== 2 || s.info >> 4 !== 1 || (s.other & 0x03) !== 0 || !s.name) continue;
     // Rust's starts_with/to_lowercase/sort work on Unicode; JS agrees on ASCII only.
     if (!s.name.ascii || (budget -= s.name.end - s.name.start) < 0) return UNKNOWN;
-    const name = utf8.decode(data.subarray(s.name.start, s.name.end));
+    const name = utf8.decode(nameBytes(file, s.name));
     if (TELFHASH_EXCLUDED.has(name) || /^(\.|_|mem|str)/.test(name) || name.endsWith("64")) continue;
     names.push(name.toLowerCase());
   }
@@ -680,7 +712,14 @@ const CONSTANTS: Record<string, number> = {
 export const ELF_CONSTANTS: Readonly<Record<string, number>> = CONSTANTS;
 const CONSTANT_VALUES = new Map(Object.entries(CONSTANTS).map(([k, v]) => [k, BigInt(v)]));
 
-function load(data: Uint8Array): StructValue {
+function load(source: ByteSource): StructValue {
+  // Nothing is read until the first field access; constants need no file.
+  let root: StructValue | undefined;
+  const get = (): StructValue => (root ??= parsedRoot(FileReader.from(source)));
+  return { kind: "struct", field: (name) => CONSTANT_VALUES.get(name) ?? get().field(name) };
+}
+
+function parsedRoot(data: FileReader): StructValue {
   let parsed: Parsed | undefined | null = null; // null: not parsed yet
   let nameIndex: Names | undefined;
   const names = (): Names => (nameIndex ??= new Names(data));
@@ -732,7 +771,7 @@ function load(data: Uint8Array): StructValue {
           address: int(s.addr),
           size: int(s.size),
           offset: int(s.offset),
-          name: () => names().value(findName(data, names(), shstrtab, s.name)),
+          name: () => names().value(findName(data.size, names(), shstrtab, s.name)),
         });
       });
     },
@@ -765,8 +804,7 @@ function load(data: Uint8Array): StructValue {
     import_md5: func((a) => (a.length === 0 ? importMd5(data, symbols().dynsym, symbols().symtab) : UNKNOWN)),
     telfhash: func((a) => (a.length === 0 ? telfhash(data, symbols().dynsym, symbols().symtab) : UNKNOWN)),
   };
-  const root = struct(fields);
-  return { kind: "struct", field: (name) => CONSTANT_VALUES.get(name) ?? root.field(name) };
+  return struct(fields);
 }
 
 export const elf: ModuleFactory = { name: "elf", load };

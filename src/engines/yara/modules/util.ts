@@ -63,28 +63,34 @@ export function inI64(v: bigint): boolean {
   return v >= I64_MIN && v <= I64_MAX;
 }
 
+/** A range of the file: [start, end). */
+export interface Span {
+  start: number;
+  end: number;
+}
+
 /**
  * The `(offset, length)` range that math functions read: both must fit in usize, the end saturates
- * and is clipped to the data, and a start past the end of the data is undefined.
+ * and is clipped to the file's `size`, and a start past the end of the file is undefined.
  */
-export function clippedRange(data: Uint8Array, offset: bigint, length: bigint): Uint8Array | undefined {
+export function clippedRange(size: number, offset: bigint, length: bigint): Span | undefined {
   const len = toUsize(length);
   const start = toUsize(offset);
   if (len === undefined || start === undefined) return undefined;
-  const end = Math.min(data.length, Math.min(start + len, Number(U32_MAX)));
+  const end = Math.min(size, Math.min(start + len, Number(U32_MAX)));
   if (start > end) return undefined;
-  return data.subarray(start, end);
+  return { start, end };
 }
 
 /**
  * The `(offset, size)` range that hash functions read: `offset..offset + size` (i64 sum, wrapping),
- * both ends usize, and the whole range inside the data, else undefined. No clipping, unlike math.
+ * both ends usize, and the whole range inside the file, else undefined. No clipping, unlike math.
  */
-export function exactRange(data: Uint8Array, offset: bigint, size: bigint): Uint8Array | undefined {
+export function exactRange(fileSize: number, offset: bigint, size: bigint): Span | undefined {
   const start = toUsize(offset);
   const end = toUsize(wrapI64(offset + size));
-  if (start === undefined || end === undefined || start > end || end > data.length) return undefined;
-  return data.subarray(start, end);
+  if (start === undefined || end === undefined || start > end || end > fileSize) return undefined;
+  return { start, end };
 }
 
 const utf8 = new TextEncoder();

@@ -11,7 +11,7 @@ import { MAX_MATCHES_PER_PATTERN, type MatchTable, type PatternMatches } from ".
 import { binaryString } from "../regex";
 import { verifyBase64 } from "./base64";
 import { regexesOf, variantsOf, type Variant } from "./variants";
-import { matchStream, type MatchStream, type StreamGeometry } from "./stream";
+import { matchStream, type MatchStream, type StreamGeometry, type StreamPool } from "./stream";
 import { CHUNK, MARGIN, WasmFilter } from "./wasm";
 
 export type { MatchStream } from "./stream";
@@ -23,9 +23,10 @@ export interface PatternSet {
   scan(data: Uint8Array): MatchTable;
   /**
    * The same MatchTable as scan() over bytes given in chunks, in memory bounded by one window
-   * (`step` new bytes, default 8 MiB, plus the overlaps) and the matches.
+   * (`step` new bytes, default 8 MiB, plus the overlaps) and the matches; `pool` lends the
+   * window buffer from one file to the next.
    */
-  stream(step?: number): MatchStream;
+  stream(step?: number, pool?: StreamPool): MatchStream;
 }
 
 /**
@@ -511,8 +512,8 @@ class CompiledSet implements PatternSet {
     return { "1": this.byLength[1]!, "2": this.byLength[2]!, "3": this.byLength[3]!, "4": this.byLength[4]! };
   }
 
-  stream(step?: number): MatchStream {
-    return matchStream((d) => this.scan(d), this.geometry, step);
+  stream(step?: number, pool?: StreamPool): MatchStream {
+    return matchStream((d) => this.scan(d), this.geometry, step, pool);
   }
 
   scan(data: Uint8Array): MatchTable {

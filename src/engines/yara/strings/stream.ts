@@ -15,6 +15,11 @@ export interface MatchStream {
   readonly position: number;
   /** The MatchTable a scan of all the fed bytes gives. The stream is done after this. */
   end(): MatchTable;
+  /**
+   * After end(): all the fed bytes when they fit in one window (the stream held them whole anyway;
+   * the caller may keep them), else undefined.
+   */
+  whole(): Uint8Array | undefined;
 }
 
 export interface StreamGeometry {
@@ -32,11 +37,21 @@ export interface StreamGeometry {
 /** Default step: 8 MiB of new bytes per window. */
 export const DEFAULT_STEP = 8 << 20;
 
-export function matchStream(scan: (data: Uint8Array) => MatchTable, geo: StreamGeometry, step = DEFAULT_STEP): MatchStream {
+/**
+ * A window buffer handed from one stream to the next (one file after another): no allocation per
+ * file once it has grown to the files' size. What a stream's whole() returned is valid until the
+ * next stream on the same pool starts.
+ */
+export interface StreamPool {
+  buf: Uint8Array;
+}
+
+export function matchStream(scan: (data: Uint8Array) => MatchTable, geo: StreamGeometry, step = DEFAULT_STEP, pool?: StreamPool): MatchStream {
   if (!(step >= 1)) throw new Error(`stream step must be positive: ${step}`);
   const { before, after } = geo;
-  let buf = new Uint8Array(Math.min(before + step + after, 1 << 16));
   const cap = before + step + after;
+  let buf = pool && pool.buf.length > 0 && pool.buf.length <= cap ? pool.buf : new Uint8Array(Math.min(cap, 1 << 16));
+  if (pool) pool.buf = buf;
   let len = 0;
   /** File offset of buf[0]. */
   let bufStart = 0;
@@ -44,6 +59,7 @@ export function matchStream(scan: (data: Uint8Array) => MatchTable, geo: StreamG
   let ownedFrom = 0;
   let windows = 0;
   let ended = false;
+  let held: Uint8Array | undefined;
   const merged = new Map<number, PatternMatches>();
 
   /** Scan buf[0..len) and keep the matches starting in [ownedFrom, ownedTo). */
@@ -91,6 +107,7 @@ export function matchStream(scan: (data: Uint8Array) => MatchTable, geo: StreamG
           const bigger = new Uint8Array(Math.min(cap, buf.length * 2));
           bigger.set(buf.subarray(0, len));
           buf = bigger;
+          if (pool) pool.buf = buf;
         }
         const n = Math.min(chunk.length - at, buf.length - len);
         buf.set(chunk.subarray(at, at + n), len);
@@ -103,12 +120,12 @@ export function matchStream(scan: (data: Uint8Array) => MatchTable, geo: StreamG
       ended = true;
       // One window only: exactly the whole-bytes scan.
       if (windows === 0) {
-        const t = scan(buf.subarray(0, len));
+        held = buf.subarray(0, len);
         buf = new Uint8Array(0);
-        return t;
+        return scan(held);
       }
       window(bufStart + len);
-      buf = new Uint8Array(0);
+      buf = new Uint8Array(0); // the pool keeps it for the next stream
       for (const p of geo.unbounded) {
         const acc = merged.get(p);
         if (acc) acc.complete = false;
@@ -122,5 +139,6 @@ export function matchStream(scan: (data: Uint8Array) => MatchTable, geo: StreamG
       hits.sort((a, b) => a - b);
       return { get: (p) => merged.get(p), hits: () => hits };
     },
+    whole: () => held,
   };
 }

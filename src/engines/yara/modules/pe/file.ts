@@ -1,15 +1,16 @@
 // One PE file: the headers parsed once, and address translation and data-directory access shared by
 // the lazily parsed parts (imports, exports, resources, ...), each in its own module.
-import { u32 } from "./bytes";
+import { u32, type Bytes } from "./bytes";
 import { parseHeaders, rvaToOffset, type Headers } from "./headers";
 
 export class PeFile {
   constructor(
-    readonly data: Uint8Array,
+    /** The whole file, read through the engine's reader. */
+    readonly data: Bytes,
     readonly h: Headers,
   ) {}
 
-  static parse(data: Uint8Array): PeFile | undefined {
+  static parse(data: Bytes): PeFile | undefined {
     const h = parseHeaders(data);
     return h ? new PeFile(data, h) : undefined;
   }
@@ -37,7 +38,7 @@ export class PeFile {
    * get_dir_entry_data: the entry's RVA and size and its bytes, from its offset to the end of the
    * file, or only `size` bytes when `strict`.
    */
-  dirEntryData(index: number, strict: boolean): { rva: number; size: number; bytes: Uint8Array } | undefined {
+  dirEntryData(index: number, strict: boolean): { rva: number; size: number; bytes: Bytes } | undefined {
     const e = this.dirEntry(index);
     if (!e) return undefined;
     const start = this.rvaToOffset(e.addr);

@@ -2,7 +2,7 @@
 // lib/src/modules/pe/parser.rs does (PE::parse and rva2off.rs), including what it does with broken
 // input: a file is a PE when its MZ and PE headers read; a bad optional header leaves every optional
 // header field zero; sections are read while whole 40-byte entries remain (at most 96).
-import { cstr, u16, u32, u64, u8, validUtf8 } from "./bytes";
+import { cstr, u16, u32, u64, u8, validUtf8, type Bytes } from "./bytes";
 
 export const MAX_PE_SECTIONS = 96;
 const SIZE_OF_SYMBOL = 18;
@@ -96,7 +96,7 @@ function zeroOptionalHeader(): OptionalHeader {
 }
 
 /** The headers, or undefined when the bytes are not a PE for YARA-X (is_pe false). */
-export function parseHeaders(d: Uint8Array): Headers | undefined {
+export function parseHeaders(d: Bytes): Headers | undefined {
   if (d.length < 64 || u16(d, 0) !== 0x5a4d) return undefined;
   const eLfanew = u32(d, 60)!;
   if (eLfanew > d.length) return undefined;
@@ -131,7 +131,7 @@ export function parseHeaders(d: Uint8Array): Headers | undefined {
   return h;
 }
 
-function parseOptionalHeader(d: Uint8Array, at: number): [OptionalHeader, number] | undefined {
+function parseOptionalHeader(d: Bytes, at: number): [OptionalHeader, number] | undefined {
   // YARA-X 1.20 accepts any magic; all but PE32+'s get the 32-bit layout (as YARA does).
   const magic = u16(d, at);
   if (magic === undefined) return undefined;
@@ -185,12 +185,13 @@ function parseOptionalHeader(d: Uint8Array, at: number): [OptionalHeader, number
   return [o, p + 8];
 }
 
-function parseSection(d: Uint8Array, at: number, stringTable: number): Section | undefined {
+function parseSection(d: Bytes, at: number, stringTable: number): Section | undefined {
   if (at + 40 > d.length) return undefined;
-  let end = at + 8;
-  while (end > at && d[end - 1] === 0) end--;
-  const name = d.subarray(at, end);
-  let fullName = name;
+  const raw = d.subarray(at, at + 8).bytes();
+  let end = 8;
+  while (end > 0 && raw[end - 1] === 0) end--;
+  const name = raw.slice(0, end);
+  let fullName: Uint8Array = name;
   // GNU long names: "/<decimal offset into the COFF string table>" (Rust's u32::from_str accepts a "+").
   if (stringTable >= 0 && name[0] === 0x2f) {
     const text = validUtf8(name);

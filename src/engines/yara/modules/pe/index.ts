@@ -2,9 +2,12 @@
 // YARA-X's exact values, parsed lazily from the scanned bytes only (headers on first read;
 // imports, exports, resources, version info, Rich header and PDB path each on first use).
 // Authenticode signatures are not parsed: their fields are exact only for files without a
-// certificate table (no signatures), and UNKNOWN otherwise, so YARA-X decides.
-import { UNKNOWN, type ModuleFactory, type StructValue, type Unknown, type Value } from "../../contracts";
-import { bytesEqual, equalsIgnoreAsciiCase, toBytes } from "./bytes";
+// certificate table (no signatures), and UNKNOWN otherwise, so YARA-X decides. The parser reads
+// the file through the engine's reader (bytes.ts): headers, tables and names where they lie, the
+// checksum in pieces; an overlay of any size is never read.
+import { UNKNOWN, type ByteSource, type ModuleFactory, type StructValue, type Unknown, type Value } from "../../contracts";
+import { FileReader } from "../../reader";
+import { Bytes, bytesEqual, equalsIgnoreAsciiCase, toBytes } from "./bytes";
 import { PE_CONSTANTS } from "./constants";
 import { parsePdbPath } from "./debug";
 import { parseExports, type ExportInfo } from "./exports";
@@ -34,7 +37,7 @@ class Parts {
       const r = this.resources();
       return r === UNKNOWN ? UNKNOWN : parseVersionInfo(this.pe, r?.list ?? []);
     });
-  rich = (): RichHeader | undefined => this.once("rich", () => parseRich(this.pe.data.subarray(0, this.pe.h.eLfanew)));
+  rich = (): RichHeader | undefined => this.once("rich", () => parseRich(this.pe.data.subarray(0, this.pe.h.eLfanew).bytes()));
   pdbPath = (): Uint8Array | undefined => this.once("pdb", () => parsePdbPath(this.pe));
   imphash = (): string | Unknown =>
     this.once("imphash", () => {
@@ -488,15 +491,22 @@ function checksum(pe: PeFile): number {
     sum = t >>> 0;
     carry = t > 0xffffffff ? 1 : 0;
   };
-  let i = 0;
-  for (; i + 4 <= d.length; i += 4) add((d[i]! | (d[i + 1]! << 8) | (d[i + 2]! << 16) | (d[i + 3]! << 24)) >>> 0);
-  if (i + 2 <= d.length) {
-    add(d[i]! | (d[i + 1]! << 8));
-    i += 2;
-  }
-  // The last odd byte goes through nom::character::complete::u8 in mod.rs, a parser of decimal
-  // digits: an ASCII digit adds its value, any other byte adds nothing.
-  if (i < d.length && d[i]! >= 0x30 && d[i]! <= 0x39) add(d[i]! - 0x30);
+  // The pieces start at multiples of 4 (of 1 MiB), so words never straddle two of them.
+  d.file.each(d.base, d.base + d.length, (piece, at) => {
+    let i = 0;
+    for (; i + 4 <= piece.length; i += 4) add((piece[i]! | (piece[i + 1]! << 8) | (piece[i + 2]! << 16) | (piece[i + 3]! << 24)) >>> 0);
+    if (at + piece.length !== d.base + d.length) {
+      if (i !== piece.length) throw new Error("checksum: a piece that is not a multiple of 4 bytes");
+      return;
+    }
+    if (i + 2 <= piece.length) {
+      add(piece[i]! | (piece[i + 1]! << 8));
+      i += 2;
+    }
+    // The last odd byte goes through nom::character::complete::u8 in mod.rs, a parser of decimal
+    // digits: an ASCII digit adds its value, any other byte adds nothing.
+    if (i < piece.length && piece[i]! >= 0x30 && piece[i]! <= 0x39) add(piece[i]! - 0x30);
+  });
   const c = pe.h.opt.checksum;
   sum = sum >= c ? sum - c : ((sum - c) >>> 0) - 1;
   sum = (sum & 0xffff) + (sum >>> 16);
@@ -507,13 +517,15 @@ function checksum(pe: PeFile): number {
 
 export const pe: ModuleFactory = {
   name: "pe",
-  load(data: Uint8Array): StructValue {
+  load(source: ByteSource): StructValue {
     // Nothing is read until the first field access.
     let root: StructValue | undefined;
-    const get = (): StructValue => (root ??= struct(fields((() => {
-      const f = PeFile.parse(data);
-      return f ? new Parts(f) : undefined;
-    })())));
+    const get = (): StructValue => {
+      if (root) return root;
+      const file = FileReader.from(source);
+      const f = PeFile.parse(new Bytes(file, 0, file.size));
+      return (root = struct(fields(f ? new Parts(f) : undefined)));
+    };
     return { kind: "struct", field: (name) => get().field(name) };
   },
 };

@@ -69,7 +69,7 @@ export function parseResources(pe: PeFile): Resources | undefined | Unknown {
         const len = u16(sec, s);
         // The character count doubles into a u16 byte count that saturates (parser.rs).
         const bytes = len === undefined ? 0 : Math.min(0xffff, len * 2);
-        id = len !== undefined && s + 2 + bytes <= sec.length ? { name: sec.subarray(s + 2, s + 2 + bytes) } : undefined;
+        id = len !== undefined && s + 2 + bytes <= sec.length ? { name: sec.subarray(s + 2, s + 2 + bytes).bytes() } : undefined;
       } else {
         id = { id: nameOrId };
       }
@@ -209,7 +209,8 @@ export function parseVersionInfo(pe: PeFile, resources: Resource[]): [string, st
     if (r.type === undefined || !("id" in r.type) || r.type.id !== RESOURCE_TYPE_VERSION || r.offset === undefined) continue;
     if (++parsed > MAX_VERSION_RESOURCES) return UNKNOWN;
     if (r.offset > pe.data.length) continue;
-    const info = versionInfo(pe.data.subarray(r.offset));
+    // A node's length is a u16: its first 64 KiB (or what the file holds) is all it reads.
+    const info = versionInfo(pe.data.subarray(r.offset, r.offset + 0x10000).bytes());
     if (info?.value.children) out.push(...info.value.children);
   }
   return out;
