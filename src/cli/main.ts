@@ -55,7 +55,7 @@ function program(setExit: (c: ExitCode) => void): Command {
     .option("--allow <file>", "allowlist: SHA-256 per line, or ClamAV .sfp; findings on these files are suppressed (repeatable)", collect, [])
     .option("--exclude-rule <id>", "suppress findings of rules whose name or id matches ID or GLOB (repeatable)", collect, [])
     .option("--exclude-tag <tag>", "suppress findings of rules with this tag (repeatable)", collect, [])
-    .option("--max-filesize <size>", "stream files over SIZE through the hashes and the matcher instead of holding them in memory (conditions read them in place; partial only where YARA-X must decide on a file over 64 MiB)", "128M")
+    .option("--max-filesize <size>", "the largest file held whole in memory and opened as an archive; larger files, and plain files of 16 MiB or more, are streamed through the hashes and the matcher (conditions read them in place; partial only where YARA-X must decide on a file over 64 MiB, or for an archive over SIZE)", "128M")
     .option("--follow-symlinks", "follow symbolic links (loops are detected)")
     .option("--one-file-system", "do not enter other file systems")
     .option("-w, --workers <n>", "parallel workers (default: available parallelism)")
