@@ -34,7 +34,7 @@ mkdir -p "$tmp/empty" "$tmp/large"
 truncate -s 3G "$tmp/large/sparse-3g.bin"
 printf 'MZ ring3 bench marker at the end' >> "$tmp/large/sparse-3g.bin"
 ln -s "$corpus2/big"/* "$tmp/large/" 2>/dev/null || true
-for d in "$corpus" "$corpus2/small" "$corpus2/big"; do find "$d" -type f -exec cat {} + >/dev/null 2>&1 || true; done
+for d in "$corpus" "$corpus2/small" "$corpus2/big" "$syslib"; do find "$d" -type f -exec cat {} + >/dev/null 2>&1 || true; done
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg); ring3: $ring3${before:+; before: $before}"
 
 run() {  # run LABEL N MB CMD... : N timed runs (wall time, peak RSS), then the median
