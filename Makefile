@@ -7,7 +7,7 @@
 #   make test-windows       run dist/ring3.exe under wine: --version and an EICAR scan
 #   make bench              compare with yara and clamscan on a generated corpus (the shared
 #                           compare.sh), then scripts/bench-once.sh: --stats, archives, RSS, start;
-#                           scripts/bench-program.sh: rule load, compiled rule files, memory; then
+#                           scripts/bench-program.sh: rule load and memory per worker; then
 #                           scripts/bench-load.sh on it and a second corpus (BEFORE=BINARY
 #                           measures an earlier build beside this one in both)
 #   make conformance        fast path vs YARA-X on all of signature-base (slow; needs ../shared)

@@ -59,7 +59,15 @@ for c in "$corpus" "$corpus2/small"; do
   echo "== signature-base, 2 workers: $c ($mb MB, $(find "$c" -type f | wc -l) files)"
   run yara 3 "$mb" yara -p 2 -r -w "${ext[@]}" -C "$tmp/all.yc" "$c"
   run ring3_sources 3 "$mb" "$ring3" scan --no-bundled --rules "$rules" --workers 2 --format json -o "$tmp/r.json" "$c"
-  [[ ${#compiled[@]} -eq 0 ]] || run ring3_compiled 3 "$mb" "$ring3" scan --no-bundled "${compiled[@]}" --workers 2 --format json -o "$tmp/c.json" "$c"
+  if [[ ${#compiled[@]} -gt 0 ]]; then
+    run ring3_compiled 3 "$mb" "$ring3" scan --no-bundled "${compiled[@]}" --workers 2 --format json -o "$tmp/c.json" "$c"
+    node -e '
+      const f = (p) => { const m = new Map(); for (const x of require(p).results) if (x.findings.length) m.set(x.path + "!" + (x.members || []).join("!"), x.findings.map((f) => f.rule).sort().join()); return m; };
+      const [c, s] = [f(process.argv[1]), f(process.argv[2])];
+      const same = c.size === s.size && [...c].every(([k, v]) => s.get(k) === v);
+      console.log(`  findings: compiled file ${c.size} results with findings, sources ${s.size}; identical: ${same}`);
+    ' "$tmp/c.json" "$tmp/r.json"
+  fi
   [[ -z $before ]] || run before_sources 3 "$mb" "$before" scan --no-bundled --rules "$rules" --workers 2 --format json -o "$tmp/b.json" "$c"
   ratio "ring3 from sources / yara -p 2 (yarac)" "$M_ring3_sources" "$M_yara"
   [[ ${#compiled[@]} -eq 0 ]] || ratio "ring3 from a compiled file / yara -p 2 (yarac)" "$M_ring3_compiled" "$M_yara"
