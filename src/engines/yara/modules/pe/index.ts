@@ -70,6 +70,9 @@ function nameMatches(c: Criteria, name: string | undefined, ordinal: number | un
   if ("any" in c) return true;
   if ("ordinal" in c) return ordinal !== undefined && BigInt(ordinal) === c.ordinal;
   if (name === undefined) return false;
+  // A name's UTF-8 form is 1 to 3 bytes per UTF-16 unit: most names are ruled out by their
+  // length before they are encoded (a rule set calls exports() thousands of times per DLL).
+  if ("name" in c && (c.name.length < name.length || c.name.length > 3 * name.length)) return false;
   const bytes = toBytes(name);
   return "name" in c ? equalsIgnoreAsciiCase(c.name, bytes) : c.regex.test(bytes);
 }
