@@ -205,8 +205,8 @@ interface Packaged {
 }
 
 /**
- * The packaged file in a Package native block: u16 2, label\0, source path\0, u16 u16, u32 type 3,
- * u32 length, temp path\0, u32 size, bytes. Null when the block is not one.
+ * The packaged file in a Package native block: u16 2, label\0, source path\0, u32 0x30000, u32
+ * length, temp path, u32 size, bytes. Null when the block is not one.
  */
 function parsePackage(d: Uint8Array, p: number): Packaged | null {
   const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
@@ -222,13 +222,14 @@ function parsePackage(d: Uint8Array, p: number): Packaged | null {
   const label = z(1024);
   const source = label === null ? null : z(1024);
   if (source === null || p + 8 > d.length) return null;
+  // u16 0, u16 3 (embedded file), then the temporary path with its length (and a NUL).
+  if (v.getUint32(p, true) !== 0x00030000) return null;
   p += 4;
-  const type = v.getUint32(p, true);
+  const tempLen = v.getUint32(p, true);
   p += 4;
-  if (type !== 3 || p + 4 > d.length) return null;
-  p += 4;
-  const temp = z(1024);
-  if (temp === null || p + 4 > d.length) return null;
+  if (tempLen > 1024 || p + tempLen + 4 > d.length) return null;
+  const temp = latin1(d.subarray(p, p + tempLen)).replace(/\0.*$/s, "");
+  p += tempLen;
   const size = v.getUint32(p, true);
   p += 4;
   const name = cleanName(label || temp || source);
