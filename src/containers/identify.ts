@@ -4,7 +4,9 @@
 import { isHtml, isOlePackage, isPdf, isRtf } from "./docs";
 import { isBinHex, isMail, isTnef } from "./mail";
 import { scriptPayload, sfxFormat } from "./overlay";
+import { isSis } from "./sis";
 import { isSzdd } from "./szdd";
+import { isUpx } from "./upx";
 import { checksumOk } from "./tar";
 import type { ContainerFormat } from "./types";
 
@@ -93,7 +95,7 @@ export function identify(data: Uint8Array): ContainerFormat | null {
 function carrier(data: Uint8Array): ContainerFormat | null {
   const c = data[0];
   if (c === undefined) return null;
-  if (c === 0x4d && data[1] === 0x5a) return sfxFormat(data, identify) ? "sfx" : null; // "MZ"
+  if (c === 0x4d && data[1] === 0x5a) return isUpx(data) ? "upx" : sfxFormat(data, identify) ? "sfx" : null; // "MZ"
   if (c === 0x7f && at(data, 1, ascii("ELF"))) return sfxFormat(data, identify) ? "sfx" : null;
   if (c === 0x23 && data[1] === 0x21) return scriptPayload(data, identify) >= 0 ? "sfx" : null; // "#!"
   if (c === 0x78 && isTnef(data)) return "tnef";
@@ -103,6 +105,7 @@ function carrier(data: Uint8Array): ContainerFormat | null {
   if (((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) && isMail(data)) return "mail";
   if ((c === 0x28 || c === 0x0a || c === 0x0d) && isBinHex(data)) return "binhex";
   if (isOlePackage(data)) return "ole-package";
+  if (isSis(data)) return "sis";
   if (isHtml(data)) return "html";
   return null;
 }

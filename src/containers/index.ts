@@ -8,7 +8,9 @@ import { identify } from "./identify";
 import { readBinHexFile, readMail, readTnef } from "./mail";
 import { readOle } from "./ole";
 import { makeSfxReader } from "./overlay";
+import { readSis } from "./sis";
 import { readSzdd } from "./szdd";
+import { readUpx } from "./upx";
 import { EMPTY_NAME, problem, remainingOf } from "./budget";
 import { readWith7z } from "./sevenzip";
 import { readGzip, readZstd } from "./stream";
@@ -35,6 +37,8 @@ const NATIVE: Partial<Record<ContainerFormat, ContainerReader>> = {
   rtf: readRtf,
   html: readHtml,
   "ole-package": readOlePackage,
+  sis: readSis,
+  upx: readUpx,
   sfx: makeSfxReader((format, data, budget) => openContainer(format, data, budget), identify),
 };
 

@@ -28,6 +28,8 @@ export type ContainerFormat =
   | "rtf" // \objdata objects (docs.ts)
   | "html" // base64 data: URIs (docs.ts)
   | "ole-package" // an Ole10Native stream: the file a document embeds (docs.ts)
+  | "upx" // a UPX-packed PE: the unpacked image (upx.ts)
+  | "sis" // Symbian installation file (sis.ts)
   | "sfx"; // an executable or shell script with an archive after it (overlay.ts)
 
 /**
