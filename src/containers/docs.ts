@@ -10,11 +10,15 @@ import type { Budget, ContainerProblem, Member } from "./types";
 
 // ---- PDF ----
 
-/** "%PDF-" in the first KiB (readers accept a little junk before it, and so do droppers). */
+/**
+ * "%PDF-" at offset 0, or on a line of its own within the first KiB (readers accept a little junk
+ * before the header, and droppers use that); a text that mentions %PDF mid-line is not a PDF.
+ */
 export function isPdf(data: Uint8Array): boolean {
   if (startsWith(data, 0, "%PDF-")) return true;
   const head = data.subarray(0, 1024);
-  return Buffer.from(head.buffer, head.byteOffset, head.byteLength).indexOf("%PDF-") > 0;
+  const at = Buffer.from(head.buffer, head.byteOffset, head.byteLength).indexOf("\n%PDF-");
+  return at >= 0 && /^%PDF-\d\.\d\s*[\r\n]/.test(latin1(data.subarray(at + 1, at + 16)));
 }
 
 const MAX_FILTERS = 8;
