@@ -15,6 +15,9 @@ const MAIL_FIELDS = new Set([
 
 /** Mail or mbox, judged on the first 2 KiB only: a text that merely contains "From " is not mail. */
 export function isMail(data: Uint8Array): boolean {
+  // The first line decides cheaply for most text: "From " or a field name and a colon.
+  const first = latin1(data.subarray(0, 80));
+  if (!first.startsWith("From ") && !/^[A-Za-z][A-Za-z0-9-]*:/.test(first)) return false;
   const head = latin1(data.subarray(0, 2048));
   let lines = head.split(/\r?\n/);
   if (lines[0]!.startsWith("From ")) {
