@@ -1,9 +1,11 @@
-// UPX-packed PE files (PE32 and PE32+): the compressed image in section UPX1, described by UPX's
+// UPX-packed executables. PE32 and PE32+: the compressed image in section UPX1, described by UPX's
 // pack header ("UPX!", format 13: method, sizes, Adler-32 of the unpacked bytes), is unpacked with
 // the NRV2B, NRV2D or NRV2E decoder (UCL's public algorithms, LE32 bit order) into the member
 // "upx": the sections' bytes as the packer saw them, checked against the header's Adler-32. UPX's
 // call/jump filter is not undone (strings, data and most code read as they were), and the PE is not
-// rebuilt. LZMA (method 14) is reported unsupported.
+// rebuilt. Little-endian ELF: after the program headers, l_info ("UPX!") and p_info, then blocks
+// (b_info: sizes and method, then the bytes), unpacked and joined into "upx", the original file's
+// bytes in order. LZMA (method 14) is reported unsupported.
 import { outputCap, problem } from "./budget";
 import { corrupt, memberOf } from "./carrier";
 import { peSections } from "./overlay";
@@ -28,11 +30,25 @@ function packHeader(d: Uint8Array, before: number): PackHeader | null {
 }
 
 export function isUpx(d: Uint8Array): boolean {
+  if (d[0] === 0x7f) return elfInfo(d) >= 0;
   const s = peSections(d);
   return s.length >= 2 && s[0]!.name === "UPX0" && s[1]!.name === "UPX1";
 }
 
+/** Where an ELF's l_info starts (its "UPX!" 4 bytes in), or -1: right after the program headers. */
+function elfInfo(d: Uint8Array): number {
+  if (d.length < 64 || d[1] !== 0x45 || d[2] !== 0x4c || d[3] !== 0x46 || d[5] !== 1) return -1;
+  const is64 = d[4] === 2;
+  const phoff = is64 ? u32(d, 32) : u32(d, 28);
+  const phentsize = d[is64 ? 54 : 42]! | (d[is64 ? 55 : 43]! << 8);
+  const phnum = d[is64 ? 56 : 44]! | (d[is64 ? 57 : 45]! << 8);
+  const at = phoff + phentsize * phnum;
+  if (at + 36 > d.length) return -1;
+  return d[at + 4] === 0x55 && d[at + 5] === 0x50 && d[at + 6] === 0x58 && d[at + 7] === 0x21 ? at : -1;
+}
+
 export function* readUpx(d: Uint8Array, budget: Budget): Iterable<Member> {
+  if (d[0] === 0x7f) return yield* readUpxElf(d, budget);
   const s = peSections(d);
   const upx1 = s[1]!;
   const h = packHeader(d, Math.min(s[0]!.raw || upx1.raw, upx1.raw));
@@ -46,6 +62,61 @@ export function* readUpx(d: Uint8Array, budget: Budget): Iterable<Member> {
   if (!trouble && h.uLen > cap.limit) trouble = problem(cap.code, `upx: unpacks to ${h.uLen} bytes, over the ${cap.code} budget`);
   else if (!trouble && (out.data.length !== h.uLen || adler32(out.data) !== h.uAdler)) trouble = problem("archive-corrupt", "upx: unpacked image does not match the header's size and checksum");
   yield memberOf("upx", out.data, budget, src.length, trouble);
+}
+
+function* readUpxElf(d: Uint8Array, budget: Budget): Iterable<Member> {
+  const info = elfInfo(d);
+  const fileSize = u32(d, info + 16);
+  const cap = outputCap(budget, d.length);
+  const limit = Math.min(fileSize, cap.limit);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let trouble: ReturnType<typeof problem> | undefined;
+  let p = info + 24;
+  for (;;) {
+    if (!budget.inTime()) {
+      trouble = problem("archive-time", `upx: unpacking took more than ${budget.limits.maxTimeMs} ms (maxTimeMs)`);
+      break;
+    }
+    if (p + 12 > d.length) {
+      trouble = problem("archive-corrupt", "upx: block header cut short");
+      break;
+    }
+    const unc = u32(d, p);
+    const cpr = u32(d, p + 4);
+    const method = d[p + 8]!;
+    if (unc === 0) break; // the end of the blocks
+    if (cpr > unc || p + 12 + cpr > d.length) {
+      trouble = problem("archive-corrupt", "upx: block sizes do not fit the file");
+      break;
+    }
+    if (total + unc > limit) {
+      trouble = fileSize > cap.limit ? problem(cap.code, `upx: unpacks to ${fileSize} bytes, over the ${cap.code} budget`) : problem("archive-corrupt", "upx: blocks larger than the file they restore");
+      break;
+    }
+    const src = d.subarray(p + 12, p + 12 + cpr);
+    if (cpr === unc) parts.push(src);
+    else {
+      const variant = NRV[method];
+      if (!variant) {
+        trouble = problem("archive-unsupported", `upx: compression method ${method}${method === 14 ? " (LZMA)" : ""}`);
+        break;
+      }
+      const out = nrv(variant, src, unc);
+      parts.push(out.data);
+      if (out.error || out.data.length !== unc) {
+        trouble = problem("archive-corrupt", `upx: ${out.error ?? "block shorter than its header says"}`);
+        break;
+      }
+    }
+    total += unc;
+    // Blocks follow each other, padded to 4 bytes by some versions.
+    p += 12 + cpr;
+    if (p + 12 <= d.length && (u32(d, p + 4) > u32(d, p) || u32(d, p) > fileSize)) p = (p + 3) & ~3;
+  }
+  const data = Buffer.concat(parts);
+  if (!trouble && total !== fileSize) trouble = problem("archive-corrupt", `upx: ${total} bytes restored of ${fileSize}`);
+  yield memberOf("upx", data, budget, d.length, trouble);
 }
 
 /** The three NRV variants share literals and the end marker; they differ in offsets and lengths. */

@@ -666,3 +666,40 @@ export function upxPe(image: Uint8Array, method: 2 | 5 | 8, stream?: Uint8Array)
     { at: 0x3e0, data: h },
   );
 }
+
+/**
+ * A little-endian ELF64 as UPX lays it out: Ehdr, one Phdr, l_info ("UPX!"), p_info (the original
+ * size), then blocks: the first NRV-compressed, the second stored (equal sizes), then the end block.
+ */
+export function upxElf(image: Uint8Array, method: 2 | 5 | 8): Uint8Array {
+  const ehdr = new Uint8Array(64 + 56);
+  const v = new DataView(ehdr.buffer);
+  ehdr.set(latin("\x7fELF\x02\x01\x01"), 0);
+  v.setUint16(16, 2, true);
+  v.setUint16(18, 62, true);
+  v.setUint32(32, 64, true); // e_phoff
+  v.setUint16(52, 64, true);
+  v.setUint16(54, 56, true);
+  v.setUint16(56, 1, true);
+  v.setUint32(64, 1, true); // PT_LOAD
+  const info = new Uint8Array(24);
+  const iv = new DataView(info.buffer);
+  info.set(latin("UPX!"), 4);
+  info[10] = 13;
+  info[11] = 22;
+  iv.setUint32(16, image.length, true);
+  iv.setUint32(20, image.length, true);
+  const half = image.length >> 1;
+  const block = (unc: Uint8Array, cpr: Uint8Array, m: number) => {
+    const b = new Uint8Array(12);
+    const bv = new DataView(b.buffer);
+    bv.setUint32(0, unc.length, true);
+    bv.setUint32(4, cpr.length, true);
+    b[8] = m;
+    return concat([b, cpr]);
+  };
+  const first = image.subarray(0, half);
+  const packed = nrvLiterals(method === 2 ? "2b" : method === 5 ? "2d" : "2e", first);
+  const second = image.subarray(half);
+  return concat([ehdr, info, block(first, packed.length < first.length ? packed : first, method), block(second, second, 0), new Uint8Array(12), latin("loader stub and the trailing UPX! header")]);
+}

@@ -352,6 +352,15 @@ describe("UPX", () => {
     expect(ms.map((m) => [m.name, eq(m.data, image), m.code])).toEqual([["upx", true, undefined]]);
   });
 
+  test.each([2, 5, 8] as const)("ELF, method %i: blocks unpacked and joined into 'upx'", (method) => {
+    const elf = concat([F.bytes("\x7fELF original "), new Uint8Array(4000).fill(0x31), EICAR]);
+    const packed = F.upxElf(elf, method);
+    expect(identify(packed)).toBe("upx");
+    expect(members(packed).map((m) => [m.name, eq(m.data, elf), m.code])).toEqual([["upx", true, undefined]]);
+    // Cut inside the blocks: never clean.
+    expect(members(packed.subarray(0, packed.length - 1500), {}, "upx").map((m) => m.code)).toEqual(["archive-corrupt"]);
+  });
+
   test("ClamAV's clam-upx.exe (NRV2B) unpacks to the size and checksum its header gives", () => {
     const file = "/usr/share/clamav-testfiles/clam-upx.exe";
     expect(fs.existsSync(file), "make test-tools installs clamav-testfiles").toBe(true);
@@ -386,6 +395,7 @@ describe("damaged input never throws and always ends", () => {
     ["sfx (InstallShield MSI)", () => F.pe(undefined, F.installShieldMsi([{ name: "a", data: EICAR }]))],
     ["sis", () => F.sis([{ name: "a", data: EICAR }])],
     ["upx", () => F.upxPe(concat([EICAR, EICAR]), 8)],
+    ["upx (ELF)", () => F.upxElf(concat([EICAR, EICAR, EICAR]), 5)],
   ];
   test.each(fixtures)("%s: every prefix, and 1,000 random byte changes", (_, make) => {
     const good = make();
