@@ -95,7 +95,8 @@ export function identify(data: Uint8Array): ContainerFormat | null {
 function carrier(data: Uint8Array): ContainerFormat | null {
   const c = data[0];
   if (c === undefined) return null;
-  if (c === 0x4d && data[1] === 0x5a) return isUpx(data) ? "upx" : sfxFormat(data, identify) ? "sfx" : null; // "MZ"
+  // An executable with something after it is "sfx" (whose reader also unpacks UPX); else UPX.
+  if (c === 0x4d && data[1] === 0x5a) return sfxFormat(data, identify) ? "sfx" : isUpx(data) ? "upx" : null; // "MZ"
   if (c === 0x7f && at(data, 1, ascii("ELF"))) return isUpx(data) ? "upx" : sfxFormat(data, identify) ? "sfx" : null;
   if (c === 0x23 && data[1] === 0x21) return scriptPayload(data, identify) >= 0 ? "sfx" : null; // "#!"
   if (c === 0x78 && isTnef(data)) return "tnef";

@@ -10,7 +10,7 @@ import { readOle } from "./ole";
 import { makeSfxReader } from "./overlay";
 import { readSis } from "./sis";
 import { readSzdd } from "./szdd";
-import { readUpx } from "./upx";
+import { isUpx, readUpx } from "./upx";
 import { EMPTY_NAME, problem, remainingOf } from "./budget";
 import { readWith7z } from "./sevenzip";
 import { readGzip, readZstd } from "./stream";
@@ -39,7 +39,11 @@ const NATIVE: Partial<Record<ContainerFormat, ContainerReader>> = {
   "ole-package": readOlePackage,
   sis: readSis,
   upx: readUpx,
-  sfx: makeSfxReader((format, data, budget) => openContainer(format, data, budget), identify),
+  sfx: makeSfxReader(
+    (format, data, budget) => openContainer(format, data, budget),
+    identify,
+    (data, budget) => (data[0] === 0x4d && isUpx(data) ? readUpx(data, budget) : null),
+  ),
 };
 
 /** Read through 7z-wasm, with ring3's own additions on top (VBA source, PowerPoint objects). */

@@ -6,6 +6,7 @@
 // (makeself) are searched after their last text line. Identification reads headers only; the
 // search happens when the file is opened.
 import { inflateRawSync } from "node:zlib";
+import { autoitAt, readAutoit } from "./autoit";
 import { outputCap, problem } from "./budget";
 import { Gate, cleanName, corrupt, latin1, memberOf, startsWith } from "./carrier";
 import { decode } from "./inflate";
@@ -79,6 +80,7 @@ const IS_MSI = "InstallShield\0";
 
 type Found =
   | { kind: "nsis" }
+  | { kind: "autoit"; at: number }
   | { kind: "zip" }
   | { kind: "archive"; at: number }
   | { kind: "is-msi"; at: number }
@@ -89,6 +91,8 @@ function overlayContent(d: Uint8Array, end: number, idf: Identify): Found | null
   if (end < 0 || end >= d.length - 4) return null;
   const buf = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
   // NSIS's first header sits at a 512-byte boundary; the stub's sections end at one.
+  const au3 = autoitAt(d, end);
+  if (au3 >= 0) return { kind: "autoit", at: au3 };
   const near = buf.subarray(end, Math.min(d.length, end + (1 << 20)));
   if (near.indexOf(NSIS, 0, "latin1") >= 0) return { kind: "nsis" };
   const ism = buf.indexOf(IS_MSI, end, "latin1");
@@ -149,7 +153,8 @@ export function scriptPayload(d: Uint8Array, idf: Identify): number {
   return -1;
 }
 
-export function makeSfxReader(open: Opener, idf: Identify) {
+/** `also`: a reader for the executable itself (UPX's unpacked image), after the overlay's members. */
+export function makeSfxReader(open: Opener, idf: Identify, also?: (d: Uint8Array, budget: Budget) => Iterable<Member> | null) {
   return function* readSfx(d: Uint8Array, budget: Budget): Iterable<Member> {
     const script = scriptPayload(d, idf);
     if (script >= 0) {
@@ -161,7 +166,18 @@ export function makeSfxReader(open: Opener, idf: Identify) {
     const end = peEnd(d) >= 0 ? peEnd(d) : elfEnd(d);
     const found = overlayContent(d, end, idf);
     if (!found) return void (yield corrupt("sfx: no archive found after the executable"));
+    yield* overlayMembers(found, d, budget, open, idf);
+    const own = also?.(d, budget);
+    if (own) yield* own;
+  };
+}
+
+function* overlayMembers(found: Found, d: Uint8Array, budget: Budget, open: Opener, idf: Identify): Iterable<Member> {
+  {
     switch (found.kind) {
+      case "autoit":
+        yield* readAutoit(d, found.at, budget);
+        return;
       case "nsis":
         yield* open("other-7z", d, budget);
         return;
@@ -178,7 +194,7 @@ export function makeSfxReader(open: Opener, idf: Identify) {
         yield* installShieldFiles(d, found.at, budget);
         return;
     }
-  };
+  }
 }
 
 function* installShieldFiles(d: Uint8Array, p: number, budget: Budget): Iterable<Member> {

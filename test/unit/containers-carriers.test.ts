@@ -339,6 +339,25 @@ describe("executables carrying archives", () => {
     expect(tree(new Uint8Array(fs.readFileSync(file)), clam).found).toEqual(["top!clam.exe"]);
   });
 
+  test.each(["clam.ea05.exe", "clam.ea06.exe"])("AutoIt (ClamAV's %s, itself UPX'd): the script, the FileInstall'd clam.exe, the UPX image", (name) => {
+    const file = `/usr/share/clamav-testfiles/${name}`;
+    expect(fs.existsSync(file), "make test-tools installs clamav-testfiles").toBe(true);
+    const clam = new Uint8Array(fs.readFileSync("/usr/share/clamav-testfiles/clam.exe"));
+    const data = new Uint8Array(fs.readFileSync(file));
+    expect(identify(data)).toBe("sfx");
+    const ms = members(data);
+    expect(ms.map((m) => m.name)).toEqual([name === "clam.ea05.exe" ? "autD.tmp" : "aut7.tmp", "clam.exe", "upx"]);
+    expect(ms.every((m) => m.code === undefined)).toBe(true);
+    expect(eq(ms[1]!.data, clam)).toBe(true);
+    // EA05 keeps the script's source (UTF-16); EA06 its tokens.
+    if (name === "clam.ea05.exe") expect(Buffer.from(ms[0]!.data!).toString("utf16le")).toContain("AUT2EXE VERSION");
+    // Cut inside clam.exe's record: the script whole, then archive-corrupt; never a throw on any prefix.
+    const au3 = Buffer.from(data).indexOf("AU3!EA0");
+    const cut = data.subarray(0, au3 + (data.length - au3) - 300);
+    expect(members(cut, {}, "sfx").some((m) => m.code === "archive-corrupt")).toBe(true);
+    for (let n = au3; n <= data.length; n += 97) expect(() => members(data.subarray(0, n), {}, "sfx")).not.toThrow();
+  });
+
   test(".sis: zlib-compressed and stored files by their target names", () => {
     expect(tree(F.sis([{ name: "a.exe", data: EICAR }])).found).toEqual(["top!a.exe"]);
     expect(tree(F.sis([{ name: "b.exe", data: EICAR }], true)).found).toEqual(["top!b.exe"]);
