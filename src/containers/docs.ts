@@ -3,8 +3,8 @@
 // use to embed a file: an Ole10Native stream or an OLE 1 native block). Every loop is over the
 // input once; nothing follows a reference more than one step, so self-referencing objects cannot
 // make a loop.
-import { outputCap, problem } from "./budget";
-import { Gate, cleanName, corrupt, hexDecode, latin1, memberOf, startsWith } from "./carrier";
+import { outputCap, problem, timeProblem } from "./budget";
+import { Gate, cleanName, containerProblem as containerProblemOf, corrupt, hexDecode, latin1, memberOf, startsWith } from "./carrier";
 import { decode } from "./inflate";
 import type { Budget, ContainerProblem, Member } from "./types";
 
@@ -22,6 +22,8 @@ export function isPdf(data: Uint8Array): boolean {
 }
 
 const MAX_FILTERS = 8;
+/** A stream's dictionary longer than this is no dictionary: the "stream" found belongs elsewhere. */
+const MAX_DICT = 64 * 1024;
 
 /** What a stream is, from its dictionary: filters in order, and whether it is an embedded file. */
 function filtersOf(dict: string): string[] {
@@ -123,28 +125,52 @@ function pdfString(s: string): string {
 export function* readPdf(data: Uint8Array, budget: Budget): Iterable<Member> {
   const s = latin1(data);
   const gate = new Gate(budget);
+  // One pass over the object headers: where each object's body starts (for /Length references).
+  const objects: { id: string; num: string; at: number; after: number }[] = [];
+  const bodyOf = new Map<string, number>();
+  const header = /(\d+)\s+(\d+)\s+obj\b/g;
+  for (let m = header.exec(s); m; m = header.exec(s)) {
+    const id = `${m[1]} ${m[2]}`;
+    objects.push({ id, num: m[1]!, at: m.index, after: m.index + m[0].length });
+    if (!bodyOf.has(id)) bodyOf.set(id, m.index + m[0].length);
+  }
   // Names of embedded files: file specifications "/EF << /F 12 0 R >>" with "/UF (name)" or "/F (name)".
   const names = new Map<string, string>();
-  const spec = /\/EF\s*<<[^>]*?\/(?:UF|F)\s+(\d+)\s+(\d+)\s+R/g;
+  const spec = /\/EF\s*<<[^>]{0,512}?\/(?:UF|F)\s+(\d+)\s+(\d+)\s+R/g;
   for (let m = spec.exec(s); m; m = spec.exec(s)) {
-    const objStart = s.lastIndexOf(" obj", m.index);
-    const region = s.slice(Math.max(0, objStart), m.index);
-    const n = /\/UF\s*(\([^)]*\)|<[0-9A-Fa-f\s]*>)/.exec(region) ?? /\/F\s*(\([^)]*\)|<[0-9A-Fa-f\s]*>)/.exec(region);
+    const region = s.slice(Math.max(0, m.index - 4096), m.index);
+    const objStart = region.lastIndexOf(" obj");
+    const own = objStart < 0 ? region : region.slice(objStart);
+    const n = /\/UF\s*(\([^)]*\)|<[0-9A-Fa-f\s]*>)/.exec(own) ?? /\/F\s*(\([^)]*\)|<[0-9A-Fa-f\s]*>)/.exec(own);
     if (n) names.set(`${m[1]} ${m[2]}`, cleanName(pdfString(n[1]!)));
   }
   const encrypted = /\/Encrypt\s+\d+\s+\d+\s+R/.test(s.slice(Math.max(0, s.length - 4096))) || /trailer[\s\S]{0,400}\/Encrypt/.test(s);
-  const obj = /(\d+)\s+(\d+)\s+obj\b/g;
+  // Next occurrences, found once and moved forward only: many objects cost one pass, not one each.
+  const next = (word: string) => {
+    let pos = -2;
+    return (from: number): number => {
+      if (pos === -1 || (pos >= from && pos !== -2)) return pos;
+      pos = s.indexOf(word, from);
+      return pos;
+    };
+  };
+  const nextStream = next("stream");
+  const nextEndObj = next("endobj");
+  const nextEndStream = next("endstream");
   let count = 0;
   let cut = false;
-  for (let m = obj.exec(s); m; m = obj.exec(s)) {
-    const id = `${m[1]} ${m[2]}`;
-    const after = m.index + m[0].length;
-    const streamAt = s.indexOf("stream", after);
-    const endObj = s.indexOf("endobj", after);
-    if (streamAt < 0 || (endObj >= 0 && endObj < streamAt)) continue;
+  let skipTo = 0;
+  for (const o of objects) {
+    if (o.at < skipTo) continue; // inside the previous object's stream
+    if (!budget.inTime()) return void (yield containerProblemOf(timeProblem(budget)));
+    const { id, after } = o;
+    let streamAt = nextStream(after);
+    // "endstream" contains "stream": skip over it to the next keyword that opens a stream.
+    while (streamAt >= 3 && s.startsWith("end", streamAt - 3)) streamAt = nextStream(streamAt + 6);
+    const endObj = nextEndObj(after);
+    if (streamAt < 0 || (endObj >= 0 && endObj < streamAt) || streamAt - after > MAX_DICT) continue;
     const dict = s.slice(after, streamAt);
-    // "endstream" is not "stream" at a new object: the dictionary must not hold another object.
-    if (/\d+\s+\d+\s+obj\b/.test(dict) || s.startsWith("end", streamAt - 3)) continue;
+    if (/\d+\s+\d+\s+obj\b/.test(dict)) continue; // the keyword belongs to a later object
     let from = streamAt + 6;
     if (s[from] === "\r") from++;
     if (s[from] === "\n") from++;
@@ -154,18 +180,19 @@ export function* readPdf(data: Uint8Array, budget: Budget): Iterable<Member> {
     if (direct) length = Number(direct[1]);
     else if (ref) {
       // One step to the length's own object, never further (a reference to a reference is ignored).
-      const target = new RegExp(`(?:^|\\s)${ref[1]}\\s+${ref[2]}\\s+obj\\s+(\\d+)\\s`).exec(s);
-      if (target) length = Number(target[1]);
+      const body = bodyOf.get(`${ref[1]} ${ref[2]}`);
+      const value = body === undefined ? null : /^\s*(\d+)\s/.exec(s.slice(body, body + 32));
+      if (value) length = Number(value[1]);
     }
-    const endStream = s.indexOf("endstream", from);
     if (length < 0 || from + length > s.length || !/^\s*endstream/.test(s.slice(from + length, from + length + 12))) {
+      const endStream = nextEndStream(from);
       if (endStream < 0) {
         cut = true;
         length = s.length - from;
       } else length = endStream - from;
       while (length > 0 && (s[from + length - 1] === "\n" || s[from + length - 1] === "\r")) length--;
     }
-    obj.lastIndex = from + length;
+    skipTo = from + length;
     const embedded = /\/Type\s*\/EmbeddedFile\b/.test(dict) || names.has(id);
     const filters = filtersOf(dict);
     if (!embedded && filters.length === 0) continue; // plain bytes, scanned in the file itself
@@ -193,8 +220,8 @@ export function* readPdf(data: Uint8Array, budget: Budget): Iterable<Member> {
     const stop = gate.check();
     if (stop) return void (yield stop);
     count++;
-    const name = names.get(id) || `obj-${m[1]}`;
-    yield bytes.length === 0 && trouble ? { name: new TextEncoder().encode(name), problem: trouble } : memberOf(name, bytes, budget, from < s.length ? Math.max(1, length) : 1, trouble);
+    const name = names.get(id) || `obj-${o.num}`;
+    yield bytes.length === 0 && trouble ? { name: new TextEncoder().encode(name), problem: trouble } : memberOf(name, bytes, budget, Math.max(1, length), trouble);
   }
   if (cut) yield corrupt("pdf: a stream has no endstream (truncated?)");
   else if (!/%%EOF/.test(s.slice(Math.max(0, s.length - 2048))) && count === 0 && !/endobj/.test(s)) yield corrupt("pdf: no objects (truncated?)");

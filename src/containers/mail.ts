@@ -3,7 +3,7 @@
 // TNEF (winmail.dat) attachments. Text is handled as Latin-1 so that offsets are byte offsets;
 // every decoder's output is no larger than its input (BinHex's run-length step aside, which is
 // capped), so the budgets bound mail the way they bound archives.
-import { outputCap, problem } from "./budget";
+import { outputCap, problem, timeProblem } from "./budget";
 import { Gate, cleanName, containerProblem, corrupt, fromLatin1, latin1, memberOf, startsWith } from "./carrier";
 import type { Budget, Member } from "./types";
 
@@ -45,6 +45,8 @@ export function isBinHex(data: Uint8Array): boolean {
 }
 
 const MAX_NESTING = 32;
+/** Header blocks longer than this are not headers (the rest is read as the body). */
+const MAX_HEADERS = 256 * 1024;
 
 interface Ctx {
   budget: Budget;
@@ -148,13 +150,18 @@ function entity(s: string, from: number, to: number, depth: number, ctx: Ctx): v
     ctx.out.push(corrupt(`mail: parts nested more than ${MAX_NESTING} deep`));
     return;
   }
-  const blank = /\r?\n\r?\n/g;
-  blank.lastIndex = from;
-  const m = blank.exec(s);
+  if (!ctx.budget.inTime()) {
+    ctx.gate.stop = true;
+    ctx.out.push(containerProblem(timeProblem(ctx.budget)));
+    return;
+  }
+  // The header block ends at the first blank line inside this part (searched there only).
+  const part = s.slice(from, Math.min(to, from + MAX_HEADERS));
+  const m = /\r?\n\r?\n/.exec(part);
   // Headers alone (a part that ends at its blank line or before): an empty body.
-  const headEnd = m && m.index < to ? m.index : to;
-  const bodyFrom = m && m.index < to ? m.index + m[0].length : to;
-  const h = headersOf(s.slice(from, headEnd));
+  const headEnd = m ? from + m.index : to;
+  const bodyFrom = m ? from + m.index + m[0].length : to;
+  const h = headersOf(s.slice(from, Math.min(headEnd, from + MAX_HEADERS)));
   if (h.type.startsWith("multipart/") && h.params.get("boundary")) {
     multipart(s, bodyFrom, to, h.params.get("boundary")!, depth, ctx);
     return;
@@ -217,13 +224,14 @@ function leaf(s: string, from: number, to: number, h: Headers, ctx: Ctx): void {
     case "x-uuencode":
     case "uuencode":
     case "x-uue":
-      if (!uuencoded(s, from, to, ctx, h.filename)) push(fromLatin1(body), undefined, "mail: uuencoded part without a begin line");
+      if (!uuencoded(body, 0, body.length, ctx, h.filename)) push(fromLatin1(body), undefined, "mail: uuencoded part without a begin line");
       return;
   }
   // 7bit, 8bit, binary: the bytes are in the file already (and scanned there) unless they carry
   // an encoding of their own: uuencode or BinHex inside a text body.
-  let found = uuencoded(s, from, to, ctx);
-  found = binhex(s, from, to, ctx) || found;
+  // Searched within this part only: a message of many parts costs its length, not parts x length.
+  let found = uuencoded(body, 0, body.length, ctx);
+  found = binhex(body, 0, body.length, ctx) || found;
   if (!found && h.filename) push(fromLatin1(body));
 }
 

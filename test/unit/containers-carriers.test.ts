@@ -136,6 +136,14 @@ describe("mail", () => {
     expect(ms.some((m) => m.code === "archive-corrupt")).toBe(true);
   });
 
+  test("20,000 plain parts without blank lines: each part searched within itself, bounded time", () => {
+    const parts = Array.from({ length: 20_000 }, () => "--b\nContent-Type: text/plain\nno blank line here").join("\n");
+    const msg = F.bytes(`From: a@example.com\nSubject: many\nContent-Type: multipart/mixed; boundary="b"\n\n${parts}\n--b--\n`);
+    const t0 = performance.now();
+    members(msg);
+    expect(performance.now() - t0).toBeLessThan(3000);
+  });
+
   test("budgets: maxMembers and maxMemberSize", () => {
     const many = F.bytes(F.mime(Array.from({ length: 30 }, (_, i) => ({ name: `f${i}.bin`, data: EICAR }))));
     const ms = members(many, { maxMembers: 10 });
@@ -229,6 +237,14 @@ describe("PDF", () => {
       ["obj-2", true],
       ["obj-3", true],
     ]);
+  });
+
+  test("many objects without streams, file specs without an end, endless dictionaries: one pass, bounded time", () => {
+    const junk = F.latin(`%PDF-1.7\n${"1 0 obj\n<< /EF << /F ".repeat(150_000)}\n2 0 obj << /Length 3 0 R >>\nstream\n${"x".repeat(1000)}`);
+    const t0 = performance.now();
+    const ms = members(junk);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(ms.every((m) => m.code !== undefined || m.data !== undefined)).toBe(true);
   });
 
   test("Flate bomb: stopped by the ratio budget, with the first part to scan", () => {
