@@ -345,13 +345,20 @@ function nativeOf(d: Uint8Array): { cls: string; native: Uint8Array; cut: boolea
 
 // ---- HTML ----
 
-/** Markup (its first byte '<') holding base64 somewhere: found by one native search, no parse. */
+/**
+ * Markup (its first byte '<') holding base64 somewhere (a data: URI, or atob() as HTML smuggling
+ * uses): found by native searches, no parse.
+ */
 export function isHtml(data: Uint8Array): boolean {
   let p = startsWith(data, 0, "\xef\xbb\xbf") ? 3 : 0;
   while (p < data.length && p < 256 && (data[p] === 0x20 || data[p] === 0x0a || data[p] === 0x0d || data[p] === 0x09)) p++;
   if (data[p] !== 0x3c) return false;
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).indexOf(";base64,") >= 0;
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return b.indexOf(";base64,") >= 0 || b.indexOf("atob(") >= 0;
 }
+
+/** Quoted base64 runs this long in markup are decoded (shorter ones are ids, hashes, icons). */
+const BLOB_MIN = 1024;
 
 export function* readHtml(data: Uint8Array, budget: Budget): Iterable<Member> {
   const s = latin1(data);
@@ -366,5 +373,13 @@ export function* readHtml(data: Uint8Array, budget: Budget): Iterable<Member> {
     n++;
     const ext = (m[1] || "").split("/").pop() || "bin";
     yield memberOf(`data-${n}.${cleanName(ext) || "bin"}`, new Uint8Array(Buffer.from(text, "base64")), budget);
+  }
+  // Long quoted base64 strings (a payload a script decodes with atob()).
+  const blob = new RegExp(`["'\`]([A-Za-z0-9+/]{${BLOB_MIN},}={0,2})["'\`]`, "g");
+  let k = 0;
+  for (let m = blob.exec(s); m; m = blob.exec(s)) {
+    const stop = gate.check();
+    if (stop) return void (yield stop);
+    yield memberOf(`blob-${++k}.bin`, new Uint8Array(Buffer.from(m[1]!, "base64")), budget);
   }
 }

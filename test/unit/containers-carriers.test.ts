@@ -277,6 +277,13 @@ describe("RTF, OLE packages, HTML", () => {
     expect(members(n.subarray(0, n.length - 50), {}, "ole-package").map((m) => m.code)).toEqual(["archive-corrupt"]);
   });
 
+  test("HTML smuggling: a long quoted base64 string decoded by atob() is a member", () => {
+    const payload = concat([EICAR, new Uint8Array(2000).fill(0x41)]);
+    const html = F.bytes(`<html><script>var b = atob("${Buffer.from(payload).toString("base64")}"); save(b);</script></html>`);
+    expect(identify(html)).toBe("html");
+    expect(members(html).map((m) => [m.name, eq(m.data, payload)])).toEqual([["blob-1.bin", true]]);
+  });
+
   test("HTML: base64 data: URIs as members", () => {
     const html = F.bytes(`<!doctype html><img src="data:image/png;base64,iVBORw0KGgo="><a href="data:application/x-msdownload;base64,${Buffer.from(EICAR).toString("base64")}">get</a>`);
     const ms = members(html);
