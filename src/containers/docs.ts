@@ -298,11 +298,8 @@ export function* readRtf(data: Uint8Array, budget: Budget): Iterable<Member> {
   const re = /\\objdata\b/g;
   let n = 0;
   for (let m = re.exec(s); m; m = re.exec(s)) {
-    let p = m.index + m[0].length;
-    // Control words may come between \objdata and the hex digits (\*\objdata, \bliptag ...).
-    while (p < s.length && /[\s{]/.test(s[p]!)) p++;
-    const { data: obj, end } = hexDecode(s, p, s.length);
-    re.lastIndex = Math.max(end, p + 1);
+    const { data: obj, end } = objdataHex(s, m.index + m[0].length);
+    re.lastIndex = Math.max(end, m.index + 1);
     if (obj.length < 12) continue;
     n++;
     const stop = gate.check();
@@ -322,6 +319,53 @@ export function* readRtf(data: Uint8Array, budget: Budget): Iterable<Member> {
     yield memberOf(`object-${n}.${cleanName(ole1.cls) || "bin"}`, ole1.native, budget, undefined, ole1.cut ? problem("archive-corrupt", "rtf: object data cut short") : undefined);
   }
   if (n === 0 && !s.trimEnd().endsWith("}")) yield corrupt("rtf: document not closed (truncated?)");
+}
+
+/**
+ * The hex digits of an \objdata group up to the brace that closes it. Exploit documents scatter
+ * control words, groups and other junk between the digits (which Word ignores): so does this.
+ */
+function objdataHex(s: string, from: number): { data: Uint8Array; end: number } {
+  const out = new Uint8Array((s.length - from) >> 1);
+  let n = 0;
+  let hi = -1;
+  let depth = 0;
+  let p = from;
+  while (p < s.length) {
+    const c = s.charCodeAt(p);
+    if (c === 0x7d) {
+      if (depth === 0) break;
+      depth--;
+      p++;
+    } else if (c === 0x7b) {
+      depth++;
+      p++;
+    } else if (c === 0x5c) {
+      // \'hh is an escaped byte (not part of the hex data); \word[-N][ ] a control word; \binN skips N bytes.
+      if (s[p + 1] === "'") {
+        p += 4;
+        continue;
+      }
+      const w = /^\\([a-zA-Z]{1,32})(-?\d{1,10})? ?/.exec(s.slice(p, p + 48));
+      if (!w) {
+        p += 2;
+        continue;
+      }
+      p += w[0].length;
+      if (w[1] === "bin" && w[2]) p += Math.max(0, Number(w[2]));
+    } else {
+      let v = -1;
+      if (c >= 48 && c <= 57) v = c - 48;
+      else if (c >= 97 && c <= 102) v = c - 87;
+      else if (c >= 65 && c <= 70) v = c - 55;
+      if (v >= 0) {
+        if (hi < 0) hi = v;
+        else (out[n++] = (hi << 4) | v), (hi = -1);
+      }
+      p++;
+    }
+  }
+  return { data: out.subarray(0, n), end: p };
 }
 
 function nativeOf(d: Uint8Array): { cls: string; native: Uint8Array; cut: boolean } | null {

@@ -271,6 +271,13 @@ describe("RTF, OLE packages, HTML", () => {
     expect(identify(ms[1]!.data!)).toBe("msi");
   });
 
+  test("RTF \\objdata with control words, groups and escapes scattered in the hex (as exploit documents do)", () => {
+    const hex = Buffer.from(F.ole1("Package", F.packageBlock("x.exe", EICAR))).toString("hex");
+    const noisy = hex.replace(/(.{7})/g, "$1{\\*\\junk12 }\\par\r\n\\'41 ");
+    const doc = F.latin(`{\\rtf1{\\object\\objemb{\\*\\objdata ${noisy}}}}`);
+    expect(members(doc).map((m) => [m.name, eq(m.data, EICAR)])).toEqual([["x.exe", true]]);
+  });
+
   test("Ole10Native: the packaged file; cut short: archive-corrupt", () => {
     const n = F.ole10Native("payload.exe", concat([EICAR, new Uint8Array(100)]));
     expect(members(n).map((m) => [m.name, m.code])).toEqual([["payload.exe", undefined]]);
