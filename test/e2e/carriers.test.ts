@@ -59,11 +59,26 @@ describe("carriers in the built binary", () => {
     write(d, "cut.eml", msg.slice(0, msg.length >> 1));
     const p = F.pdfWithAttachment("x.bin", new Uint8Array(4000).fill(0x42));
     write(d, "cut.pdf", Buffer.from(p.subarray(0, p.length - 200)));
-    const { doc } = scan(d, ["--all"]);
-    for (const f of ["cut.eml", "cut.pdf"]) {
+    // Hostile neighbours: a PDF of 150,000 empty objects, a message 5,000 multiparts deep, and a
+    // UPX header over garbage; the clean file beside them is still scanned and reported.
+    write(d, "objects.pdf", `%PDF-1.7\n${"1 0 obj\n<< /EF << /F ".repeat(150_000)}\n`);
+    let deep = "";
+    for (let i = 0; i < 5000; i++) deep += `Content-Type: multipart/mixed; boundary="b${i}"\n\n--b${i}\n`;
+    write(d, "deep.eml", `From: a@example.com\nSubject: deep\n${deep}`);
+    const upx = Buffer.from(F.upxPe(eicar, 8));
+    upx.fill(0x5a, 0x400 + 8, 0x400 + 40);
+    write(d, "bad-upx.exe", upx);
+    write(d, "clean.txt", "nothing to see\n");
+    const t0 = Date.now();
+    const { code, doc } = scan(d, ["--all"]);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    expect(code).toBe(2);
+    for (const f of ["cut.eml", "cut.pdf", "deep.eml", "bad-upx.exe"]) {
       expect(top(doc, f).verdict, f).toBe("partial");
       expect(top(doc, f).reason.code, f).toBe("archive-corrupt");
     }
+    expect(top(doc, "clean.txt").verdict).toBe("clean");
+    expect(doc.summary.files).toBe(6);
   });
 
   it("a Flate bomb in a PDF: partial on the ratio budget, in bounded time", () => {
