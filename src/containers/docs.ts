@@ -54,8 +54,14 @@ function applyFilter(name: string, input: Uint8Array, budget: Budget, what: stri
     case "RunLengthDecode":
     case "RL":
       return runLength(input, outputCap(budget, input.length).limit);
+    case "LZWDecode":
+    case "LZW": {
+      const cap = outputCap(budget, input.length);
+      const r = lzw(input, cap.limit);
+      return r.over ? { data: r.data, problem: problem(cap.code, `${what}: LZW stream expands past the budget`) } : r.error ? { data: r.data, problem: problem("archive-corrupt", `${what}: ${r.error}`) } : { data: r.data };
+    }
     default:
-      return null; // images (DCT, JPX, JBIG2, CCITT), LZW, Crypt: left as they are
+      return null; // images (DCT, JPX, JBIG2, CCITT), Crypt: left as they are
   }
 }
 
@@ -83,6 +89,64 @@ function ascii85(s: string): Uint8Array {
   }
   if (group.length > 1) flush(group, group.length - 1);
   return out.subarray(0, n);
+}
+
+/** LZW as PDF writes it: 9 to 12-bit codes, most significant bit first, 256 clear, 257 end, early change. */
+export function lzw(input: Uint8Array, limit: number): { data: Uint8Array; error?: string; over?: boolean } {
+  const prefix = new Int32Array(4096);
+  const suffix = new Uint8Array(4096);
+  const first = new Uint8Array(4096);
+  for (let i = 0; i < 256; i++) (prefix[i] = -1), (suffix[i] = i), (first[i] = i);
+  const out = new Uint8Array(Math.min(limit, Math.max(1024, input.length * 8)));
+  let buf = out;
+  let n = 0;
+  const stack = new Uint8Array(4096);
+  let width = 9;
+  let next = 258;
+  let prev = -1;
+  let acc = 0;
+  let bits = 0;
+  let p = 0;
+  const emit = (code: number): boolean => {
+    let k = 0;
+    for (let c = code; c >= 0 && k < 4096; c = prefix[c]!) stack[k++] = suffix[c]!;
+    if (n + k > limit) return false;
+    if (n + k > buf.length) {
+      const grown = new Uint8Array(Math.min(limit, Math.max(buf.length * 2, n + k)));
+      grown.set(buf.subarray(0, n));
+      buf = grown;
+    }
+    while (k > 0) buf[n++] = stack[--k]!;
+    return true;
+  };
+  for (;;) {
+    while (bits < width && p < input.length) (acc = ((acc << 8) | input[p++]!) & 0xffffff), (bits += 8);
+    if (bits < width) return { data: buf.subarray(0, n), error: "LZW stream ends without its end code" };
+    bits -= width;
+    const code = (acc >> bits) & ((1 << width) - 1);
+    if (code === 256) {
+      (width = 9), (next = 258), (prev = -1);
+      continue;
+    }
+    if (code === 257) return { data: buf.subarray(0, n) };
+    if (prev < 0) {
+      if (code > 255) return { data: buf.subarray(0, n), error: "LZW code before any entry" };
+      if (!emit(code)) return { data: buf.subarray(0, n), over: true };
+      prev = code;
+      continue;
+    }
+    if (code > next || next >= 4096) return { data: buf.subarray(0, n), error: "LZW code out of range" };
+    const known = code < next;
+    if (next < 4096) {
+      prefix[next] = prev;
+      suffix[next] = known ? first[code]! : first[prev]!;
+      first[next] = first[prev]!;
+      next++;
+    }
+    if (!emit(code)) return { data: buf.subarray(0, n), over: true };
+    if (next + 1 >= 1 << width && width < 12) width++;
+    prev = code;
+  }
 }
 
 function runLength(input: Uint8Array, limit: number): { data: Uint8Array; problem?: ContainerProblem } {

@@ -193,6 +193,10 @@ function* overlayMembers(found: Found, d: Uint8Array, budget: Budget, open: Open
       case "is-files":
         yield* installShieldFiles(d, found.at, budget);
         return;
+      default: {
+        const never: never = found;
+        return never;
+      }
     }
   }
 }

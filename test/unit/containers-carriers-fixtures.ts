@@ -703,3 +703,42 @@ export function upxElf(image: Uint8Array, method: 2 | 5 | 8): Uint8Array {
   const second = image.subarray(half);
   return concat([ehdr, info, block(first, packed.length < first.length ? packed : first, method), block(second, second, 0), new Uint8Array(12), latin("loader stub and the trailing UPX! header")]);
 }
+
+/** LZW as PDF's LZWDecode reads it (early change): a clear code first, the end code last. */
+export function lzwEncode(data: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  let width = 9;
+  const put = (code: number) => {
+    acc = (acc << width) | code;
+    bits += width;
+    while (bits >= 8) (bits -= 8), out.push((acc >> bits) & 0xff);
+    acc &= (1 << bits) - 1;
+  };
+  let dict = new Map<string, number>();
+  let next = 258;
+  put(256);
+  let w = "";
+  for (const b of data) {
+    const c = String.fromCharCode(b);
+    const wc = w + c;
+    if (w === "" || dict.has(wc) || (wc.length === 1)) {
+      w = wc;
+      continue;
+    }
+    put(w.length === 1 ? w.charCodeAt(0) : dict.get(w)!);
+    if (next < 4095) {
+      dict.set(wc, next++);
+      if (next >= 1 << width && width < 12) width++;
+    } else {
+      put(256);
+      (dict = new Map()), (next = 258), (width = 9);
+    }
+    w = c;
+  }
+  if (w !== "") put(w.length === 1 ? w.charCodeAt(0) : dict.get(w)!);
+  put(257);
+  if (bits > 0) out.push((acc << (8 - bits)) & 0xff);
+  return Uint8Array.from(out);
+}

@@ -228,6 +228,15 @@ describe("PDF", () => {
     ]);
   });
 
+  test("LZW streams (early change, code widths up to 12 bits and a table reset) decoded", () => {
+    const text = F.bytes(Array.from({ length: 3000 }, (_, i) => `line ${i % 97} of ${(i * 7919) % 1000}\n`).join(""));
+    const p = F.pdf(["<< /Type /Catalog >>", { dict: "/Filter /LZWDecode", stream: F.lzwEncode(text) }]);
+    const ms = members(p);
+    expect(ms.map((m) => [m.name, m.code])).toEqual([["obj-2", undefined]]);
+    expect(eq(ms[0]!.data, text)).toBe(true);
+    expect(members(F.pdf(["<< >>", { dict: "/Filter /LZWDecode", stream: Uint8Array.of(0xff, 0xff, 0xff, 0xff) }])).map((m) => m.code)).toEqual(["archive-corrupt"]);
+  });
+
   test("a /Length that refers to itself, or to nothing, ends at endstream (no loop)", () => {
     const p = F.pdf(["<< /Type /Catalog >>", { dict: "/Type /EmbeddedFile", stream: EICAR, lengthRef: 2 }, { dict: "/Type /EmbeddedFile", stream: EICAR, lengthRef: 9 }]);
     const t0 = performance.now();
