@@ -84,7 +84,8 @@ type Found =
   | { kind: "zip" }
   | { kind: "archive"; at: number }
   | { kind: "is-msi"; at: number }
-  | { kind: "is-files"; at: number };
+  | { kind: "is-files"; at: number }
+  | { kind: "exe"; at: number };
 
 /** What the bytes after `end` hold; null when nothing this module reads. */
 function overlayContent(d: Uint8Array, end: number, idf: Identify): Found | null {
@@ -99,6 +100,8 @@ function overlayContent(d: Uint8Array, end: number, idf: Identify): Found | null
   if (ism >= 0 && ism - end < 4096 && ism + 46 < d.length && u32(d, ism + 14) > 0) return { kind: "is-msi", at: ism + 14 };
   if (isFileEntry(d, end)) return { kind: "is-files", at: end };
   if (idf(d.subarray(end)) !== null) return { kind: "archive", at: end };
+  // An executable appended to an executable (a dropper's payload): a member of its own.
+  if (peEnd(d.subarray(end)) > 0 || elfEnd(d.subarray(end)) > 0) return { kind: "exe", at: end };
   // A zip's end record in the file's last 64 KiB: zip.ts finds the start from it.
   const tail = buf.subarray(Math.max(end, d.length - 22 - 0xffff));
   if (tail.lastIndexOf("PK\x05\x06", undefined, "latin1") >= 0) return { kind: "zip" };
@@ -192,6 +195,9 @@ function* overlayMembers(found: Found, d: Uint8Array, budget: Budget, open: Open
         return;
       case "is-files":
         yield* installShieldFiles(d, found.at, budget);
+        return;
+      case "exe":
+        yield memberOf(d[found.at] === 0x4d ? "overlay.exe" : "overlay.elf", d.subarray(found.at), budget);
         return;
       default: {
         const never: never = found;

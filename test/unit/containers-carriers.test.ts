@@ -348,6 +348,13 @@ describe("executables carrying archives", () => {
     expect(tree(F.pe(undefined, invoiceZip())).found).toEqual(["top!a.exe"]);
   });
 
+  test("an executable appended to an executable: 'overlay.exe'", () => {
+    const payload = F.pe([{ name: ".text", data: concat([EICAR, new Uint8Array(400)]) }]);
+    const dropper = F.pe(undefined, payload);
+    expect(identify(dropper)).toBe("sfx");
+    expect(members(dropper).map((m) => [m.name, eq(m.data, payload)])).toEqual([["overlay.exe", true]]);
+  });
+
   test("7z and cab after a PE, a few bytes in", async () => {
     const seven = await A.sevenZipCreate("7z", [{ name: "s.exe", data: EICAR }]);
     expect(tree(F.pe(undefined, concat([new Uint8Array(16), seven]))).found).toEqual(["top!s.exe"]);
