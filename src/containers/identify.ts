@@ -1,6 +1,12 @@
 // Which container a file is, from its first bytes only: a name can lie, and a member has only the
 // name its archive gave it. Formats with a magic number at offset 0 come first; tar (magic at 257,
 // or none at all in v7 tars) is recognised by its header checksum; ISO 9660 by "CD001" at 32 KiB.
+import { isHtml, isOlePackage, isPdf, isRtf } from "./docs";
+import { isBinHex, isMail, isTnef } from "./mail";
+import { scriptPayload, sfxFormat } from "./overlay";
+import { isSis } from "./sis";
+import { isSzdd } from "./szdd";
+import { isUpx } from "./upx";
 import { checksumOk } from "./tar";
 import type { ContainerFormat } from "./types";
 
@@ -78,6 +84,30 @@ export function identify(data: Uint8Array): ContainerFormat | null {
   }
   if (data.length >= 512 && checksumOk(data.subarray(0, 512)) && tarLooksReal(data)) return "tar";
   for (const off of [0x8001, 0x8801, 0x9001]) if (at(data, off, ascii("CD001"))) return "iso";
+  return carrier(data);
+}
+
+/**
+ * Carriers, by their first bytes too, each test cheap for files that are not one: a byte or two
+ * decides before any text is looked at, and only executables with bytes after their sections,
+ * scripts holding an archive's magic, and markup holding base64 are searched further.
+ */
+function carrier(data: Uint8Array): ContainerFormat | null {
+  const c = data[0];
+  if (c === undefined) return null;
+  // An executable with something after it is "sfx" (whose reader also unpacks UPX); else UPX.
+  if (c === 0x4d && data[1] === 0x5a) return sfxFormat(data, identify) ? "sfx" : isUpx(data) ? "upx" : null; // "MZ"
+  if (c === 0x7f && at(data, 1, ascii("ELF"))) return isUpx(data) ? "upx" : sfxFormat(data, identify) ? "sfx" : null;
+  if (c === 0x23 && data[1] === 0x21) return scriptPayload(data, identify) >= 0 ? "sfx" : null; // "#!"
+  if (c === 0x78 && isTnef(data)) return "tnef";
+  if (c === 0x53 || c === 0x4b) return isSzdd(data) ? "szdd" : null; // "SZDD", "KWAJ"
+  if (c === 0x7b) return isRtf(data) ? "rtf" : null; // "{"
+  if (isPdf(data)) return "pdf";
+  if (((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) && isMail(data)) return "mail";
+  if ((c === 0x28 || c === 0x0a || c === 0x0d) && isBinHex(data)) return "binhex";
+  if (isOlePackage(data)) return "ole-package";
+  if (isSis(data)) return "sis";
+  if (isHtml(data)) return "html";
   return null;
 }
 

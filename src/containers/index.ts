@@ -3,6 +3,14 @@
 // readers); the rest goes through 7z-wasm, which must be loaded first: `await prepareSevenZip()`
 // once per worker (and `await sevenZipReady()` between files, after an error retired an instance).
 import { readAr } from "./ar";
+import { readHtml, readOlePackage, readPdf, readRtf } from "./docs";
+import { identify } from "./identify";
+import { readBinHexFile, readMail, readTnef } from "./mail";
+import { readOle } from "./ole";
+import { makeSfxReader } from "./overlay";
+import { readSis } from "./sis";
+import { readSzdd } from "./szdd";
+import { isUpx, readUpx } from "./upx";
 import { EMPTY_NAME, problem, remainingOf } from "./budget";
 import { readWith7z } from "./sevenzip";
 import { readGzip, readZstd } from "./stream";
@@ -20,7 +28,26 @@ const NATIVE: Partial<Record<ContainerFormat, ContainerReader>> = {
   zstd: readZstd,
   tar: readTar,
   ar: readAr,
+  // Carriers (issue 11).
+  mail: readMail,
+  binhex: readBinHexFile,
+  tnef: readTnef,
+  szdd: readSzdd,
+  pdf: readPdf,
+  rtf: readRtf,
+  html: readHtml,
+  "ole-package": readOlePackage,
+  sis: readSis,
+  upx: readUpx,
+  sfx: makeSfxReader(
+    (format, data, budget) => openContainer(format, data, budget),
+    identify,
+    (data, budget) => (data[0] === 0x4d && isUpx(data) ? readUpx(data, budget) : null),
+  ),
 };
+
+/** Read through 7z-wasm, with ring3's own additions on top (VBA source, PowerPoint objects). */
+const LAYERED: Partial<Record<ContainerFormat, ContainerReader>> = { msi: readOle };
 
 /** Where each format is read: "native" (zlib and ring3's readers) or "7z-wasm". */
 export function readerOf(format: ContainerFormat): "native" | "7z-wasm" {
@@ -39,7 +66,8 @@ export function* openContainer(format: ContainerFormat, data: Uint8Array, budget
     return;
   }
   try {
-    yield* reader ? reader(data, budget) : readWith7z(format, data, budget);
+    const layered = LAYERED[format];
+    yield* reader ? reader(data, budget) : layered ? layered(data, budget) : readWith7z(format, data, budget);
   } catch (err) {
     yield { name: EMPTY_NAME, problem: problem("archive-corrupt", `${format}: ${(err as Error).message}`) };
   }

@@ -18,7 +18,19 @@ export type ContainerFormat =
   | "rpm"
   | "iso"
   | "msi"
-  | "other-7z"; // any further format 7z-wasm recognises
+  | "other-7z" // any further format 7z-wasm recognises
+  // Carriers (issue 11): formats that are not archives but carry files.
+  | "mail" // RFC 822/MIME message or mbox: parts by file name (mail.ts)
+  | "binhex" // BinHex 4.0 (mail.ts)
+  | "tnef" // winmail.dat (mail.ts)
+  | "szdd" // SZDD and KWAJ, MS-DOS COMPRESS.EXE (szdd.ts)
+  | "pdf" // decoded streams, embedded files by name (docs.ts)
+  | "rtf" // \objdata objects (docs.ts)
+  | "html" // base64 data: URIs (docs.ts)
+  | "ole-package" // an Ole10Native stream: the file a document embeds (docs.ts)
+  | "upx" // a UPX-packed PE: the unpacked image (upx.ts)
+  | "sis" // Symbian installation file (sis.ts)
+  | "sfx"; // an executable or shell script with an archive after it (overlay.ts)
 
 /**
  * Budgets, each with a documented default and a CLI override. Reaching one makes the top-level

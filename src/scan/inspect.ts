@@ -179,7 +179,7 @@ class Walk {
           continue;
         }
       }
-      this.member(m, chain, STREAMS.has(format) ? streamName(name) : "", stats);
+      this.member(m, chain, STREAMS.has(format) || format === "szdd" ? streamName(name) : "", stats); // szdd: issue 11
     }
   }
 
@@ -299,7 +299,7 @@ function baseName(name: string): string {
 
 /** A compressed stream without a stored name is its container's name less the suffix. */
 function streamName(container: string): string {
-  const m = /^(.*?)\.(?:gz|gzip|z|bz2|bzip2|xz|zst|zstd|lz|lzma)$/i.exec(container);
+  const m = /^(.*?)\.(?:gz|gzip|z|bz2|bzip2|xz|zst|zstd|lz|lzma|szdd)$/i.exec(container);
   if (m && m[1] !== "") return m[1];
   const t = /^(.*)\.t(?:gz|bz2|bz|xz|zst)$/i.exec(container);
   if (t && t[1] !== "") return `${t[1]}.tar`;
