@@ -71,6 +71,8 @@ function program(setExit: (c: ExitCode) => void): Command {
     .option("--stats", "print the YARA engine's counters and time per stage on standard error at the end")
     .option("--progress", "show a progress bar on a terminal (default)")
     .option("--no-progress", "never show a progress bar")
+    // issue 14 (everyday use at scale)
+    .option("--shard <k/n>", "scan only share K of N of the files, by a hash of each path below its root (N jobs together scan every file once)")
     .action(async (paths: string[], opts: Record<string, unknown>) => {
       setExit(await runScan(toConfig(paths, opts)));
     });

@@ -15,6 +15,7 @@ import { Progress } from "./progress";
 import { loadSignatures, shared } from "./signatures";
 import { formatStats } from "./stats";
 import { makeSuppressor } from "./suppress";
+import { fileInShard, resultInShard, shardText } from "./shard";
 import { VERSION } from "./version";
 
 /** Reads --paths-from: newline- or NUL-separated, CRLF and a UTF-8 BOM tolerated; paths kept as bytes. */
@@ -134,6 +135,8 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
         all: cfg.all,
         engine: cfg.engine,
         archives: cfg.archives,
+        // issue 14: which share of the files this report covers
+        ...(cfg.shard !== undefined ? { shard: shardText(cfg.shard) } : {}),
       },
       start: startIso,
     },
@@ -200,10 +203,11 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   for await (const item of walk(roots, { filters, followSymlinks: cfg.followSymlinks, oneFileSystem: cfg.oneFileSystem })) {
     if (interrupted) break;
     if (item.kind === "result") {
+      if (!resultInShard(cfg.shard, item.result)) continue;
       progress?.found();
       emit(item.result);
     }
-    else await submit({ path: item.path, root: item.root, follow: item.follow });
+    else if (fileInShard(cfg.shard, item.path, item.root)) await submit({ path: item.path, root: item.root, follow: item.follow });
   }
   if (inFlight > 0) await new Promise<void>((resolve) => (finished = resolve));
   await pool.close();
