@@ -9,6 +9,7 @@ import { DEFAULT_LIMITS } from "../containers";
 import { inSea } from "../util/assets";
 import { collect, DEFAULT_TIMEOUT_PER_FILE, parseDefine, toConfig, UsageError } from "./options";
 import { checkRules, compileRules, listBundled } from "./rules";
+import { mergeReports, type MergeOptions } from "./report";
 import { runScan } from "./scan";
 import { VERSION } from "./version";
 import { readHashList } from "../engines/hash/lists";
@@ -96,6 +97,17 @@ function program(setExit: (c: ExitCode) => void): Command {
     .requiredOption("-o, --output <file>", "write the compiled rule file to FILE")
     .option("-d, --define <name=value>", "set a YARA external variable (repeatable; a scan may change its value, not its type)", parseDefine, {})
     .action(async (paths: string[], opts: { define: Record<string, string>; output: string }) => setExit(await compileRules(paths, opts.define, opts.output)));
+  // issue 14: joining the reports of shards, hosts and CI jobs
+  const report = p.command("report").description("work with reports");
+  report
+    .command("merge")
+    .description("merge json, ndjson or SARIF reports of one format into one report: results joined, summaries added, the exit code computed again (SARIF: one run per tool and category, rules de-duplicated, GitHub's limits kept)")
+    .argument("<reports...>", "report files (their format is read from their content)")
+    .requiredOption("-o, --output <file>", "write the merged report to FILE (whole, through a temporary file)")
+    .addOption(new Option("-f, --format <format>", "output format (default: the reports' format; json and ndjson reports can become any format, SARIF only SARIF)").choices(["text", "json", "ndjson", "sarif"]))
+    .option("--max-results <n>", "SARIF: results per run, the most severe kept (default and at most 25000, GitHub's limit)")
+    .option("--max-gzip-size <size>", "SARIF: the log's gzip-compressed size at most (default 10M, GitHub's limit)")
+    .action(async (files: string[], opts: MergeOptions) => setExit(await mergeReports(files, opts)));
   return p;
 }
 
