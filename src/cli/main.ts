@@ -73,6 +73,8 @@ function program(setExit: (c: ExitCode) => void): Command {
     .option("--progress", "show a progress bar on a terminal (default)")
     .option("--no-progress", "never show a progress bar")
     // issue 14 (everyday use at scale)
+    .option("--baseline <report>", "findings already in this json, ndjson or SARIF report (same rule, same file SHA-256) are baselined: reported, but only new ones set the exit code")
+    .option("--update-baseline", "write this run's findings to the --baseline file (json) for the next runs")
     .option("--shard <k/n>", "scan only share K of N of the files, by a hash of each path below its root (N jobs together scan every file once)")
     .action(async (paths: string[], opts: Record<string, unknown>) => {
       setExit(await runScan(toConfig(paths, opts)));

@@ -15,6 +15,7 @@ import { Progress } from "./progress";
 import { loadSignatures, shared } from "./signatures";
 import { formatStats } from "./stats";
 import { makeSuppressor } from "./suppress";
+import { Baseline } from "./baseline";
 import { fileInShard, resultInShard, shardText } from "./shard";
 import { VERSION } from "./version";
 
@@ -64,6 +65,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   // Plan: everything that can fail on bad input fails here, before any file is touched.
   const sigs = await loadSignatures(cfg);
   const suppress = makeSuppressor(cfg);
+  const baseline = cfg.baseline !== undefined ? Baseline.load(cfg.baseline, cfg.updateBaseline) : undefined;
   let targets: (string | Buffer)[] = cfg.targets;
   if (cfg.pathsFrom !== undefined) {
     const list = cfg.pathsFrom === "-" ? await readAll(process.stdin) : fs.readFileSync(cfg.pathsFrom);
@@ -137,16 +139,20 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
         archives: cfg.archives,
         // issue 14: which share of the files this report covers
         ...(cfg.shard !== undefined ? { shard: shardText(cfg.shard) } : {}),
+        ...(cfg.baseline !== undefined ? { baseline: cfg.baseline } : {}),
       },
       start: startIso,
     },
   };
   sink.begin(run);
-  const summarizer = new Summarizer(started);
+  if (cfg.updateBaseline) baseline?.startUpdate(run);
+  const summarizer = new Summarizer(started, { baseline: baseline !== undefined });
+  // issue 14: each result, once suppression is applied, is marked against the baseline.
+  const settle = (r: ScanResult): ScanResult => (baseline ? baseline.settle(r) : r);
   const progress = cfg.progress === "auto" ? Progress.maybe() : undefined;
 
   const emit = (found: ScanResult) => {
-    const r = suppress ? suppress(found) : found;
+    const r = settle(suppress ? suppress(found) : found);
     summarizer.add(r);
     sink.result(r);
     progress?.result(r);
@@ -155,13 +161,14 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   // to each; the file's verdict then counts the members still detected (verdictOfResult).
   const emitFile = (o: FileOutcome) => {
     if (o.members.length === 0) return emit(o.result);
-    const members = suppress ? o.members.map(suppress) : o.members;
+    const members = (suppress ? o.members.map(suppress) : o.members).map(settle);
     let file = suppress ? suppress(o.result) : o.result;
     const detected = members.filter((m) => m.verdict === "detected").length;
     if (file.container !== undefined && file.container.detected !== detected) {
       file = { ...file, container: { ...file.container, detected } };
       file.verdict = verdictOfResult(file);
     }
+    file = settle(file);
     summarizer.add(file);
     sink.result(file);
     progress?.result(file);
@@ -226,5 +233,6 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   }
   run.scan.end = new Date().toISOString();
   await sink.end(summary, run);
+  await baseline?.finishUpdate(summary, run, !interrupted);
   return summary.exitCode;
 }
