@@ -9,6 +9,7 @@ import { DEFAULT_LIMITS } from "../containers";
 import { inSea } from "../util/assets";
 import { collect, DEFAULT_TIMEOUT_PER_FILE, parseDefine, toConfig, UsageError } from "./options";
 import { checkRules, compileRules, listBundled } from "./rules";
+import { cacheClear, cacheInfo } from "../cache";
 import { mergeReports, type MergeOptions } from "./report";
 import { runScan } from "./scan";
 import { VERSION } from "./version";
@@ -73,6 +74,7 @@ function program(setExit: (c: ExitCode) => void): Command {
     .option("--progress", "show a progress bar on a terminal (default)")
     .option("--no-progress", "never show a progress bar")
     // issue 14 (everyday use at scale)
+    .option("--cache <file>", "keep complete results in FILE between runs; an unchanged file (path, device, inode, size, times) under the same signatures and options is not read again")
     .option("--baseline <report>", "findings already in this json, ndjson or SARIF report (same rule, same file SHA-256) are baselined: reported, but only new ones set the exit code")
     .option("--update-baseline", "write this run's findings to the --baseline file (json) for the next runs")
     .option("--shard <k/n>", "scan only share K of N of the files, by a hash of each path below its root (N jobs together scan every file once)")
@@ -110,6 +112,17 @@ function program(setExit: (c: ExitCode) => void): Command {
     .option("--max-results <n>", "SARIF: results per run, the most severe kept (default and at most 25000, GitHub's limit)")
     .option("--max-gzip-size <size>", "SARIF: the log's gzip-compressed size at most (default 10M, GitHub's limit)")
     .action(async (files: string[], opts: MergeOptions) => setExit(await mergeReports(files, opts)));
+  const cache = p.command("cache").description("inspect or remove a --cache file");
+  cache
+    .command("info")
+    .description("what a cache file holds (exit 2 if it is damaged or not a ring3 cache)")
+    .argument("<file>", "the --cache file")
+    .action((file: string) => setExit(cacheInfo(file)));
+  cache
+    .command("clear")
+    .description("remove a cache file (never a file that is not a ring3 cache)")
+    .argument("<file>", "the --cache file")
+    .action((file: string) => setExit(cacheClear(file)));
   return p;
 }
 

@@ -37,13 +37,15 @@ export interface ScanConfig {
   engine: "auto" | "yara-x";
   /** --stats: engine counters on standard error at the end. */
   stats: boolean;
-  // issue 14 (everyday use at scale): --shard, --baseline
+  // issue 14 (everyday use at scale): --shard, --baseline, --cache
   /** --shard K/N: only the files whose path hashes into share K of N (src/cli/shard.ts). */
   shard?: Shard;
   /** --baseline REPORT: findings in it are known, not new (src/cli/baseline.ts). */
   baseline?: string;
   /** --update-baseline: write this run's findings to the --baseline file. */
   updateBaseline: boolean;
+  /** --cache FILE: complete results kept between runs (src/cache). */
+  cache?: string;
 }
 
 const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
@@ -147,6 +149,7 @@ export function toConfig(paths: string[], o: Record<string, any>): ScanConfig {
     shard: o.shard === undefined ? undefined : parseShard(String(o.shard)),
     baseline: o.baseline,
     updateBaseline: Boolean(o.updateBaseline),
+    cache: o.cache,
   });
 }
 

@@ -15,6 +15,7 @@ import { Progress } from "./progress";
 import { loadSignatures, shared } from "./signatures";
 import { formatStats } from "./stats";
 import { makeSuppressor } from "./suppress";
+import { openCache, type Stamp } from "../cache";
 import { Baseline } from "./baseline";
 import { fileInShard, resultInShard, shardText } from "./shard";
 import { VERSION } from "./version";
@@ -144,9 +145,11 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
       start: startIso,
     },
   };
+  const warn = (s: string): void => void process.stderr.write(`ring3: warning: ${s}\n`);
+  const cache = cfg.cache !== undefined ? openCache(cfg.cache, VERSION, sigs, run, warn) : undefined;
   sink.begin(run);
   if (cfg.updateBaseline) baseline?.startUpdate(run);
-  const summarizer = new Summarizer(started, { baseline: baseline !== undefined });
+  const summarizer = new Summarizer(started, { baseline: baseline !== undefined, cache: cache !== undefined });
   // issue 14: each result, once suppression is applied, is marked against the baseline.
   const settle = (r: ScanResult): ScanResult => (baseline ? baseline.settle(r) : r);
   const progress = cfg.progress === "auto" ? Progress.maybe() : undefined;
@@ -191,10 +194,11 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   let inFlight = 0;
   let room: (() => void) | undefined;
   let finished: (() => void) | undefined;
-  const submit = async (task: ScanTask) => {
+  const submit = async (task: ScanTask, stamp?: Stamp) => {
     await start();
     inFlight++;
     void pool.scan(task).then((o) => {
+      cache?.store(stamp, o);
       emitFile(o);
       inFlight--;
       if (inFlight < limit && room) (room(), (room = undefined));
@@ -214,10 +218,19 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
       progress?.found();
       emit(item.result);
     }
-    else if (fileInShard(cfg.shard, item.path, item.root)) await submit({ path: item.path, root: item.root, follow: item.follow });
+    else if (fileInShard(cfg.shard, item.path, item.root)) {
+      // issue 14: an unchanged file's cached result costs one stat, no open and no worker.
+      const hit = cache?.lookup(item.path, item.root);
+      if (hit !== undefined && "outcome" in hit) {
+        progress?.found();
+        emitFile(hit.outcome);
+      } else await submit({ path: item.path, root: item.root, follow: item.follow }, hit?.stamp);
+    }
   }
   if (inFlight > 0) await new Promise<void>((resolve) => (finished = resolve));
   await pool.close();
+  cache?.save(warn);
+  if (cfg.stats && cache) process.stderr.write(`ring3 cache: ${cache.counts.hits} file(s) from the cache, ${cache.counts.misses} scanned, ${cache.counts.stored} stored; ${cache.size} entries\n`);
   if (cfg.stats) process.stderr.write(`ring3 rules: ${sigs.programNote}\n` + formatStats(pool.stats, cfg.engine));
   process.off("SIGINT", onSigint);
   progress?.stop();
