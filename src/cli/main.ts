@@ -10,6 +10,7 @@ import { inSea } from "../util/assets";
 import { collect, DEFAULT_TIMEOUT_PER_FILE, parseDefine, toConfig, UsageError } from "./options";
 import { checkRules, compileRules, listBundled } from "./rules";
 import { cacheClear, cacheInfo } from "../cache";
+import { CONFIG_FILE, configHook } from "./config";
 import { mergeReports, type MergeOptions } from "./report";
 import { runScan } from "./scan";
 import { VERSION } from "./version";
@@ -78,6 +79,9 @@ function program(setExit: (c: ExitCode) => void): Command {
     .option("--baseline <report>", "findings already in this json, ndjson or SARIF report (same rule, same file SHA-256) are baselined: reported, but only new ones set the exit code")
     .option("--update-baseline", "write this run's findings to the --baseline file (json) for the next runs")
     .option("--shard <k/n>", "scan only share K of N of the files, by a hash of each path below its root (N jobs together scan every file once)")
+    .option("--config <file>", `read scan options from FILE, a JSON object keyed by flag name ({"exclude": ["*.iso"], "max-filesize": "64M"}); default: ./${CONFIG_FILE} if there is one; flags override it`)
+    .option("--print-config", "print the effective options (config file and flags) as JSON and exit without scanning")
+    .hook("preAction", (_scan, action) => configHook(action))
     .action(async (paths: string[], opts: Record<string, unknown>) => {
       setExit(await runScan(toConfig(paths, opts)));
     });
