@@ -227,6 +227,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
       } else await submit({ path: item.path, root: item.root, follow: item.follow }, hit?.stamp);
     }
   }
+  progress?.walkDone(); // issue 14: the total is known now, and with it the ETA
   if (inFlight > 0) await new Promise<void>((resolve) => (finished = resolve));
   await pool.close();
   cache?.save(warn);
