@@ -160,6 +160,8 @@ export class ScanCache {
   readonly counts: CacheCounts = { hits: 0, misses: 0, stored: 0 };
   private readonly cwd = Buffer.from(process.cwd(), "utf8").toString("latin1");
   private changed = false;
+  /** Keys looked up this run: under a root scanned whole, the others are files that are gone. */
+  private readonly seen = new Set<string>();
 
   private constructor(
     readonly file: string,
@@ -217,6 +219,7 @@ export class ScanCache {
     }
     const key = nodePath.resolve(this.cwd, path.toString("latin1"));
     const stamp: Stamp = { key, dev: String(st.dev), ino: String(st.ino), size: String(st.size), mtime: String(st.mtimeNs), ctime: String(st.ctimeNs) };
+    this.seen.add(key);
     const e = this.entries.get(key);
     if (e !== undefined && e.dev === stamp.dev && e.ino === stamp.ino && e.size === stamp.size && e.mtime === stamp.mtime && e.ctime === stamp.ctime) {
       this.counts.hits += 1;
@@ -250,6 +253,21 @@ export class ScanCache {
     this.entries.set(key, { ...id, result: strip(r), members: o.members.map(strip) });
     this.counts.stored += 1;
     this.changed = true;
+  }
+
+  /**
+   * Forgets the entries below these roots (as given) that this run did not meet: files deleted
+   * or renamed since. Only for a run that walked its roots whole (not interrupted, not a shard).
+   */
+  prune(roots: (string | Buffer)[]): void {
+    const prefixes = roots.map((r) => nodePath.resolve(this.cwd, typeof r === "string" ? Buffer.from(r, "utf8").toString("latin1") : r.toString("latin1")));
+    for (const key of this.entries.keys()) {
+      if (this.seen.has(key)) continue;
+      if (prefixes.some((p) => key === p || key.startsWith(p.endsWith(nodePath.sep) ? p : p + nodePath.sep))) {
+        this.entries.delete(key);
+        this.changed = true;
+      }
+    }
   }
 
   /** Writes the whole cache beside FILE and renames it over FILE: a reader sees the old or the new, never half. */

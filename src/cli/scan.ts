@@ -230,6 +230,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   progress?.walkDone(); // issue 14: the total is known now, and with it the ETA
   if (inFlight > 0) await new Promise<void>((resolve) => (finished = resolve));
   await pool.close();
+  if (!interrupted && cfg.shard === undefined) cache?.prune(roots);
   cache?.save(warn);
   if (cfg.stats && cache) process.stderr.write(`ring3 cache: ${cache.counts.hits} file(s) from the cache, ${cache.counts.misses} scanned, ${cache.counts.stored} stored; ${cache.size} entries\n`);
   if (cfg.stats) process.stderr.write(`ring3 rules: ${sigs.programNote}\n` + formatStats(pool.stats, cfg.engine));

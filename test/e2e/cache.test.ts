@@ -60,7 +60,7 @@ describe("--cache", () => {
     expect(text.stdout).toMatch(/Cached: +14 file\(s\)/);
   });
 
-  it("a touched file, and a rewrite that keeps size and mtime (ctime changes), rescan exactly that file", () => {
+  it("a touched file, and a rewrite that keeps size and mtime (ctime changes), rescan exactly that file; a deleted file leaves the cache", () => {
     const t = tree("t2");
     const cache = path.join(dir, "t2.cache");
     scan(["--cache", cache, t]);
@@ -71,13 +71,19 @@ describe("--cache", () => {
     expect(after.summary.cached).toBe(13);
     expect(after.results.filter((r: Json) => r.cached !== true).map((r: Json) => r.path)).toEqual([touched]);
 
+    // A deleted file leaves the cache at the next scan of its folder.
+    fs.rmSync(path.join(t, "clean/c7.txt"));
+    expect(scan(["--cache", cache, t]).summary.cached).toBe(13);
+    expect(ring3(["cache", "info", cache]).stdout).toContain("files:    13");
+    write(t, "clean/c7.txt", "nothing here 7\n");
+
     const rewritten = path.join(t, "clean/c5.txt");
     const st = fs.statSync(rewritten);
     fs.writeFileSync(rewritten, "nothing HERE 5\n");
     fs.utimesSync(rewritten, st.atime, st.mtime);
     const again = scan(["--cache", cache, t]);
-    expect(again.summary.cached).toBe(13);
-    expect(again.results.filter((r: Json) => r.cached !== true).map((r: Json) => r.path)).toEqual([rewritten]);
+    expect(again.summary.cached).toBe(12);
+    expect(again.results.filter((r: Json) => r.cached !== true).map((r: Json) => r.path).sort()).toEqual([path.join(t, "clean/c7.txt"), rewritten].sort());
   });
 
   it("other signatures or a verdict-shaping option rescan; an allow or exclude-rule list does not", () => {
