@@ -67,6 +67,8 @@ export async function mergeReports(files: string[], opts: MergeOptions): Promise
       if (format !== "sarif") throw new UsageError(`SARIF reports merge into SARIF only (--format ${format} needs json or ndjson reports)`);
       const sarif = reports.filter((r): r is Extract<ParsedReport, { format: "sarif" }> => r.format === "sarif");
       const log = mergeSarif(sarif, { ...SARIF_LIMITS, maxResults, maxGzipBytes }, warn);
+      // GitHub code scanning takes at most 20 runs per file; each run here is another tool or category.
+      if (log.runs.length > 20) warn(`the merged log has ${log.runs.length} runs (tools and categories); GitHub code scanning accepts at most 20 per file`);
       writeWhole(opts.output, JSON.stringify(log, null, 2) + "\n");
       return sarifExitCode(log);
     }
