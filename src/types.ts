@@ -31,6 +31,8 @@ export interface Finding {
   action?: string;
   /** Hash only: which digest matched. */
   hash?: { algorithm: "md5" | "sha1" | "sha256"; value: string };
+  /** issue 14: already in the --baseline report (same rule id, same SHA-256): known, not new. */
+  baselined?: true;
 }
 
 export const MAX_STRING_MATCHES = 10;
@@ -123,6 +125,8 @@ export interface ScanResult {
   membersBytes?: (string | null)[];
   /** Set when the file or member was opened as a container: what was found inside. */
   container?: ContainerStats;
+  /** issue 14: taken from --cache (the file is unchanged since it was scanned), not scanned again. */
+  cached?: true;
 }
 
 /** What a container held, counted over every depth below it. */
@@ -205,6 +209,10 @@ export interface Summary {
   exitCode: ExitCode;
   /** What the exit code means: "clean" (0), "detected" (1), "incomplete" (2). */
   status: "clean" | "detected" | "incomplete";
+  /** issue 14, with --baseline: findings already in the baseline (not new; they do not make the exit code 1). */
+  baselined?: number;
+  /** issue 14, with --cache: files whose result came from the cache, not scanned again. */
+  cached?: number;
 }
 
 /** A report format: a small sink over the one stream of results (ripgrep's printer habit). */

@@ -9,6 +9,9 @@ import { DEFAULT_LIMITS } from "../containers";
 import { inSea } from "../util/assets";
 import { collect, DEFAULT_TIMEOUT_PER_FILE, parseDefine, toConfig, UsageError } from "./options";
 import { checkRules, compileRules, listBundled } from "./rules";
+import { cacheClear, cacheInfo } from "../cache";
+import { CONFIG_FILE, configHook } from "./config";
+import { mergeReports, type MergeOptions } from "./report";
 import { runScan } from "./scan";
 import { VERSION } from "./version";
 import { readHashList } from "../engines/hash/lists";
@@ -71,6 +74,14 @@ function program(setExit: (c: ExitCode) => void): Command {
     .option("--stats", "print the YARA engine's counters and time per stage on standard error at the end")
     .option("--progress", "show a progress bar on a terminal (default)")
     .option("--no-progress", "never show a progress bar")
+    // issue 14 (everyday use at scale)
+    .option("--cache <file>", "keep complete results in FILE between runs; an unchanged file (path, device, inode, size, times) under the same signatures and options is not read again")
+    .option("--baseline <report>", "findings already in this json, ndjson or SARIF report (same rule, same file SHA-256) are baselined: reported, but only new ones set the exit code")
+    .option("--update-baseline", "write this run's findings to the --baseline file (json) for the next runs")
+    .option("--shard <k/n>", "scan only share K of N of the files, by a hash of each path below its root (N jobs together scan every file once)")
+    .option("--config <file>", `read scan options from FILE, a JSON object keyed by flag name ({"exclude": ["*.iso"], "max-filesize": "64M"}); default: ./${CONFIG_FILE} if there is one; flags override it`)
+    .option("--print-config", "print the effective options (config file and flags) as JSON and exit without scanning")
+    .hook("preAction", (_scan, action) => configHook(action))
     .action(async (paths: string[], opts: Record<string, unknown>) => {
       setExit(await runScan(toConfig(paths, opts)));
     });
@@ -94,6 +105,28 @@ function program(setExit: (c: ExitCode) => void): Command {
     .requiredOption("-o, --output <file>", "write the compiled rule file to FILE")
     .option("-d, --define <name=value>", "set a YARA external variable (repeatable; a scan may change its value, not its type)", parseDefine, {})
     .action(async (paths: string[], opts: { define: Record<string, string>; output: string }) => setExit(await compileRules(paths, opts.define, opts.output)));
+  // issue 14: joining the reports of shards, hosts and CI jobs
+  const report = p.command("report").description("work with reports");
+  report
+    .command("merge")
+    .description("merge json, ndjson or SARIF reports of one format into one report: results joined, summaries added, the exit code computed again (SARIF: one run per tool and category, rules de-duplicated, GitHub's limits kept)")
+    .argument("<reports...>", "report files (their format is read from their content)")
+    .requiredOption("-o, --output <file>", "write the merged report to FILE (whole, through a temporary file)")
+    .addOption(new Option("-f, --format <format>", "output format (default: the reports' format; json and ndjson reports can become any format, SARIF only SARIF)").choices(["text", "json", "ndjson", "sarif"]))
+    .option("--max-results <n>", "SARIF: results per run, the most severe kept (default and at most 25000, GitHub's limit)")
+    .option("--max-gzip-size <size>", "SARIF: the log's gzip-compressed size at most (default 10M, GitHub's limit)")
+    .action(async (files: string[], opts: MergeOptions) => setExit(await mergeReports(files, opts)));
+  const cache = p.command("cache").description("inspect or remove a --cache file");
+  cache
+    .command("info")
+    .description("what a cache file holds (exit 2 if it is damaged or not a ring3 cache)")
+    .argument("<file>", "the --cache file")
+    .action((file: string) => setExit(cacheInfo(file)));
+  cache
+    .command("clear")
+    .description("remove a cache file (never a file that is not a ring3 cache)")
+    .argument("<file>", "the --cache file")
+    .action((file: string) => setExit(cacheClear(file)));
   return p;
 }
 

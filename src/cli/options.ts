@@ -3,6 +3,7 @@
 import * as os from "node:os";
 import { DEFAULT_LIMITS } from "../containers";
 import type { Limits } from "../containers/types";
+import { parseShard, type Shard } from "./shard";
 
 export class UsageError extends Error {}
 
@@ -36,6 +37,15 @@ export interface ScanConfig {
   engine: "auto" | "yara-x";
   /** --stats: engine counters on standard error at the end. */
   stats: boolean;
+  // issue 14 (everyday use at scale): --shard, --baseline, --cache
+  /** --shard K/N: only the files whose path hashes into share K of N (src/cli/shard.ts). */
+  shard?: Shard;
+  /** --baseline REPORT: findings in it are known, not new (src/cli/baseline.ts). */
+  baseline?: string;
+  /** --update-baseline: write this run's findings to the --baseline file. */
+  updateBaseline: boolean;
+  /** --cache FILE: complete results kept between runs (src/cache). */
+  cache?: string;
 }
 
 const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
@@ -105,6 +115,9 @@ export function toConfig(paths: string[], o: Record<string, any>): ScanConfig {
   if (o.pathsFrom !== undefined && paths.length > 0) throw new UsageError("give paths either as arguments or with --paths-from, not both");
   if (paths.filter((p) => p === "-").length > 1) throw new UsageError("'-' (standard input) can be given only once");
   if (o.pathsFrom === "-" && paths.includes("-")) throw new UsageError("standard input cannot be both --paths-from - and a '-' path");
+  // issue 14: standard input has no path to hash, and each job of a sharded scan reads its own.
+  if (o.shard !== undefined && paths.includes("-")) throw new UsageError("--shard cannot split standard input ('-'): scan it in a job without --shard");
+  if (o.updateBaseline && o.baseline === undefined) throw new UsageError("--update-baseline needs --baseline FILE (the file it writes)");
   if (!o.bundled && (o.rules ?? []).length === 0 && (o.hashes ?? []).length === 0) {
     throw new UsageError("--no-bundled leaves no signatures: add --rules or --hashes");
   }
@@ -132,6 +145,11 @@ export function toConfig(paths: string[], o: Record<string, any>): ScanConfig {
     progress: o.progress === false ? "never" : "auto",
     engine,
     stats: Boolean(o.stats),
+    // issue 14
+    shard: o.shard === undefined ? undefined : parseShard(String(o.shard)),
+    baseline: o.baseline,
+    updateBaseline: Boolean(o.updateBaseline),
+    cache: o.cache,
   });
 }
 

@@ -15,6 +15,9 @@ import { Progress } from "./progress";
 import { loadSignatures, shared } from "./signatures";
 import { formatStats } from "./stats";
 import { makeSuppressor } from "./suppress";
+import { openCache, type Stamp } from "../cache";
+import { Baseline } from "./baseline";
+import { fileInShard, resultInShard, shardText } from "./shard";
 import { VERSION } from "./version";
 
 /** Reads --paths-from: newline- or NUL-separated, CRLF and a UTF-8 BOM tolerated; paths kept as bytes. */
@@ -63,6 +66,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   // Plan: everything that can fail on bad input fails here, before any file is touched.
   const sigs = await loadSignatures(cfg);
   const suppress = makeSuppressor(cfg);
+  const baseline = cfg.baseline !== undefined ? Baseline.load(cfg.baseline, cfg.updateBaseline) : undefined;
   let targets: (string | Buffer)[] = cfg.targets;
   if (cfg.pathsFrom !== undefined) {
     const list = cfg.pathsFrom === "-" ? await readAll(process.stdin) : fs.readFileSync(cfg.pathsFrom);
@@ -134,16 +138,24 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
         all: cfg.all,
         engine: cfg.engine,
         archives: cfg.archives,
+        // issue 14: which share of the files this report covers
+        ...(cfg.shard !== undefined ? { shard: shardText(cfg.shard) } : {}),
+        ...(cfg.baseline !== undefined ? { baseline: cfg.baseline } : {}),
       },
       start: startIso,
     },
   };
+  const warn = (s: string): void => void process.stderr.write(`ring3: warning: ${s}\n`);
+  const cache = cfg.cache !== undefined ? openCache(cfg.cache, VERSION, sigs, run, warn) : undefined;
   sink.begin(run);
-  const summarizer = new Summarizer(started);
+  if (cfg.updateBaseline) baseline?.startUpdate(run);
+  const summarizer = new Summarizer(started, { baseline: baseline !== undefined, cache: cache !== undefined });
+  // issue 14: each result, once suppression is applied, is marked against the baseline.
+  const settle = (r: ScanResult): ScanResult => (baseline ? baseline.settle(r) : r);
   const progress = cfg.progress === "auto" ? Progress.maybe() : undefined;
 
   const emit = (found: ScanResult) => {
-    const r = suppress ? suppress(found) : found;
+    const r = settle(suppress ? suppress(found) : found);
     summarizer.add(r);
     sink.result(r);
     progress?.result(r);
@@ -152,13 +164,14 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   // to each; the file's verdict then counts the members still detected (verdictOfResult).
   const emitFile = (o: FileOutcome) => {
     if (o.members.length === 0) return emit(o.result);
-    const members = suppress ? o.members.map(suppress) : o.members;
+    const members = (suppress ? o.members.map(suppress) : o.members).map(settle);
     let file = suppress ? suppress(o.result) : o.result;
     const detected = members.filter((m) => m.verdict === "detected").length;
     if (file.container !== undefined && file.container.detected !== detected) {
       file = { ...file, container: { ...file.container, detected } };
       file.verdict = verdictOfResult(file);
     }
+    file = settle(file);
     summarizer.add(file);
     sink.result(file);
     progress?.result(file);
@@ -181,10 +194,11 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   let inFlight = 0;
   let room: (() => void) | undefined;
   let finished: (() => void) | undefined;
-  const submit = async (task: ScanTask) => {
+  const submit = async (task: ScanTask, stamp?: Stamp) => {
     await start();
     inFlight++;
     void pool.scan(task).then((o) => {
+      cache?.store(stamp, o);
       emitFile(o);
       inFlight--;
       if (inFlight < limit && room) (room(), (room = undefined));
@@ -200,13 +214,25 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   for await (const item of walk(roots, { filters, followSymlinks: cfg.followSymlinks, oneFileSystem: cfg.oneFileSystem })) {
     if (interrupted) break;
     if (item.kind === "result") {
+      if (!resultInShard(cfg.shard, item.result)) continue;
       progress?.found();
       emit(item.result);
     }
-    else await submit({ path: item.path, root: item.root, follow: item.follow });
+    else if (fileInShard(cfg.shard, item.path, item.root)) {
+      // issue 14: an unchanged file's cached result costs one stat, no open and no worker.
+      const hit = cache?.lookup(item.path, item.root);
+      if (hit !== undefined && "outcome" in hit) {
+        progress?.found();
+        emitFile(hit.outcome);
+      } else await submit({ path: item.path, root: item.root, follow: item.follow }, hit?.stamp);
+    }
   }
+  progress?.walkDone(); // issue 14: the total is known now, and with it the ETA
   if (inFlight > 0) await new Promise<void>((resolve) => (finished = resolve));
   await pool.close();
+  if (!interrupted && cfg.shard === undefined) cache?.prune(roots);
+  cache?.save(warn);
+  if (cfg.stats && cache) process.stderr.write(`ring3 cache: ${cache.counts.hits} file(s) from the cache, ${cache.counts.misses} scanned, ${cache.counts.stored} stored; ${cache.size} entries\n`);
   if (cfg.stats) process.stderr.write(`ring3 rules: ${sigs.programNote}\n` + formatStats(pool.stats, cfg.engine));
   process.off("SIGINT", onSigint);
   progress?.stop();
@@ -222,5 +248,6 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   }
   run.scan.end = new Date().toISOString();
   await sink.end(summary, run);
+  await baseline?.finishUpdate(summary, run, !interrupted);
   return summary.exitCode;
 }

@@ -47,6 +47,7 @@ export function resultDocument(r: ReportedResult): Record<string, unknown> {
     doc.container = { format: [...c.format], members: c.members, detected: c.detected, incomplete: c.incomplete };
   }
   if (r.ms !== undefined) doc.ms = r.ms;
+  if (r.cached === true) doc.cached = true; // issue 14
   return doc;
 }
 
@@ -67,6 +68,7 @@ export function findingDocument(f: Finding): Record<string, unknown> {
   if (f.stringsTruncated !== undefined) doc.stringsTruncated = f.stringsTruncated;
   if (f.action !== undefined) doc.action = f.action;
   if (f.hash !== undefined) doc.hash = { algorithm: f.hash.algorithm, value: f.hash.value };
+  if (f.baselined === true) doc.baselined = true; // issue 14
   return doc;
 }
 
@@ -87,6 +89,9 @@ export function summaryDocument(s: Summary): Record<string, unknown> {
     reasons: { ...s.reasons },
     exitCode: s.exitCode,
     status: s.status,
+    // issue 14: only when --baseline / --cache was given
+    ...(s.baselined !== undefined ? { baselined: s.baselined } : {}),
+    ...(s.cached !== undefined ? { cached: s.cached } : {}),
   };
 }
 

@@ -189,7 +189,7 @@ export function buildLog(input: LogInput): Record<string, unknown> {
       ruleIndex.set(id, index);
       rules.push(ruleOf(id, f));
     }
-    return resultOf(r, f, id, index, locate(r));
+    return resultOf(r, f, id, index, locate(r), run.scan.options.baseline !== undefined);
   });
 
   const reasonCodes: ReasonCode[] = [];
@@ -290,6 +290,9 @@ export function buildLog(input: LogInput): Record<string, unknown> {
             exitCode: summary.exitCode,
             status: summary.status,
             resultsOmitted: omitted,
+            // issue 14: only with --baseline / --cache
+            ...(summary.baselined !== undefined ? { baselined: summary.baselined } : {}),
+            ...(summary.cached !== undefined ? { cached: summary.cached } : {}),
           },
           signatures: { ...run.signatures, sources: [...run.signatures.sources] },
           roots: [...run.scan.roots],
@@ -364,6 +367,7 @@ function resultOf(
   ruleId: string,
   ruleIndex: number,
   location: ArtifactLocation,
+  withBaseline = false,
 ): Record<string, unknown> {
   const what = f.engine === "yara" ? `YARA rule ${f.rule}` : `hash signature ${f.rule}`;
   let text = `${displayName(r)} matches ${what} (${f.severity}).`;
@@ -393,6 +397,9 @@ function resultOf(
     ],
     // A member's fingerprint also names its place in the archive (not the archive's own path, so
     // a moved or rebuilt archive keeps its alerts): two equal members in one archive stay two.
+    // issue 14: against --baseline, a known finding is "unchanged" (kept, so that its alert is
+    // not closed as fixed), any other "new".
+    ...(withBaseline ? { baselineState: f.baselined === true ? "unchanged" : "new" } : {}),
     partialFingerprints: { [FINGERPRINT_KEY]: fingerprintOf(ruleId, chain.length > 0 ? `${identity}!${chain.join("!")}` : identity) },
     properties: {
       severity: f.severity,
@@ -401,6 +408,7 @@ function resultOf(
       ...(r.members !== undefined ? { members: [...r.members] } : {}),
       ...(r.membersBytes !== undefined ? { membersBytes: [...r.membersBytes] } : {}),
       ...(strings.length > 0 ? { strings: strings.map((s) => ({ ...s })) } : {}),
+      ...(r.cached === true ? { cached: true } : {}), // issue 14
     },
   };
 }

@@ -18,12 +18,20 @@ export class Summarizer {
   private members = 0;
   private bytesScanned = 0;
   private readonly reasons = new Map<string, number>();
+  // issue 14: --baseline and --cache counts
+  private baselined = 0;
+  private cached = 0;
 
   /** `startedAt` is a performance.now() reading; durationMs counts from it unless given. */
-  constructor(private readonly startedAt: number = performance.now()) {}
+  constructor(
+    private readonly startedAt: number = performance.now(),
+    private readonly counts: { baseline?: boolean; cache?: boolean } = {},
+  ) {}
 
   add(r: ScanResult): void {
     this.findings += r.findings.length;
+    for (const f of r.findings) if (f.baselined === true) this.baselined += 1;
+    if (r.cached === true && r.members === undefined) this.cached += 1;
     this.suppressed += r.suppressed?.length ?? 0;
     // A member is not a file: its detection or problem already shows in its top-level file's
     // verdict (which is what files, incomplete, reasons and the exit code count).
@@ -54,7 +62,9 @@ export class Summarizer {
     const v = this.byVerdict;
     // A finding on a result that is not "detected" should not happen, but it still is a detection
     // (and a member's finding always is one, whatever its file's result says).
-    const exitCode = exitCodeFor(v.detected + (this.findings > 0 ? 1 : 0), this.incomplete);
+    // With a baseline only new findings count (a file's result holds its own findings, members theirs).
+    const detections = this.counts.baseline === true ? this.findings - this.baselined : v.detected + (this.findings > 0 ? 1 : 0);
+    const exitCode = exitCodeFor(detections, this.incomplete);
     // Sorted so that two runs over the same files print the same document.
     const reasons: Record<string, number> = {};
     for (const code of [...this.reasons.keys()].sort()) reasons[code] = this.reasons.get(code)!;
@@ -74,6 +84,8 @@ export class Summarizer {
       reasons,
       exitCode,
       status: statusOf(exitCode),
+      ...(this.counts.baseline === true ? { baselined: this.baselined } : {}),
+      ...(this.counts.cache === true ? { cached: this.cached } : {}),
     };
   }
 }

@@ -48,7 +48,9 @@ export function textSink(out: Output, opts: SinkOptions): ReportSink {
 
 export function resultLines(r: ScanResult, all: boolean, paint: Paint): string[] {
   const path = printable(displayChain(r)) + ":";
-  const lines = r.findings.map((f) => `${path} ${findingText(f, paint)}`);
+  // issue 14: where a finding is known (--baseline) or its file was not scanned again (--cache).
+  const marks = (f: Finding): string => (f.baselined === true ? " " + paint("dim", "[baselined]") : "") + (r.cached === true ? " " + paint("dim", "[cached]") : "");
+  const lines = r.findings.map((f) => `${path} ${findingText(f, paint)}${marks(f)}`);
   switch (r.verdict) {
     case "clean":
     case "detected":
@@ -134,7 +136,12 @@ export function summaryBlock(s: Summary, paint: Paint): string {
       `${s.skipped} skipped, ${s.error} error)`,
   );
   if (s.members > 0) row("Members", `${s.members} (inside archives and compressed files; not counted as files)`);
-  row("Findings", s.suppressed > 0 ? `${s.findings} (${s.suppressed} suppressed by --allow or --exclude-rule/--exclude-tag)` : String(s.findings));
+  const notes = [
+    ...(s.baselined !== undefined ? [`${s.findings - s.baselined} new, ${s.baselined} in the baseline`] : []), // issue 14
+    ...(s.suppressed > 0 ? [`${s.suppressed} suppressed by --allow or --exclude-rule/--exclude-tag`] : []),
+  ];
+  row("Findings", notes.length > 0 ? `${s.findings} (${notes.join("; ")})` : String(s.findings));
+  if (s.cached !== undefined) row("Cached", `${s.cached} file(s) unchanged since the last scan, results from --cache`); // issue 14
   const entries = Object.entries(s.reasons).sort(([a], [b]) => a.localeCompare(b));
   const policy = entries.filter(([code]) => POLICY_SKIPS.has(code as ReasonCode));
   const problems = entries.filter(([code]) => !POLICY_SKIPS.has(code as ReasonCode));
@@ -156,6 +163,7 @@ export function summaryBlock(s: Summary, paint: Paint): string {
 function outcome(s: Summary, paint: Paint): string {
   switch (s.status) {
     case "clean":
+      if ((s.baselined ?? 0) > 0) return `${paint("green", "CLEAN")} (exit 0): nothing new found (${s.baselined} finding(s) in the baseline), every file fully scanned`; // issue 14
       return `${paint("green", "CLEAN")} (exit 0): nothing found, every file fully scanned`;
     case "detected":
       return (
@@ -164,7 +172,7 @@ function outcome(s: Summary, paint: Paint): string {
       );
     case "incomplete":
       return (
-        `${paint("yellow", "INCOMPLETE")} (exit 2): nothing found, but ` +
+        `${paint("yellow", "INCOMPLETE")} (exit 2): nothing ${(s.baselined ?? 0) > 0 ? "new " : ""}found, but ` +
         `${s.incomplete} file(s) were not fully scanned`
       );
     default: {
