@@ -687,26 +687,27 @@ function readOpusInfo(b: Uint8Array, t: Tlv): { program?: string; moreInfo?: str
 }
 
 function ia5(c: Uint8Array): string {
-  if (!c.every((x) => x < 0x80)) throw new Uncertain("non-ASCII IA5String");
+  if (!c.every((x) => x < 0x80)) throw new Fail("non-ASCII IA5String");
   return Buffer.from(c).toString("latin1");
 }
 
-/** SpcString: [0] IMPLICIT BMPString (UTF-16BE) or [1] IMPLICIT IA5String. */
+/** SpcString: [0] IMPLICIT BMPString (UTF-16BE) or [1] IMPLICIT IA5String; a bad one unsets the opus info. */
 function spcString(b: Uint8Array, t: Tlv): string {
   const s = tlv(b, t.at, t.end);
-  if (s.cls !== CONTEXT || s.cons || (s.tag !== 0 && s.tag !== 1)) throw new Uncertain("unusual SpcString");
+  if (s.tag !== 0 && s.tag !== 1) throw new Fail("not an SpcString");
+  if (s.cls !== CONTEXT || s.cons) throw new Uncertain("unusual SpcString");
   const c = content(b, s);
   if (s.tag === 1) return ia5(c);
-  if (c.length % 2 !== 0) throw new Uncertain("odd UTF-16");
+  if (c.length % 2 !== 0) throw new Fail("odd UTF-16");
   let out = "";
   for (let i = 0; i < c.length; i += 2) {
     const u = (c[i]! << 8) | c[i + 1]!;
     if (u >= 0xd800 && u <= 0xdbff) {
       const lo = i + 3 < c.length ? (c[i + 2]! << 8) | c[i + 3]! : -1;
-      if (lo < 0xdc00 || lo > 0xdfff) throw new Uncertain("unpaired surrogate");
+      if (lo < 0xdc00 || lo > 0xdfff) throw new Fail("unpaired surrogate");
       out += String.fromCharCode(u, lo);
       i += 2;
-    } else if (u >= 0xdc00 && u <= 0xdfff) throw new Uncertain("unpaired surrogate");
+    } else if (u >= 0xdc00 && u <= 0xdfff) throw new Fail("unpaired surrogate");
     else out += String.fromCharCode(u);
   }
   return out;
