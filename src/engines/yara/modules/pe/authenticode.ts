@@ -4,7 +4,8 @@
 // over that table alone (lengths checked against their parent, nesting depth bounded). Where
 // YARA-X's answer hangs on a detail this reader does not reproduce (BER-only encodings, a
 // certificate its X.509 parser might refuse, an OID name or time form outside the tables here,
-// signature checks), the field, or the whole signature list, is UNKNOWN and YARA-X decides.
+// DSA and ECDSA signature checks), the field, or the whole signature list, is UNKNOWN and YARA-X
+// decides. `verified` checks RSA signatures itself (BigInt modPow), as the rsa crate does.
 import { createHash } from "node:crypto";
 import { UNKNOWN, type StructValue, type Unknown, type Value } from "../../contracts";
 import { toBytes } from "./bytes";
@@ -372,6 +373,12 @@ interface Cert {
   notAfter: bigint;
   algOid: string;
   thumbprint: string;
+  /** For the signature checks: the public key's algorithm, its parameters, the key, the signed part and its signature. */
+  keyAlg: string;
+  keyParams: Uint8Array | undefined;
+  key: Uint8Array;
+  tbs: Uint8Array;
+  signature: Uint8Array;
 }
 
 function strict(f: () => void): void {
@@ -438,11 +445,15 @@ function readName(c: Cursor): Name {
 }
 
 function readAlgorithm(c: Cursor): string {
+  return readAlgorithmWithParams(c).oid;
+}
+
+function readAlgorithmWithParams(c: Cursor): { oid: string; params: Uint8Array | undefined } {
   const alg = Cursor.in(c.b, c.take(SEQUENCE));
   const oid = readOid(alg);
-  if (!alg.done) alg.next();
+  const params = alg.done ? undefined : whole(c.b, alg.next());
   if (!alg.done) throw new Uncertain("trailing data in an AlgorithmIdentifier");
-  return oid;
+  return { oid, params };
 }
 
 function readBitString(c: Cursor): Uint8Array {
@@ -480,8 +491,8 @@ function readCert(b: Uint8Array, t: Tlv): Cert {
     if (!validity.done) throw new Uncertain("trailing data in validity");
     const subject = readName(tbs);
     const spki = Cursor.in(b, tbs.take(SEQUENCE));
-    readAlgorithm(spki);
-    readBitString(spki);
+    const keyAlg = readAlgorithmWithParams(spki);
+    const key = readBitString(spki);
     if (!spki.done) throw new Uncertain("trailing data in the public key");
     for (const n of [1, 2]) {
       const uid = tbs.optional(n);
@@ -508,7 +519,7 @@ function readCert(b: Uint8Array, t: Tlv): Cert {
     }
     if (!tbs.done) throw new Uncertain("trailing data in the TBS certificate");
     const algOid = readAlgorithm(outer);
-    readBitString(outer);
+    const signature = readBitString(outer);
     if (!outer.done) throw new Uncertain("trailing data in the certificate");
     const raw = whole(b, t);
     cert = {
@@ -522,6 +533,11 @@ function readCert(b: Uint8Array, t: Tlv): Cert {
       notAfter,
       algOid,
       thumbprint: createHash("sha1").update(raw).digest("hex"),
+      keyAlg: keyAlg.oid,
+      keyParams: keyAlg.params,
+      key,
+      tbs: whole(b, tbsTlv),
+      signature,
     };
   });
   return cert!;
@@ -598,6 +614,8 @@ function readAttributes(b: Uint8Array, t: Tlv): Attribute[] {
 }
 
 interface SignerInfo {
+  /** The signed attributes' content, as they are in the file (the signature covers them as a SET). */
+  rawSignedAttrs: Uint8Array;
   issuer: Name;
   serial: bigint;
   digestAlg: string;
@@ -624,7 +642,7 @@ function readSignerInfo(b: Uint8Array, t: Tlv): SignerInfo {
   const unsigned = c.optional(1);
   const unsignedAttrs = unsigned ? readAttributes(b, unsigned) : [];
   smallInt(b, version);
-  return { issuer: issuer!, serial, digestAlg, signedAttrs, unsignedAttrs, signature: content(b, sig) };
+  return { rawSignedAttrs: signed ? content(b, signed) : new Uint8Array(0), issuer: issuer!, serial, digestAlg, signedAttrs, unsignedAttrs, signature: content(b, sig) };
 }
 
 interface SignedData {
@@ -717,6 +735,8 @@ function spcString(b: Uint8Array, t: Tlv): string {
 // Signatures (AuthenticodeParser::parse_content_info and the proto conversion).
 
 interface CounterSig {
+  /** The countersignature's check, made when `verified` is read. */
+  verified?: () => Tri;
   signer: bigint;
   digestAlg: string | Unknown;
   digest: Uint8Array;
@@ -725,6 +745,7 @@ interface CounterSig {
 
 export interface Signature {
   certs: Cert[];
+  signer: SignerInfo;
   signerIssuer: Name;
   signerDigestAlg: string;
   /** The signed messageDigest attribute (the digest of the SpcIndirectDataContent). */
@@ -767,7 +788,14 @@ function readTstInfo(b: Uint8Array, t: Tlv): { alg: string; digest: Uint8Array }
   return { alg, digest: content(b, digest) };
 }
 
-function msCounters(b: Uint8Array, a: Attribute, certs: Cert[], out: CounterSig[]): void {
+/** verify_message_digest. */
+function digestMatches(alg: string, message: Uint8Array, digest: Uint8Array): Tri {
+  if (!(alg in DIGESTS)) return false;
+  const d = DIGESTS[alg];
+  return d === undefined ? UNKNOWN : createHash(d).update(message).digest("hex") === hex(digest);
+}
+
+function msCounters(b: Uint8Array, a: Attribute, parent: SignerInfo, certs: Cert[], out: CounterSig[]): void {
   for (const v of a.values) {
     let sd: SignedData;
     try {
@@ -792,12 +820,22 @@ function msCounters(b: Uint8Array, a: Attribute, certs: Cert[], out: CounterSig[
       if (e instanceof Fail) continue;
       throw e;
     }
-    if (!signedAttr(si, OID_MESSAGE_DIGEST)) throw new Fail("countersignature without a digest");
-    out.push({ ...cs, digestAlg: oidName(tst.alg), digest: tst.digest });
+    const siDigest = signedAttr(si, OID_MESSAGE_DIGEST);
+    if (!siDigest) throw new Fail("countersignature without a digest");
+    // The certificates known at this point (later countersignatures add theirs after).
+    const known = certs.slice();
+    const tstBytes = content(b, octets);
+    const verified = () =>
+      and(
+        () => digestMatches(tst.alg, parent.signature, tst.digest),
+        () => digestMatches(si.digestAlg, tstBytes, content(b, siDigest)),
+        () => verifySignerInfo(si, known),
+      );
+    out.push({ ...cs, digestAlg: oidName(tst.alg), digest: tst.digest, verified });
   }
 }
 
-function pkcs9Counters(b: Uint8Array, a: Attribute, out: CounterSig[]): void {
+function pkcs9Counters(b: Uint8Array, a: Attribute, parent: SignerInfo, certs: Cert[], out: CounterSig[]): void {
   for (const v of a.values) {
     let si: SignerInfo;
     try {
@@ -806,7 +844,9 @@ function pkcs9Counters(b: Uint8Array, a: Attribute, out: CounterSig[]): void {
       if (e instanceof Fail) continue;
       throw e;
     }
-    out.push(pkcs9Counter(b, si));
+    const cs = pkcs9Counter(b, si);
+    const known = certs.slice();
+    out.push({ ...cs, verified: () => and(() => digestMatches(si.digestAlg, parent.signature, cs.digest), () => verifySignerInfo(si, known)) });
   }
 }
 
@@ -847,13 +887,14 @@ function readSignatures(b: Uint8Array, t: Tlv, depth: number): Signature[] {
           if (!(e instanceof Fail)) throw e;
         }
       }
-    } else if (a.type === OID_MS_COUNTERSIGN) msCounters(b, a, certs, counters);
-    else if (a.type === OID_COUNTERSIGNATURE) pkcs9Counters(b, a, counters);
+    } else if (a.type === OID_MS_COUNTERSIGN) msCounters(b, a, si, certs, counters);
+    else if (a.type === OID_COUNTERSIGNATURE) pkcs9Counters(b, a, si, certs, counters);
   }
   if (!(si.digestAlg in DIGESTS)) throw new Fail("unknown digest algorithm");
 
   const sig: Signature = {
     certs,
+    signer: si,
     signerIssuer: si.issuer,
     signerDigestAlg: si.digestAlg,
     signerDigest: content(b, md),
@@ -893,6 +934,143 @@ export function parseCertificateTable(table: Uint8Array): Signature[] | Unknown 
     throw e;
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signature checks (crypto.rs and verify_signer_info): RSA PKCS#1 v1.5 as the rsa crate checks it
+// (a key it accepts, a signature of the modulus' length, the padded digest with or without its
+// DigestInfo prefix). DSA and ECDSA keys on the curves YARA-X supports are UNKNOWN.
+
+/** DER of the digests' OIDs, for the DigestInfo prefix (pkcs1v15_generate_prefix). */
+const DIGEST_OIDS: Record<string, string> = {
+  md5: "2a864886f70d0205",
+  sha1: "2b0e03021a",
+  sha256: "608648016503040201",
+  sha384: "608648016503040202",
+  sha512: "608648016503040203",
+};
+
+/** PublicKey::verify's digests by signature algorithm (MD2 ones undefined: not available here). */
+const SIGNATURE_DIGESTS: Record<string, string | undefined> = {
+  ...DIGESTS,
+  "1.2.840.10040.4.3": "sha1",
+  "2.16.840.1.101.3.4.3.2": "sha256",
+  "1.2.840.10045.4.3.2": "sha256",
+  "1.2.840.10045.4.3.3": "sha384",
+  "1.2.840.10045.4.3.4": "sha512",
+};
+
+type Tri = boolean | Unknown;
+/** Three-valued AND: false if any is false, else UNKNOWN if any is. */
+function and(...v: (() => Tri)[]): Tri {
+  let unknown = false;
+  for (const f of v) {
+    const x = f();
+    if (x === false) return false;
+    if (x === UNKNOWN) unknown = true;
+  }
+  return unknown ? UNKNOWN : true;
+}
+
+type Key = { n: bigint; e: bigint; size: number } | "invalid" | Unknown;
+
+function bits(n: bigint): number {
+  return n === 0n ? 0 : n.toString(2).length;
+}
+
+/** PublicKey::try_from: an RSA key the rsa crate accepts; "invalid" where it returns an error. */
+function publicKey(c: Cert): Key {
+  if (c.keyAlg === "1.2.840.10040.4.1") return UNKNOWN;
+  if (c.keyAlg === "1.2.840.10045.2.1") {
+    if (!c.keyParams) return "invalid";
+    try {
+      const p = tlv(c.keyParams, 0, c.keyParams.length);
+      if (p.tag !== 6) return "invalid";
+      const curve = oidText(c.keyParams, p);
+      return curve === "1.2.840.10045.3.1.7" || curve === "1.3.132.0.34" ? UNKNOWN : "invalid";
+    } catch {
+      return UNKNOWN;
+    }
+  }
+  if (c.keyAlg !== "1.2.840.113549.1.1.1") return "invalid";
+  const b = c.key;
+  const uint = (t: Tlv): bigint | undefined => {
+    const v = content(b, t);
+    if (t.tag !== 2 || t.cls !== 0 || t.cons || v.length === 0 || v[0]! >= 0x80 || (v.length > 1 && v[0] === 0 && v[1]! < 0x80)) return undefined;
+    return biguint(v);
+  };
+  let n: bigint | undefined;
+  let e: bigint | undefined;
+  try {
+    const seq = tlv(b, 0, b.length);
+    if (seq.tag !== SEQUENCE || seq.cls !== 0 || !seq.cons || seq.end !== b.length) return UNKNOWN;
+    const c2 = Cursor.in(b, seq);
+    n = uint(c2.next());
+    e = uint(c2.next());
+    if (!c2.done) return UNKNOWN;
+  } catch {
+    return UNKNOWN;
+  }
+  if (n === undefined || e === undefined) return UNKNOWN;
+  if (bits(n) > 4096 || e >= 1n << 64n || e >= n || n % 2n === 0n || e % 2n === 0n || e < 2n || e > (1n << 33n) - 1n) return "invalid";
+  return { n, e, size: Math.ceil(bits(n) / 8) };
+}
+
+function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
+  let r = 1n;
+  let b = base % mod;
+  for (let e = exp; e > 0n; e >>= 1n) {
+    if (e & 1n) r = (r * b) % mod;
+    b = (b * b) % mod;
+  }
+  return r;
+}
+
+/** Pkcs1v15Sign::verify, prefixed and then unprefixed (verify_digest). */
+function rsaVerify(key: { n: bigint; e: bigint; size: number }, digest: string, hashed: Uint8Array, sig: Uint8Array): boolean {
+  const s = biguint(sig);
+  if (s >= key.n || sig.length !== key.size) return false;
+  const em = modPow(s, key.e, key.n).toString(16).padStart(key.size * 2, "0");
+  const h = hex(hashed);
+  const prefix = DIGEST_OIDS[digest]!;
+  const oidLen = prefix.length / 2;
+  const info = [0x30, oidLen + 8 + hashed.length, 0x30, oidLen + 4, 6, oidLen].map((x) => x.toString(16).padStart(2, "0")).join("") +
+    prefix + "0500" + "04" + hashed.length.toString(16).padStart(2, "0");
+  for (const t of [info + h, h]) {
+    const tLen = t.length / 2;
+    if (key.size < tLen + 11) continue;
+    if (em === "0001" + "ff".repeat(key.size - tLen - 3) + "00" + t) return true;
+  }
+  return false;
+}
+
+/** PublicKey::verify / verify_digest over `message` with `digest` (a node:crypto name). */
+function keyVerify(key: Key, digest: string | undefined, message: Uint8Array, sig: Uint8Array): Tri {
+  if (key === "invalid") return false;
+  if (key === UNKNOWN || digest === undefined) return UNKNOWN;
+  return rsaVerify(key, digest, createHash(digest).update(message).digest(), sig);
+}
+
+/** verify_signer_info: the chain from the signing certificate, then the signed attributes' signature. */
+function verifySignerInfo(si: SignerInfo, certs: Cert[]): Tri {
+  if (!(si.digestAlg in DIGESTS)) return false;
+  const digest = DIGESTS[si.digestAlg];
+  const path = chain(certs, (c) => c.serial === si.serial);
+  const links = path.slice(1).map((signer, i) => () => {
+    const signed = path[i]!;
+    const alg = signed.algOid;
+    // An algorithm PublicKey::verify does not know fails whatever the key.
+    if (!(alg in SIGNATURE_DIGESTS)) return false;
+    return keyVerify(publicKey(signer), SIGNATURE_DIGESTS[alg], signed.tbs, signed.signature);
+  });
+  return and(...links, () => {
+    const cert = certs.find((c) => c.serial === si.serial);
+    if (!cert) return false;
+    const len = si.rawSignedAttrs.length;
+    const header = len < 0x80 ? [0x31, len] : [0x31, 0x80 | Math.ceil(bits(BigInt(len)) / 8), ...Array.from(BigInt(len).toString(16).padStart(Math.ceil(bits(BigInt(len)) / 8) * 2, "0").match(/../g)!, (x) => parseInt(x, 16))];
+    const set = new Uint8Array([...header, ...si.rawSignedAttrs]);
+    return keyVerify(publicKey(cert), digest, set, si.signature);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1013,17 +1191,19 @@ export class Authenticode {
   }
 
   /**
-   * verified: false when the stored hash differs from the file's or the signed attributes' digest
-   * from the content's; otherwise it rests on the RSA/ECDSA checks, not made here: UNKNOWN.
+   * verified: the stored hash is the file's, the signed attributes hold the content's digest, and
+   * the signer's signature and certificate chain check (UNKNOWN where a check is not made here).
    */
   verified(s: Signature): boolean | Unknown {
-    const file = this.fileDigest(s);
-    if (file === UNKNOWN) return UNKNOWN;
-    if (file !== hex(s.digest)) return false;
     const alg = DIGESTS[s.signerDigestAlg];
-    if (alg === undefined) return UNKNOWN;
-    if (createHash(alg).update(s.signedContent).digest("hex") !== hex(s.signerDigest)) return false;
-    return UNKNOWN;
+    return and(
+      () => {
+        const file = this.fileDigest(s);
+        return file === UNKNOWN ? UNKNOWN : file === hex(s.digest);
+      },
+      () => (alg === undefined ? UNKNOWN : createHash(alg).update(s.signedContent).digest("hex") === hex(s.signerDigest)),
+      () => verifySignerInfo(s.signer, s.certs),
+    );
   }
 
   isSigned(): boolean | Unknown {
@@ -1078,7 +1258,7 @@ export class Authenticode {
         array(() =>
           s.counters.map((cs) =>
             struct({
-              verified: () => UNKNOWN,
+              verified: () => (cs.verified ? cs.verified() : UNKNOWN),
               sign_time: () => (cs.signTime === undefined ? undefined : int(cs.signTime)),
               digest: () => toBytes(hex(cs.digest)),
               digest_alg: () => str(cs.digestAlg),
