@@ -22,6 +22,8 @@ class Incomplete extends Fail {}
 
 /** A certificate table larger than this is not parsed (UNKNOWN): real ones are a few tens of KB. */
 const MAX_TABLE = 16 << 20;
+/** A certificate chain longer than this is not checked (verified is UNKNOWN); real ones have 2 to 5. */
+const MAX_CHAIN = 32;
 /** Nested signatures inside nested signatures deeper than this are UNKNOWN. */
 const MAX_NESTING = 8;
 
@@ -1056,6 +1058,8 @@ function verifySignerInfo(si: SignerInfo, certs: Cert[]): Tri {
   if (!(si.digestAlg in DIGESTS)) return false;
   const digest = DIGESTS[si.digestAlg];
   const path = chain(certs, (c) => c.serial === si.serial);
+  // A crafted chain of thousands of certificates would cost as many RSA operations.
+  if (path.length > MAX_CHAIN) return UNKNOWN;
   const links = path.slice(1).map((signer, i) => () => {
     const signed = path[i]!;
     const alg = signed.algOid;
@@ -1133,20 +1137,38 @@ function ambiguousOrder(pe: PeFile): boolean {
   return false;
 }
 
+const bySubjectCache = new WeakMap<Cert[], Map<string, Cert>>();
+const nameKey = (n: Name): string => Buffer.from(n.raw.buffer, n.raw.byteOffset, n.raw.length).toString("latin1");
+
+/** The first certificate of the list with each subject (what `find` by subject returns), built once. */
+function bySubject(certs: Cert[]): Map<string, Cert> {
+  let m = bySubjectCache.get(certs);
+  if (!m) {
+    m = new Map();
+    for (const c of certs) {
+      const k = nameKey(c.subject);
+      if (!m.has(k)) m.set(k, c);
+    }
+    bySubjectCache.set(certs, m);
+  }
+  return m;
+}
+
 /** CertificateChain: from the first certificate that `start` picks, up by issuer, no subject twice. */
 function chain(certs: Cert[], start: (c: Cert) => boolean): Cert[] {
   const out: Cert[] = [];
   const seen = new Set<string>();
+  const index = bySubject(certs);
   let next = certs.find(start);
   while (next) {
     out.push(next);
     const cur: Cert = next;
-    if (Buffer.compare(cur.subject.raw, cur.issuer.raw) === 0) break;
-    next = certs.find((c) => Buffer.compare(c.subject.raw, cur.issuer.raw) === 0);
+    const issuer = nameKey(cur.issuer);
+    if (nameKey(cur.subject) === issuer) break;
+    next = index.get(issuer);
     if (next) {
-      const key = hex(next.subject.raw);
-      if (seen.has(key)) break;
-      seen.add(key);
+      if (seen.has(issuer)) break;
+      seen.add(issuer);
     }
   }
   return out;
