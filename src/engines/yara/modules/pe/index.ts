@@ -2,9 +2,8 @@
 // YARA-X's exact values, parsed lazily from the scanned bytes only (headers on first read;
 // imports, exports, resources, version info, Rich header and PDB path each on first use).
 // Authenticode signatures are parsed in authenticode.ts (UNKNOWN where it cannot match YARA-X).
-// The parser reads
-// the file through the engine's reader (bytes.ts): headers, tables and names where they lie, the
-// checksum in pieces; an overlay of any size is never read.
+// The parser reads the file through the engine's reader (bytes.ts): headers, tables and names
+// where they lie, the checksum and the Authenticode hash in pieces.
 import { UNKNOWN, type ByteSource, type ModuleFactory, type StructValue, type Unknown, type Value } from "../../contracts";
 import { FileReader } from "../../reader";
 import { Authenticode } from "./authenticode";
