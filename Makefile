@@ -81,6 +81,8 @@ scan: dist/ring3
 # and zstd, ar), and the YARA differential tests ask native YARA 4 to confirm a documented YARA-X
 # divergence: installed from Debian's packages when a fresh machine lacks them.
 TEST_TOOLS := zip:zip bzip2:bzip2 xz:xz-utils zstd:zstd ar:binutils tar:tar gzip:gzip yara:yara
+# Authenticode tests (issue 12): PEs signed by osslsigncode with keys and certificates from openssl.
+TEST_TOOLS += osslsigncode:osslsigncode openssl:openssl
 test-tools:
 	@missing=(); for t in $(TEST_TOOLS); do command -v $${t%%:*} >/dev/null || missing+=($${t#*:}); done; \
 	if [[ $${#missing[@]} -gt 0 ]]; then \

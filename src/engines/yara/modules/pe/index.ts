@@ -1,18 +1,18 @@
 // YARA-X's `pe` module for the fast path: the fields and functions of pe.proto / mod.rs with
 // YARA-X's exact values, parsed lazily from the scanned bytes only (headers on first read;
 // imports, exports, resources, version info, Rich header and PDB path each on first use).
-// Authenticode signatures are not parsed: their fields are exact only for files without a
-// certificate table (no signatures), and UNKNOWN otherwise, so YARA-X decides. The parser reads
-// the file through the engine's reader (bytes.ts): headers, tables and names where they lie, the
-// checksum in pieces; an overlay of any size is never read.
+// Authenticode signatures are parsed in authenticode.ts (UNKNOWN where it cannot match YARA-X).
+// The parser reads the file through the engine's reader (bytes.ts): headers, tables and names
+// where they lie, the checksum and the Authenticode hash in pieces.
 import { UNKNOWN, type ByteSource, type ModuleFactory, type StructValue, type Unknown, type Value } from "../../contracts";
 import { FileReader } from "../../reader";
+import { Authenticode } from "./authenticode";
 import { Bytes, bytesEqual, equalsIgnoreAsciiCase, toBytes } from "./bytes";
 import { PE_CONSTANTS } from "./constants";
 import { parsePdbPath } from "./debug";
 import { parseExports, type ExportInfo } from "./exports";
 import { PeFile } from "./file";
-import { DIR_SECURITY, MAGIC_PE32, MAGIC_PE64, type Section } from "./headers";
+import { MAGIC_PE32, MAGIC_PE64, type Section } from "./headers";
 import { imphash, parseImports, type ImportedDll } from "./imports";
 import { parseResources, parseVersionInfo, type Resource, type ResourceId, type Resources } from "./resources";
 import { parseRich, type RichHeader } from "./rich";
@@ -44,8 +44,7 @@ class Parts {
       const i = this.imports();
       return i === UNKNOWN ? UNKNOWN : imphash(i);
     });
-  /** Signatures are known only to be none: a certificate table that is absent or empty. */
-  noSignatures = (): boolean => this.once("nosig", () => this.pe.dirEntry(DIR_SECURITY)?.size === 0);
+  authenticode = (): Authenticode => this.once("authenticode", () => new Authenticode(this.pe));
 }
 
 const text = (s: string | undefined): Uint8Array | undefined => (s === undefined ? undefined : toBytes(s));
@@ -265,7 +264,10 @@ function fields(parts: Parts | undefined): Fields {
     number_of_imports: fromImports(false, (l) => l.length),
     number_of_delayed_imports: fromImports(true, (l) => l.length),
     number_of_exports: hdr(() => exportList().length),
-    number_of_signatures: () => (!h ? undefined : parts!.noSignatures() ? 0n : UNKNOWN),
+    number_of_signatures: () => {
+      const l = parts?.authenticode().signatures();
+      return l === UNKNOWN || l === undefined ? l : int(l.length);
+    },
     version_info: () =>
       dict(() => {
         const v = parts?.versionInfo() ?? [];
@@ -349,8 +351,8 @@ function fields(parts: Parts | undefined): Fields {
           }),
         ),
       ),
-    is_signed: () => (!h ? undefined : parts!.noSignatures() ? false : UNKNOWN),
-    signatures: () => array(() => (!h || parts!.noSignatures() ? [] : UNKNOWN)),
+    is_signed: () => parts?.authenticode().isSigned(),
+    signatures: () => array(() => parts?.authenticode().values() ?? []),
     overlay: () => {
       if (!h || !pe) return struct({ offset: () => undefined, size: () => undefined });
       let end = -1;
