@@ -23,7 +23,9 @@ const A_WORD = 2;
 const A_NOTWORD = 3;
 const A_WIDEWORD = 4;
 const A_WIDENOTWORD = 5;
-const ASSERT_KINDS = { start: A_START, end: A_END, word: A_WORD, notword: A_NOTWORD, wideword: A_WIDEWORD, widenotword: A_WIDENOTWORD } as const;
+const A_WIDESTART = 6;
+const A_WIDEEND = 7;
+const ASSERT_KINDS = { start: A_START, end: A_END, word: A_WORD, notword: A_NOTWORD, wideword: A_WIDEWORD, widenotword: A_WIDENOTWORD, widestart: A_WIDESTART, wideend: A_WIDEEND } as const;
 
 /** NFA states for a node, unrolled (an estimate good enough to refuse huge prefixes early). */
 export function nfaSize(n: Node): number {
@@ -219,6 +221,10 @@ export class BackwardMatcher {
         return p === 0;
       case A_END:
         return p === n;
+      case A_WIDESTART:
+        return p < 2;
+      case A_WIDEEND:
+        return n - p < 2;
       case A_WIDEWORD:
       case A_WIDENOTWORD: {
         // As toSource renders it: whole byte pairs, the 0x00 unchecked.

@@ -12,7 +12,7 @@ export type Node =
   /** max null = unbounded. Hex jumps are lazy, regex quantifiers greedy unless `?` follows. */
   | { t: "rep"; node: Node; min: number; max: number | null; greedy: boolean }
   /** ^ and $ are the start and end of the data (YARA has no multi-line mode); \b \B ASCII words. */
-  | { t: "assert"; kind: "start" | "end" | "word" | "notword" | "wideword" | "widenotword" };
+  | { t: "assert"; kind: "start" | "end" | "word" | "notword" | "wideword" | "widenotword" | "widestart" | "wideend" };
 
 export function emptySet(): ByteSet {
   return new Uint32Array(8);
@@ -127,6 +127,8 @@ export function widen(n: Node): Node {
       // Word boundaries get YARA-X's wide meaning (see toSource); a boundary already wide stays.
       if (n.kind === "word") return { t: "assert", kind: "wideword" };
       if (n.kind === "notword") return { t: "assert", kind: "widenotword" };
+      if (n.kind === "start") return { t: "assert", kind: "widestart" };
+      if (n.kind === "end") return { t: "assert", kind: "wideend" };
       return n;
   }
 }
@@ -199,7 +201,7 @@ export function width(n: Node): { min: number; max: number | null } {
 export function hasAnchor(n: Node): boolean {
   switch (n.t) {
     case "assert":
-      return n.kind === "start" || n.kind === "end";
+      return n.kind === "start" || n.kind === "end" || n.kind === "widestart" || n.kind === "wideend";
     case "set":
       return false;
     case "cat":
@@ -271,6 +273,12 @@ export function toSource(n: Node): string {
           return `(?:(?<=${WIDE_WORD})(?!${WIDE_WORD})|(?<!${WIDE_WORD})(?=${WIDE_WORD}))`;
         case "widenotword":
           return `(?:(?<=${WIDE_WORD})(?=${WIDE_WORD})|(?<!${WIDE_WORD})(?!${WIDE_WORD}))`;
+        // ^ and $ in a wide regex, the same way (WideIter): the start is where no whole pair of
+        // bytes precedes, the end where none follows (`/foobar$/ wide` matches before a last odd byte).
+        case "widestart":
+          return "(?<![\\s\\S]{2})";
+        case "wideend":
+          return "(?![\\s\\S]{2})";
       }
   }
 }
