@@ -19,6 +19,7 @@ import { UNKNOWN, type ByteSource, type MatchTable, type ModuleFactory, type Tri
 import { compileProgram, type CompiledRule, type Program } from "./eval";
 import { emptyStats, type EngineMode, type EngineStats } from "./stats";
 import { MODULES } from "./modules";
+import { includer } from "./includes";
 import { parse } from "./parser";
 import { anchoredPatterns, attachImage, buildImage, diag, imageSources, imageSummary } from "./image";
 import { FileReader, WHOLE_FILE_MAX } from "./reader";
@@ -197,7 +198,7 @@ class FastEngine implements YaraEngine {
     const errors: Diagnostic[] = [];
     const parsed = [];
     for (const src of init.sources ?? []) {
-      const out = parse(src.text, { file: src.name, namespace: src.namespace });
+      const out = parse(src.text, { file: src.name, namespace: src.namespace, include: includer(src) });
       for (const e of out.errors) errors.push(diag(e.file, e.line, e.column, e.message));
       if (out.source) parsed.push(out.source);
     }

@@ -7,6 +7,7 @@
 import type { Expr, Rule, SourceFile, StringDecl } from "./ast";
 import { assembleProgram, compileProgram, computeDeps, conditionCompiler, type CompiledRule, type HeaderGuard, type Program, type ProgramPlan } from "./eval";
 import type { Fn } from "./eval/compile";
+import { allTexts, includer } from "./includes";
 import { parse } from "./parser";
 import { atomTableOf, compilePatternTables, type PatternTables } from "./strings";
 import { variantsOf, type Variant } from "./strings/variants";
@@ -68,13 +69,14 @@ interface StoredMeta {
 }
 
 /** Counts rule declarations in YARA source (for --version and reports; the compiler is the authority). */
-export function countRules(text: string): number {
+export function countRules(text: string | RuleSource): number {
+  if (typeof text !== "string") return allTexts(text).reduce((n, t) => n + countRules(t), 0);
   return (text.match(/^\s*(?:(?:private|global)\s+)*rule\s+\w+/gm) ?? []).length;
 }
 
 /** The file externals some rule mentions: only those are set per file (each set costs, see yarax.ts). */
 export function referencedExternals(sources: RuleSource[], candidates: readonly (keyof FileExternals)[]): (keyof FileExternals)[] {
-  return candidates.filter((k) => sources.some((s) => new RegExp(`\\b${k}\\b`).test(s.text)));
+  return candidates.filter((k) => sources.some((s) => allTexts(s).some((t) => new RegExp(`\\b${k}\\b`).test(t))));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ export function buildImage(sources: RuleSource[], defines: Record<string, Extern
   const errors: Diagnostic[] = [];
   const parsed: SourceFile[] = [];
   for (const src of sources) {
-    const out = parse(src.text, { file: src.name, namespace: src.namespace });
+    const out = parse(src.text, { file: src.name, namespace: src.namespace, include: includer(src) });
     for (const e of out.errors) errors.push(diag(e.file, e.line, e.column, e.message));
     if (out.source) parsed.push(out.source);
   }
@@ -240,7 +242,7 @@ export function buildImage(sources: RuleSource[], defines: Record<string, Extern
     defines,
     moduleNames: p.moduleNames,
     fileExternals: referencedExternals(sources, FILE_EXTERNALS),
-    yaraRules: sources.reduce((n, s) => n + countRules(s.text), 0),
+    yaraRules: sources.reduce((n, s) => n + countRules(s), 0),
     sources: sources.map((s) => ({ name: s.name, namespace: s.namespace })),
   };
   const arrays: Record<string, Typed> = { ...tableArrays(tables), patPrivate, anchors: anchorPairs, textOff, text: Buffer.concat(texts), metaOff, metaJson: Buffer.concat(metas), ...ruleArrays(rows, files, importSets, program.decls.map((d) => d.id)) };

@@ -5,12 +5,15 @@
 import { initSync, Compiler, type Rules, type Scanner } from "@virustotal/yara-x";
 import type { Finding, Severity, StringMatch } from "../../types";
 import { MAX_STRING_MATCHES, SEVERITIES } from "../../types";
+import { expandIncludes } from "./includes";
 
 export interface RuleSource {
   /** File path (or "bundled/<name>") for diagnostics. */
   name: string;
   text: string;
   namespace: string;
+  /** The files it includes, directly or not, by absolute path (includes.ts). */
+  includes?: Record<string, string>;
 }
 
 export type ExternalValue = string | number | boolean;
@@ -97,7 +100,7 @@ export function compile(sources: RuleSource[], defines: Record<string, ExternalV
       }
       const w0 = compiler.warnings.length;
       try {
-        compiler.addSource(src.text);
+        compiler.addSource(expandIncludes(src).text);
       } catch (err) {
         const msgs = compiler.errors;
         const text = msgs.length > 0 ? msgs[msgs.length - 1] : String(err);
