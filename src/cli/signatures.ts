@@ -8,6 +8,7 @@ import { HashDb, type HashListInput } from "../engines/hash/db";
 import { FILE_EXTERNALS, parseExternalValue, type Diagnostic, type ExternalValue, type FileExternals, type RuleSource } from "../engines/yara/yarax";
 import { CompiledFileError, isCompiled, MAGIC, readCompiled, type CompiledHeader } from "../engines/yara/compiled";
 import { readIncludes } from "../engines/yara/includes";
+import { deferredWarnings } from "../engines/yara/deferred";
 import { buildImage, countRules, ImageError, imageSources, imageSummary, mergeImages, MergeError, referencedExternals } from "../engines/yara/image";
 import { RuleCompileError } from "../pool/pool";
 import { bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
@@ -169,6 +170,7 @@ export async function compileRuleSet(inputs: {
     images[pendingAt] = built.image;
   }
   if (images.length === 0) return { image: null, yaraRules: 0, fileExternals: [] };
+  for (const im of inputs.bundled ? images.slice(1) : images) for (const w of deferredWarnings(imageSummary(im).deferred)) process.stderr.write(w + "\n");
   let image: Uint8Array;
   try {
     image = mergeImages(images, true);

@@ -52,6 +52,11 @@ export function initYaraX(module: WebAssembly.Module | Uint8Array): void {
  */
 const EXTERNREF_RETIRE_AT = 14_000;
 
+/** Whether this thread has YARA-X's WASM instantiated. */
+export function yaraxReady(): boolean {
+  return externrefs !== undefined;
+}
+
 export function engineWorn(): boolean {
   return externrefs !== undefined && externrefs.length >= EXTERNREF_RETIRE_AT;
 }

@@ -155,6 +155,12 @@ class ConditionCompiler {
         return this.forIn(e, vars);
       case "with":
         return this.with(e, vars);
+      case "deferred":
+        for (const name of e.refs) {
+          const rule = this.s.rules.get(name);
+          if (rule !== undefined) this.s.referencedRules.add(rule);
+        }
+        return () => UNKNOWN;
     }
   }
 
