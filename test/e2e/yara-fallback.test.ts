@@ -88,4 +88,33 @@ describe("rules the fast path refuses go to YARA-X", () => {
     expect(r.stderr).toMatch(/bad\.yar:14:\d+: .*no_such_identifier/);
     expect(r.stdout).toBe("");
   });
+
+  it("a YARA-X group that traps is retried rule by rule on a fresh worker; a rule that traps alone is an engine-error naming it", () => {
+    // dotnet is YARA-X's: these rules go to YARA-X on files with their marker. YARA-X "traps" on
+    // any group holding Trapper (failpoint); Other_Dotnet, in the same group at first, is found.
+    const set = write(
+      dir,
+      "trap/set.yar",
+      `import "dotnet"
+rule Trapper { strings: $t = "trap-marker-fb4" condition: $t and not dotnet.is_dotnet }
+rule Other_Dotnet { strings: $o = "other-marker-fb5" condition: $o and not dotnet.is_dotnet }
+rule Fast_Too { strings: $f = "fast-marker-fb6" condition: $f }
+`,
+    );
+    const files = path.join(dir, "trap-samples");
+    write(files, "both.txt", "trap-marker-fb4 other-marker-fb5 fast-marker-fb6");
+    write(files, "other.txt", "other-marker-fb5");
+    write(files, "fast.txt", "fast-marker-fb6");
+    const r = ring3(["scan", "-f", "json", "--no-bundled", "-w", "1", "--rules", set, files], { env: { RING3_FAILPOINT: "ruletrap:Trapper" } });
+    const report = JSON.parse(r.stdout) as { results: { path: string; verdict: string; reason?: { code: string; message: string }; findings: { rule: string }[] }[] };
+    const by = Object.fromEntries(report.results.map((x) => [path.basename(x.path), x]));
+    expect(by["both.txt"]!.verdict).toBe("error");
+    expect(by["both.txt"]!.reason!.code).toBe("engine-error");
+    // The second attempt ran the rules one by one: the message names the one that traps alone.
+    expect(by["both.txt"]!.reason!.message).toMatch(/YARA-X trapped on rule default:Trapper/);
+    expect(by["other.txt"]!.findings.map((f) => f.rule)).toEqual(["Other_Dotnet"]);
+    expect(by["fast.txt"]!.findings.map((f) => f.rule)).toEqual(["Fast_Too"]);
+    // Detections win the exit code; the summary counts the error (never clean).
+    expect(r.code).toBe(1);
+  });
 });

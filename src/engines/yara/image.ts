@@ -262,7 +262,7 @@ export function buildImage(sources: RuleSource[], defines: Record<string, Extern
     sources: sources.map((s) => ({ name: s.name, namespace: s.namespace })),
     deferred,
   };
-  const arrays: Record<string, Typed> = { ...tableArrays(tables), patPrivate, anchors: anchorPairs, textOff, text: Buffer.concat(texts), metaOff, metaJson: Buffer.concat(metas), ...ruleArrays(rows, files, importSets, program.decls.map((d) => d.id)) };
+  const arrays: Record<string, Typed> = { ...tableArrays(tables), patPrivate, anchors: anchorPairs, trapMemo: new Int32Array(rows.length), textOff, text: Buffer.concat(texts), metaOff, metaJson: Buffer.concat(metas), ...ruleArrays(rows, files, importSets, program.decls.map((d) => d.id)) };
   return { image: encode(meta, arrays), errors: [] };
 }
 
@@ -574,7 +574,7 @@ export function mergeImages(images: Uint8Array[], shared = false): Uint8Array {
     deferred: metas.flatMap((m) => m.deferred ?? []),
   };
   const blobs = { textOff: blobOffsets("text", "textOff"), text: cat("text", u8), metaOff: blobOffsets("metaJson", "metaOff"), metaJson: cat("metaJson", u8) };
-  return encode(meta, { ...tables, ...rulesStored, ...blobs, patPrivate: cat("patPrivate", u8), anchors }, shared);
+  return encode(meta, { ...tables, ...rulesStored, ...blobs, patPrivate: cat("patPrivate", u8), anchors, trapMemo: i32(nRules) }, shared);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -635,6 +635,12 @@ export interface Attached {
   patternIds: string[];
   patternPrivate: Uint8Array;
   defines: Record<string, ExternalValue>;
+  /**
+   * Per rule, written by any worker of the scan (the image is one SharedArrayBuffer): non-zero once
+   * the rule was in a YARA-X group that trapped, so that it then goes to YARA-X alone (engine.ts).
+   * Absent in images made before it existed.
+   */
+  trapMemo?: Int32Array;
 }
 
 const AST_CACHE = 256;
@@ -772,7 +778,8 @@ export function attachImage(bytes: Uint8Array, defines: Record<string, ExternalV
   const anchors = new Map<number, number>();
   const ap = arrays.anchors as Int32Array;
   for (let i = 0; i < ap.length; i += 2) anchors.set(ap[i]!, ap[i + 1]!);
-  return { program, tables, variant, anchors, patternIds: meta.patternIds, patternPrivate: arrays.patPrivate as Uint8Array, defines: all };
+  const memo = arrays.trapMemo as Int32Array | undefined;
+  return { program, tables, variant, anchors, patternIds: meta.patternIds, patternPrivate: arrays.patPrivate as Uint8Array, defines: all, ...(memo && memo.length === rules.length ? { trapMemo: memo } : {}) };
 }
 
 /**
