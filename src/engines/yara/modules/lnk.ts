@@ -1,0 +1,152 @@
+// The lnk module (Windows shortcuts, MS-SHLLINK) as YARA-X 1.20 reads it: the header fields and the
+// string data (name, relative path, working folder, arguments, icon location), exactly. The
+// LinkInfo fields (drive, volume, local base path), the tracker data, the shell items of the
+// target ID list and the overlay are not read here: they are UNKNOWN, so YARA-X decides the rules
+// that use them. A body that ends early keeps the fields read before it, as YARA-X does.
+import { type ByteSource, type ModuleFactory, type StructValue, type Value } from "../contracts";
+import { FileReader } from "../reader";
+import { struct } from "./util";
+
+const HEADER_SIZE = 0x4c;
+/** 00021401-0000-0000-C000-000000000046, as stored. */
+const CLSID = [0x01, 0x14, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46];
+
+const HAS_LINK_TARGET_ID_LIST = 0x1;
+const HAS_LINK_INFO = 0x2;
+const IS_UNICODE = 0x80;
+/** The string data, in file order: flag, field, and the length cap YARA-X applies (Windows' 260). */
+const STRINGS: [number, string, number | undefined][] = [
+  [0x04, "name", 260],
+  [0x08, "relative_path", 260],
+  [0x10, "working_dir", 260],
+  [0x20, "cmd_line_args", undefined],
+  [0x40, "icon_location", 260],
+];
+
+/** The module's constants (enums): YARA-X names them at the module's top level. */
+export const LNK_CONSTANTS: Record<string, bigint> = {
+  FILE_ATTRIBUTE_READONLY: 0x1n,
+  FILE_ATTRIBUTE_HIDDEN: 0x2n,
+  FILE_ATTRIBUTE_SYSTEM: 0x4n,
+  RESERVED_1: 0x8n,
+  FILE_ATTRIBUTE_DIRECTORY: 0x10n,
+  FILE_ATTRIBUTE_ARCHIVE: 0x20n,
+  RESERVED_2: 0x40n,
+  FILE_ATTRIBUTE_NORMAL: 0x80n,
+  FILE_ATTRIBUTE_TEMPORARY: 0x100n,
+  FILE_ATTRIBUTE_SPARSE_FILE: 0x200n,
+  FILE_ATTRIBUTE_REPARSE_POINT: 0x400n,
+  FILE_ATTRIBUTE_COMPRESSED: 0x800n,
+  FILE_ATTRIBUTE_OFFLINE: 0x1000n,
+  FILE_ATTRIBUTE_NOT_CONTENT_INDEXED: 0x2000n,
+  FILE_ATTRIBUTE_ENCRYPTED: 0x4000n,
+};
+
+const utf8 = new TextEncoder();
+const lossy = new TextDecoder("utf-8");
+
+/** FILETIME (100 ns since 1601) to a UNIX time in seconds; undefined before 1970. */
+function unixTime(lo: number, hi: number): bigint | undefined {
+  const t = ((BigInt(hi) << 32n) | BigInt(lo)) / 10_000_000n - 11_644_473_600n;
+  return t >= 0n ? t : undefined;
+}
+
+/** UTF-16LE up to the first 0 unit (or the end), unpaired surrogates as U+FFFD, as UTF-8 bytes. */
+function utf16(b: Uint8Array): Uint8Array {
+  let s = "";
+  for (let i = 0; i + 1 < b.length; i += 2) {
+    const u = b[i]! | (b[i + 1]! << 8);
+    if (u === 0) break;
+    s += String.fromCharCode(u);
+  }
+  return utf8.encode(s); // the encoder writes each unpaired surrogate as U+FFFD, as Rust's from_utf16_lossy
+}
+
+function parse(r: FileReader): Record<string, Value> {
+  const fields: Record<string, Value> = {};
+  const h = r.read(0, HEADER_SIZE);
+  if (h.length < HEADER_SIZE || r.uint(0, 4, false) !== HEADER_SIZE || CLSID.some((b, i) => h[4 + i] !== b)) {
+    fields.is_lnk = false;
+    return fields;
+  }
+  const u32 = (o: number) => r.uint(o, 4, false)!;
+  const flags = u32(0x14);
+  fields.is_lnk = true;
+  fields.file_attributes = BigInt(u32(0x18));
+  fields.creation_time = unixTime(u32(0x1c), u32(0x20));
+  fields.access_time = unixTime(u32(0x24), u32(0x28));
+  fields.write_time = unixTime(u32(0x2c), u32(0x30));
+  fields.file_size = BigInt(u32(0x34));
+  fields.icon_index = BigInt(u32(0x38));
+  const show = u32(0x3c);
+  fields.show_command = show < 0x80000000 ? BigInt(show) : undefined;
+
+  // The body: each part read in order; the first one that does not fit ends the reading.
+  let p = HEADER_SIZE;
+  const left = () => r.size - p;
+  if (flags & HAS_LINK_TARGET_ID_LIST) {
+    if (left() < 2) return fields;
+    // A list declared longer than the file is cut to it.
+    p += 2 + Math.min(r.uint(p, 2, false)!, left() - 2);
+  }
+  if (flags & HAS_LINK_INFO) {
+    if (left() < 28) return fields;
+    const size = u32(p);
+    if (u32(p + 4) >= 0x24 && left() < 36) return fields;
+    if (size > left()) return fields;
+    p += size;
+  }
+  const unicode = (flags & IS_UNICODE) !== 0;
+  for (const [flag, name, cap] of STRINGS) {
+    if (!(flags & flag)) continue;
+    if (left() < 2) return fields;
+    let n = r.uint(p, 2, false)!;
+    if (cap !== undefined) n = Math.min(n, cap);
+    const bytes = unicode ? 2 * n : n;
+    if (left() - 2 < bytes) return fields;
+    const raw = r.read(p + 2, bytes);
+    fields[name] = unicode ? utf16(raw) : utf8.encode(lossy.decode(raw));
+    p += 2 + bytes;
+  }
+  return fields;
+}
+
+/** The fields ring3 reads; the others YARA-X has (see the top of the file) are UNKNOWN. */
+const READ = ["is_lnk", "name", "creation_time", "access_time", "write_time", "file_size", "file_attributes", "icon_location", "icon_index", "show_command", "relative_path", "working_dir", "cmd_line_args"];
+
+/** The enums that are not inline: a struct of their values (lnk.ShowCommand.NORMAL). */
+const ENUMS: Record<string, StructValue> = {
+  ShowCommand: struct({ NORMAL: 1n, MAXIMIZED: 3n, MIN_NO_ACTIVE: 7n }),
+  DriveType: struct({ UNKNOWN: 0n, NO_ROOT_DIR: 1n, REMOVABLE: 2n, FIXED: 3n, REMOTE: 4n, CDROM: 5n, RAMDISK: 6n }),
+  ShellItemType: struct({
+    CONTROL_PANEL_CPL: 0x00n,
+    CONTROL_PANEL_CATEGORY: 0x01n,
+    ROOT_FOLDER: 0x1fn,
+    VOLUME: 0x20n,
+    FILE_ENTRY: 0x30n,
+    NETWORK_LOCATION: 0x40n,
+    COMPRESSED_FOLDER: 0x52n,
+    URI: 0x61n,
+    CONTROL_PANEL: 0x71n,
+    PRINTERS: 0x72n,
+    COMMON_PLACES_FOLDER: 0x73n,
+    USERS_FILES_FOLDER: 0x74n,
+  }),
+};
+
+function load(source: ByteSource): StructValue {
+  let root: StructValue | undefined;
+  const get = (): StructValue => {
+    if (root) return root;
+    const f = parse(FileReader.from(source));
+    const all: Record<string, Value> = {};
+    for (const k of READ) all[k] = f[k];
+    return (root = struct(all));
+  };
+  return {
+    kind: "struct",
+    field: (name) => LNK_CONSTANTS[name] ?? ENUMS[name] ?? get().field(name),
+  };
+}
+
+export const lnk: ModuleFactory = { name: "lnk", load };
