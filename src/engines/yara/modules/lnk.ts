@@ -92,8 +92,10 @@ function parse(r: FileReader): Record<string, Value> {
   if (flags & HAS_LINK_INFO) {
     if (left() < 28) return fields;
     const size = u32(p);
-    if (u32(p + 4) >= 0x24 && left() < 36) return fields;
+    const unicodeOffsets = u32(p + 4) >= 0x24;
+    if (unicodeOffsets && left() < 36) return fields;
     if (size > left()) return fields;
+    linkInfo(r, p, size, unicodeOffsets, fields);
     p += size;
   }
   const unicode = (flags & IS_UNICODE) !== 0;
@@ -108,11 +110,108 @@ function parse(r: FileReader): Record<string, Value> {
     fields[name] = unicode ? utf16(raw) : utf8.encode(lossy.decode(raw));
     p += 2 + bytes;
   }
+  extraData(r, p, fields);
   return fields;
 }
 
+/** A string up to its first 0 byte (or the end), invalid UTF-8 replaced, as UTF-8 bytes. */
+function cString(b: Uint8Array): Uint8Array {
+  const z = b.indexOf(0);
+  return utf8.encode(lossy.decode(z < 0 ? b : b.subarray(0, z)));
+}
+
+/** LinkInfo (MS-SHLLINK 2.3) of `size` bytes at `at`: the volume ID, local base path and common path suffix. */
+function linkInfo(r: FileReader, at: number, size: number, unicodeOffsets: boolean, fields: Record<string, Value>): void {
+  const info = r.copy(at, size);
+  // The header's fields are read from the file: a LinkInfo may declare a size smaller than its header.
+  const u32 = (o: number) => r.uint(at + o, 4, false)!;
+  const flags = u32(8);
+  // Offsets are from the LinkInfo's start; one past its end reads nothing (an empty string).
+  const from = (o: number) => (o <= info.length ? info.subarray(o) : undefined);
+  const at32 = (o: number) => (o + 4 <= r.size - at ? r.uint(at + o, 4, false)! : undefined);
+  if (flags & 1) {
+    const vol = from(u32(12));
+    if (vol && vol.length >= 16) {
+      const v = new DataView(vol.buffer, vol.byteOffset, vol.byteLength);
+      const driveType = v.getUint32(4, true);
+      fields.drive_type = driveType < 0x80000000 ? BigInt(driveType) : undefined;
+      fields.drive_serial_number = BigInt(v.getUint32(8, true));
+      const volSize = v.getUint32(0, true);
+      if (volSize <= vol.length) {
+        const volume = vol.subarray(0, volSize);
+        let labelAt = v.getUint32(12, true);
+        // 0x14 says the label is UTF-16, at the offset in the next four bytes.
+        const unicodeLabel = labelAt === 0x14;
+        if (unicodeLabel) labelAt = vol.length >= 20 ? v.getUint32(16, true) : -1;
+        if (labelAt >= 0 && labelAt <= volume.length) fields.volume_label = unicodeLabel ? utf16(volume.subarray(labelAt)) : cString(volume.subarray(labelAt));
+      }
+    }
+    const uni = unicodeOffsets ? at32(28) : undefined;
+    if (uni !== undefined && uni > 0) {
+      const b = from(uni);
+      if (b) fields.local_base_path = utf16(b);
+    } else {
+      const b = from(u32(16));
+      if (b) fields.local_base_path = cString(b);
+    }
+  }
+  if (flags & 2) {
+    const uni = unicodeOffsets ? at32(32) : undefined;
+    if (uni !== undefined && uni > 0) {
+      const b = from(uni);
+      if (b) fields.common_path_suffix = utf16(b);
+    } else {
+      const b = from(u32(24));
+      if (b) fields.common_path_suffix = cString(b);
+    }
+  }
+}
+
+/** A GUID stored little-endian, written as YARA-X writes it (lower-case, hyphenated). */
+function guid(b: Uint8Array): Uint8Array {
+  const h = (x: number[]) => x.map((y) => y.toString(16).padStart(2, "0")).join("");
+  const s = `${h([b[3]!, b[2]!, b[1]!, b[0]!])}-${h([b[5]!, b[4]!])}-${h([b[7]!, b[6]!])}-${h([b[8]!, b[9]!])}-${h([...b.subarray(10, 16)])}`;
+  return utf8.encode(s);
+}
+
+/**
+ * The extra data blocks after the string data, up to the terminal block (a size under 4): the
+ * tracker data block, and what follows the terminal block (the overlay). A block that does not fit
+ * leaves both undefined.
+ */
+function extraData(r: FileReader, p: number, fields: Record<string, Value>): void {
+  for (;;) {
+    if (r.size - p < 4) return;
+    const size = r.uint(p, 4, false)!;
+    if (size < 4) {
+      const overlay = r.size - p - 4;
+      if (overlay > 0) fields.overlay_offset = BigInt(r.size - overlay);
+      fields.overlay_size = BigInt(overlay);
+      return;
+    }
+    if (size > r.size - p) return;
+    if (size >= 8 && r.uint(p + 4, 4, false) === 0xa0000003 && size - 8 >= 88) {
+      const b = r.copy(p + 8, 88);
+      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      fields.tracker_data = struct({
+        version: BigInt(dv.getUint32(4, true)),
+        machine_id: cString(b.subarray(8, 24)),
+        droid_volume_id: guid(b.subarray(24, 40)),
+        droid_file_id: guid(b.subarray(40, 56)),
+        droid_birth_volume_id: guid(b.subarray(56, 72)),
+        droid_birth_file_id: guid(b.subarray(72, 88)),
+      });
+    }
+    p += size;
+  }
+}
+
 /** The fields ring3 reads; the others YARA-X has (see the top of the file) are UNKNOWN. */
-const READ = ["is_lnk", "name", "creation_time", "access_time", "write_time", "file_size", "file_attributes", "icon_location", "icon_index", "show_command", "relative_path", "working_dir", "cmd_line_args"];
+const READ = [
+  "is_lnk", "name", "creation_time", "access_time", "write_time", "file_size", "file_attributes", "icon_location", "icon_index", "show_command",
+  "drive_type", "drive_serial_number", "volume_label", "local_base_path", "common_path_suffix", "relative_path", "working_dir", "cmd_line_args",
+  "overlay_size", "overlay_offset", "tracker_data",
+];
 
 /** The enums that are not inline: a struct of their values (lnk.ShowCommand.NORMAL). */
 const ENUMS: Record<string, StructValue> = {
