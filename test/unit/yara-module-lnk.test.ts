@@ -1,10 +1,9 @@
 // The lnk module against YARA-X, field by field: shortcuts written here per MS-SHLLINK (header,
 // target ID list, LinkInfo, string data in UTF-16 and in the code page, extra data), then variants
 // cut short at every length and with hostile sizes; ring3's value of each field it reads becomes a
-// condition that YARA-X must find true on the same bytes. The shell items ring3 leaves to YARA-X
-// must be UNKNOWN (never a wrong answer).
+// condition that YARA-X must find true on the same bytes.
 import { describe, expect, test } from "vitest";
-import { UNKNOWN, type StructValue, type Value } from "../../src/engines/yara/contracts";
+import { type ArrayValue, type StructValue, type Value } from "../../src/engines/yara/contracts";
 import { LNK_CONSTANTS, lnk } from "../../src/engines/yara/modules/lnk";
 import { bytesSource } from "../../src/util/bytesource";
 import { poisonSource } from "../support/bytesources";
@@ -117,11 +116,34 @@ function extraBlocks(machine: string, overlay: number[] = []): Uint8Array {
 /** Two shell items (a root folder and a file entry) and the terminal ID. */
 const ID_LIST = Uint8Array.from([...u16(20), 0x1f, 0x50, ...randomBytes(16, 3), ...u16(12), 0x32, 0, ...u32(0), ...Buffer.from("a.exe\0"), ...u16(0)]);
 
+const item = (bytes: number[]) => [...u16(bytes.length + 2), ...bytes];
+/** One shell item of each class YARA-X reads something in, with short and odd ones. */
+const MANY_ITEMS = Uint8Array.from([
+  ...item([0x00, 0, ...u32(0), ...u32(0), 0x41, ...Buffer.from("C:\\x.cpl\0", "latin1")]),
+  ...item([0x00, 0, ...u32(0), ...u32(0), 0x00, 0, ...u32(0), ...u32(0), 0, 0, ...Buffer.from("C:\\\u00e9.cpl\0", "utf16le")]),
+  ...item([0x1e, 0x50, ...randomBytes(16, 5)]),
+  ...item([0x23, ...Buffer.from("C:\\".padEnd(20, "\0"), "latin1"), 0, 0]),
+  ...item([0x2e, 0x80, ...randomBytes(16, 6)]),
+  ...item([0x31, 0, ...u32(0), ...u32(0), 0, 0, 0x10, 0, ...Buffer.from("dir\0", "latin1")]),
+  ...item([0x36, 0, ...u32(0), ...u32(0), 0, 0, 0x10, 0, ...Buffer.from("w\u00e9\0", "utf16le")]),
+  ...item([0x41, 0x01, 0x02, ...Buffer.from("\\\\server\\share\0", "latin1")]),
+  ...item([0x61, 1, 2, 3]),
+  ...item([0x74, 9]),
+  ...item([0x99]),
+  ...item([0x1f, 0x50, 1, 2]),
+  ...item([0x21, 0x41]),
+  ...u16(1),
+  ...item([0x30]),
+  ...u16(0),
+  ...item([0x31, 0, 0, 0]),
+]);
+
 const FIELDS = [
   "is_lnk", "name", "creation_time", "access_time", "write_time", "file_size", "file_attributes", "icon_location", "icon_index", "show_command",
   "drive_type", "drive_serial_number", "volume_label", "local_base_path", "common_path_suffix", "relative_path", "working_dir", "cmd_line_args",
   "overlay_size", "overlay_offset",
 ];
+const ITEM = ["item_type", "data", "cpl_file_path", "root_folder_id", "volume_name", "volume_id", "file_entry_name", "network_location"];
 const TRACKER = ["version", "machine_id", "droid_volume_id", "droid_file_id", "droid_birth_volume_id", "droid_birth_file_id"];
 
 function root(data: Uint8Array, poisoned = false): StructValue {
@@ -139,6 +161,13 @@ function cases(data: Uint8Array): Case[] {
   const t = r.field("tracker_data") as StructValue | undefined;
   if (t === undefined) out.push({ expr: "lnk.tracker_data.version", value: undefined });
   else for (const f of TRACKER) out.push({ expr: `lnk.tracker_data.${f}`, value: t.field(f) as Value });
+  const list = r.field("target_id_list") as ArrayValue;
+  const n = list.length() as number;
+  for (let i = 0; i <= n; i++) {
+    const item = list.at(i) as StructValue | undefined;
+    if (!item) out.push({ expr: `lnk.target_id_list[${i}].item_type`, value: undefined });
+    else for (const f of ITEM) out.push({ expr: `lnk.target_id_list[${i}].${f}`, value: item.field(f) as Value });
+  }
   return out;
 }
 
@@ -165,6 +194,7 @@ const SAMPLES: Record<string, Uint8Array> = {
     li[0x1c] = 0xff;
     return shortcut({ linkInfo: li });
   })(),
+  "shell items of every kind": shortcut({ idList: MANY_ITEMS, strings: { name: "after the list" } }),
   "code-page strings (invalid UTF-8 too)": shortcut({ unicode: false, strings: { name: "plain name", working_dir: Uint8Array.from([0x43, 0x3a, 0xe9, 0x80, 0x5c]), cmd_line_args: "-x \0 y" } }),
   "strings longer than 260 characters are cut, except the arguments": shortcut({ strings: { name: "n".repeat(300), cmd_line_args: "a".repeat(300), icon_location: "i".repeat(270) } }),
   "unpaired surrogates and an early 0 in UTF-16": shortcut({ strings: { name: Uint8Array.from([0x41, 0, 0x00, 0xd8, 0x42, 0]), relative_path: Uint8Array.from([0x41, 0, 0, 0, 0x42, 0]) } }),
@@ -222,13 +252,12 @@ describe("lnk module, field by field against YARA-X", () => {
     expect(bad).toEqual([]);
   });
 
-  test("constants, and the fields left to YARA-X are UNKNOWN", () => {
+  test("constants", () => {
     const data = SAMPLES["all strings, UTF-16"]!;
     const consts: Case[] = Object.entries(LNK_CONSTANTS).map(([k, v]) => ({ expr: `lnk.${k}`, value: v }));
     consts.push({ expr: "lnk.ShowCommand.MIN_NO_ACTIVE", value: 7n }, { expr: "lnk.DriveType.FIXED", value: 3n }, { expr: "lnk.ShellItemType.FILE_ENTRY", value: 0x30n });
     const r = root(data);
     expect((r.field("ShowCommand") as StructValue).field("MIN_NO_ACTIVE")).toBe(7n);
     expect(disagreements(["lnk"], consts, data)).toEqual([]);
-    expect(r.field("target_id_list")).toBe(UNKNOWN);
   });
 });

@@ -1,9 +1,9 @@
-// The lnk module (Windows shortcuts, MS-SHLLINK) as YARA-X 1.20 reads it: the header fields and the
-// string data (name, relative path, working folder, arguments, icon location), exactly. The
-// LinkInfo fields (drive, volume, local base path), the tracker data, the shell items of the
-// target ID list and the overlay are not read here: they are UNKNOWN, so YARA-X decides the rules
-// that use them. A body that ends early keeps the fields read before it, as YARA-X does.
-import { type ByteSource, type ModuleFactory, type StructValue, type Value } from "../contracts";
+// The lnk module (Windows shortcuts, MS-SHLLINK) as YARA-X 1.20 reads it, every field: the header,
+// the target ID list's shell items, LinkInfo (volume, local base path, common path suffix), the
+// string data (name, relative path, working folder, arguments, icon location), the tracker data
+// block and the overlay after the terminal block. A body that ends early keeps the fields read
+// before it, as YARA-X does.
+import { type ArrayValue, type ByteSource, type ModuleFactory, type StructValue, type Value } from "../contracts";
 import { FileReader } from "../reader";
 import { struct } from "./util";
 
@@ -87,7 +87,9 @@ function parse(r: FileReader): Record<string, Value> {
   if (flags & HAS_LINK_TARGET_ID_LIST) {
     if (left() < 2) return fields;
     // A list declared longer than the file is cut to it.
-    p += 2 + Math.min(r.uint(p, 2, false)!, left() - 2);
+    const n = Math.min(r.uint(p, 2, false)!, left() - 2);
+    fields.target_id_list = shellItems(r.copy(p + 2, n));
+    p += 2 + n;
   }
   if (flags & HAS_LINK_INFO) {
     if (left() < 28) return fields;
@@ -167,6 +169,55 @@ function linkInfo(r: FileReader, at: number, size: number, unicodeOffsets: boole
   }
 }
 
+/** A shell item's class as YARA-X files it (ShellItemType), or the class itself. */
+function itemType(c: number): number {
+  switch (c & 0x70) {
+    case 0x20:
+    case 0x30:
+    case 0x40:
+      return c & 0x70;
+  }
+  if (c === 0x1e) return 0x1f;
+  if (c === 0x70) return 0x71;
+  return c;
+}
+
+/**
+ * The ItemIDs of a LinkTargetIDList (up to the terminal one), each with what YARA-X reads in it
+ * (after libfwsi: CPL path, root folder GUID, volume name or GUID, file entry name, network path).
+ */
+function shellItems(list: Uint8Array): ArrayValue {
+  const items: StructValue[] = [];
+  let p = 0;
+  while (list.length - p >= 2) {
+    const size = list[p]! | (list[p + 1]! << 8);
+    if (size === 0) break;
+    const data = list.subarray(p + 2, p + 2 + Math.max(0, size - 2));
+    p += 2 + data.length;
+    if (data.length === 0) continue;
+    const c = data[0]!;
+    const f: Record<string, Value> = { item_type: BigInt(itemType(c)), data: data.slice(1), cpl_file_path: undefined, root_folder_id: undefined, volume_name: undefined, volume_id: undefined, file_entry_name: undefined, network_location: undefined };
+    const tail = (o: number) => (o <= data.length ? data.subarray(o) : undefined);
+    if (c === 0x00) {
+      if (data.length > 10) f.cpl_file_path = data[10] === 0 ? (data.length >= 22 ? utf16(data.subarray(22)) : undefined) : cString(data.subarray(10));
+    } else if (c === 0x1e || c === 0x1f) {
+      if (data.length >= 18) f.root_folder_id = guid(data.subarray(2, 18));
+    } else if ((c & 0x70) === 0x20) {
+      if (c & 1) {
+        if (data.length >= 21) f.volume_name = cString(data.subarray(1, 21));
+      } else if (data.length >= 18) f.volume_id = guid(data.subarray(2, 18));
+    } else if ((c & 0x70) === 0x30) {
+      const t = tail(12);
+      if (t) f.file_entry_name = c & 4 ? utf16(t) : cString(t);
+    } else if ((c & 0x70) === 0x40) {
+      const t = tail(3);
+      if (t) f.network_location = cString(t);
+    }
+    items.push(struct(f));
+  }
+  return { kind: "array", length: () => items.length, at: (i) => (Number.isInteger(i) && i >= 0 && i < items.length ? items[i] : undefined) };
+}
+
 /** A GUID stored little-endian, written as YARA-X writes it (lower-case, hyphenated). */
 function guid(b: Uint8Array): Uint8Array {
   const h = (x: number[]) => x.map((y) => y.toString(16).padStart(2, "0")).join("");
@@ -210,7 +261,7 @@ function extraData(r: FileReader, p: number, fields: Record<string, Value>): voi
 const READ = [
   "is_lnk", "name", "creation_time", "access_time", "write_time", "file_size", "file_attributes", "icon_location", "icon_index", "show_command",
   "drive_type", "drive_serial_number", "volume_label", "local_base_path", "common_path_suffix", "relative_path", "working_dir", "cmd_line_args",
-  "overlay_size", "overlay_offset", "tracker_data",
+  "overlay_size", "overlay_offset", "tracker_data", "target_id_list",
 ];
 
 /** The enums that are not inline: a struct of their values (lnk.ShowCommand.NORMAL). */
@@ -240,6 +291,8 @@ function load(source: ByteSource): StructValue {
     const f = parse(FileReader.from(source));
     const all: Record<string, Value> = {};
     for (const k of READ) all[k] = f[k];
+    // A repeated field is never undefined in YARA-X: an empty list where there is none.
+    all.target_id_list ??= shellItems(new Uint8Array(0));
     return (root = struct(all));
   };
   return {
