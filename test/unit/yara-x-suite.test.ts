@@ -69,7 +69,7 @@ function fast(c: SuiteCase, data: Uint8Array, alone = true): string {
   // Decided by the fast path alone: YARA-X never called.
   if (alone && out.engine.stats().yaraxCalls > 0) return "left to YARA-X";
   if (c.macro !== "pattern_match") return `${f.length} rule${f.length === 1 ? "" : "s"}`;
-  const s = f[0]?.strings[0];
+  const s = f[0]?.strings?.[0];
   return s ? `match ${Buffer.from(data.subarray(s.offset, s.offset + s.length)).toString("hex")}` : "no match";
 }
 
