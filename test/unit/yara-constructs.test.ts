@@ -177,3 +177,24 @@ describe("^ and $ in wide regexes", () => {
     );
   });
 });
+
+describe("\\b{start}, \\b{end} and spaced repetitions", () => {
+  it("random regexes with word starts and ends, ascii and wide, match exactly what YARA-X finds", () => {
+    // \\b{end} only last: elsewhere ring3 leaves it to YARA-X (see regex.ts).
+    const piece = fc.constantFrom("\\b{start}", "a", "b", "_", " ", "a+", "[ab ]", ".", "\\b", "x{1, 2}");
+    const regex = fc
+      .tuple(fc.array(piece, { minLength: 1, maxLength: 5 }), fc.boolean())
+      .map(([p, end]) => (end ? [...p, "\\b{end}"] : p))
+      .filter((p) => p.some((x) => x === "a" || x === "b" || x === "_") && p.some((x) => x.includes("{")))
+      .map((p) => p.join(""));
+    const chunk = fc.constantFrom("a\0", "b\0", "_\0", " \0", "a", "b", "_", " ", "x", "xx", "\0");
+    const data = fc.array(chunk, { maxLength: 14 }).map((c) => latin1(c.join("")));
+    fc.assert(
+      fc.property(regex, fc.constantFrom("", "wide", "ascii wide", "nocase"), data, (re, m, d) => {
+        const decl = `/${re}/ ${m}`;
+        expect(ours(decl, d)).toBe(oracleStringMatches(decl, d));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
