@@ -3,6 +3,7 @@
 // compiled rule file for --rules).
 import * as fs from "node:fs";
 import { readHashList } from "../engines/hash/lists";
+import { readIncludes } from "../engines/yara/includes";
 import { compile, formatDiagnostic, initYaraX } from "../engines/yara/yarax";
 import { sourcesDigest, writeCompiled } from "../engines/yara/compiled";
 import { imageRules, imageSummary } from "../engines/yara/image";
@@ -92,7 +93,7 @@ export function checkRules(paths: string[], defineArgs: Record<string, string>):
         continue;
       }
       // One compiler per file: every file's errors are found, not only the first file's.
-      const out = compile([{ name: f, text, namespace: "default" }], defines);
+      const out = compile([readIncludes({ name: f, text, namespace: "default" })], defines);
       for (const d of [...out.errors, ...out.warnings]) process.stdout.write(formatDiagnostic(d) + "\n");
       errors += out.errors.length;
       warnings += out.warnings.length;

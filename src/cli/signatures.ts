@@ -7,6 +7,8 @@ import { Worker } from "node:worker_threads";
 import { HashDb, type HashListInput } from "../engines/hash/db";
 import { FILE_EXTERNALS, parseExternalValue, type Diagnostic, type ExternalValue, type FileExternals, type RuleSource } from "../engines/yara/yarax";
 import { CompiledFileError, isCompiled, MAGIC, readCompiled, type CompiledHeader } from "../engines/yara/compiled";
+import { readIncludes } from "../engines/yara/includes";
+import { deferredWarnings } from "../engines/yara/deferred";
 import { buildImage, countRules, ImageError, imageSources, imageSummary, mergeImages, MergeError, referencedExternals } from "../engines/yara/image";
 import { RuleCompileError } from "../pool/pool";
 import { bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
@@ -115,7 +117,7 @@ export function readRuleInput(p: string): RuleInput {
       }
     }
   }
-  return { kind: "sources", path: p, files: files.map((f) => ({ name: f, text: readText("--rules", f), namespace: "default" })) };
+  return { kind: "sources", path: p, files: files.map((f) => readIncludes({ name: f, text: readText("--rules", f), namespace: "default" })) };
 }
 
 /** A file's bytes at offset 0 of their own buffer (the image's arrays are viewed where they lie). */
@@ -168,6 +170,7 @@ export async function compileRuleSet(inputs: {
     images[pendingAt] = built.image;
   }
   if (images.length === 0) return { image: null, yaraRules: 0, fileExternals: [] };
+  for (const im of inputs.bundled ? images.slice(1) : images) for (const w of deferredWarnings(imageSummary(im).deferred)) process.stderr.write(w + "\n");
   let image: Uint8Array;
   try {
     image = mergeImages(images, true);
@@ -240,7 +243,7 @@ export async function loadSignatures(opts: { bundled: boolean; rules: string[]; 
     // Every rule in YARA-X, which compiles text: compiled programs give back their rules' sources.
     if (opts.bundled) yara.push(...imageSources(bundledCompiled().image));
     for (const i of inputs) yara.push(...(i.kind === "sources" ? i.files : imageSources(i.image)));
-    yaraRules = yara.reduce((n, s) => n + countRules(s.text), 0);
+    yaraRules = yara.reduce((n, s) => n + countRules(s), 0);
     perFileExternals = referencedExternals(yara, settable);
   } else {
     const set = await compileRuleSet({ bundled: opts.bundled, rules: inputs, defines, thread: true });

@@ -101,6 +101,8 @@ function sx(e: Expr): string {
     }
     case "with":
       return `(with ${e.bindings.map((b) => `${b.name}=${sx(b.value)}`).join(" ")} ${sx(e.body)})`;
+    case "deferred":
+      return `(deferred ${e.refs.join(" ")})`;
   }
 }
 
@@ -906,5 +908,15 @@ describe("includes", () => {
       { file: "missing.yar", line: 2, column: 1, message: 'cannot include "nowhere.yar"' },
     ]);
     expect(parseErrors(files["main.yar"]!, { file: "main.yar" })[0]!.message).toBe('cannot include "lib/common.yar"');
+  });
+});
+
+describe("a file that ends inside a declaration", () => {
+  // A value read at the end of the file once left the error recovery past the last token, in a loop.
+  test.each(['rule a { strings: $a = ', "rule a { strings: $a = // condition: $a }", "rule a { meta: x =", 'rule a { strings: $a = "x" xor(', "rule a { meta: x = -"])("%j is an error, at the end", (text) => {
+    const errors = parseErrors(text, { file: "end.yar" });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toMatch(/^unexpected end of file/);
+    expect(() => oracleCompile(text)).toThrow();
   });
 });

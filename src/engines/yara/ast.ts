@@ -163,7 +163,13 @@ export type Expr =
   /** `for <quantifier> <vars> in <iterable> : ( <body> )`. */
   | { type: "for_in"; quantifier: Quantifier; vars: string[]; iterable: Iterable; body: Expr; pos: Pos }
   /** `with <name> = <expr>, … : ( <body> )`. */
-  | { type: "with"; bindings: { name: string; value: Expr }[]; body: Expr; pos: Pos };
+  | { type: "with"; bindings: { name: string; value: Expr }[]; body: Expr; pos: Pos }
+  /**
+   * The condition of a rule the fast path cannot parse or compile but YARA-X accepts (deferred.ts):
+   * UNKNOWN on every file, so YARA-X decides it. `refs`: the identifiers in its text (the earlier
+   * rules among them are its dependencies).
+   */
+  | { type: "deferred"; refs: string[]; pos: Pos };
 // Parentheses only group: `(<expr>)` parses to <expr> itself, with no node of its own.
 
 export type UnaryOp = "not" | "defined" | "-" | "~";

@@ -19,6 +19,7 @@ import { UNKNOWN, type ByteSource, type MatchTable, type ModuleFactory, type Tri
 import { compileProgram, type CompiledRule, type Program } from "./eval";
 import { emptyStats, type EngineMode, type EngineStats } from "./stats";
 import { MODULES } from "./modules";
+import { includer } from "./includes";
 import { parse } from "./parser";
 import { anchoredPatterns, attachImage, buildImage, diag, imageSources, imageSummary } from "./image";
 import { FileReader, WHOLE_FILE_MAX } from "./reader";
@@ -155,6 +156,15 @@ export function createDirectEngine(init: EngineInit): { engine?: YaraEngine; err
 
 const GROUP_CACHE = 64;
 
+/** Test-only failpoint (RING3_FAILPOINT=ruletrap:NAME): YARA-X "traps" on any group holding rule NAME. */
+const TRAP_FAILPOINT = /^ruletrap:(.+)$/.exec(process.env.RING3_FAILPOINT ?? "")?.[1];
+
+/** A WebAssembly trap, or the errors a trapped wasm-bindgen object gives after one. */
+function isTrap(err: unknown): boolean {
+  if (err instanceof WebAssembly.RuntimeError) return true;
+  return err instanceof Error && /unreachable|memory access out of bounds|recursive use of an object|while it was borrowed/.test(err.message);
+}
+
 class FastEngine implements YaraEngine {
   /** YARA-X scanners over small rule groups, by the group's rule indexes; Map order is LRU order. */
   private readonly groups = new Map<string, YaraScanner>();
@@ -177,6 +187,8 @@ class FastEngine implements YaraEngine {
     private readonly patternPrivate: Uint8Array,
     /** The external variables' values (the conditions' defaults, and YARA-X's globals). */
     private readonly defines: Record<string, ExternalValue>,
+    /** See Attached.trapMemo. */
+    private readonly trapMemo?: Int32Array,
   ) {
     this.st = emptyStats("auto");
     this.st.rules = program.rules.length;
@@ -188,7 +200,7 @@ class FastEngine implements YaraEngine {
   static attach(init: EngineInit, image: Uint8Array, t0: number): YaraEngine {
     const a = attachImage(image, init.defines);
     const set = patternSetOf(a.tables, a.variant);
-    const engine = new FastEngine(init, a.program, set, MODULES, a.anchors, a.patternIds, a.patternPrivate, a.defines);
+    const engine = new FastEngine(init, a.program, set, MODULES, a.anchors, a.patternIds, a.patternPrivate, a.defines, a.trapMemo);
     engine.st.loadMs = performance.now() - t0;
     return engine;
   }
@@ -197,7 +209,7 @@ class FastEngine implements YaraEngine {
     const errors: Diagnostic[] = [];
     const parsed = [];
     for (const src of init.sources ?? []) {
-      const out = parse(src.text, { file: src.name, namespace: src.namespace });
+      const out = parse(src.text, { file: src.name, namespace: src.namespace, include: includer(src) });
       for (const e of out.errors) errors.push(diag(e.file, e.line, e.column, e.message));
       if (out.source) parsed.push(out.source);
     }
@@ -333,6 +345,35 @@ class FastEngine implements YaraEngine {
    * they need (referenced rules, their namespace's global rules), compiled once per distinct group.
    */
   private fallback(unknown: number[], data: Uint8Array, ext: FileExternals): { index: number; finding: Finding }[] {
+    const memo = this.trapMemo;
+    // Rules that were in a group YARA-X trapped on (on any worker) go one by one.
+    const alone = memo ? unknown.filter((i) => Atomics.load(memo, i) !== 0) : [];
+    const grouped = alone.length > 0 ? unknown.filter((i) => Atomics.load(memo!, i) === 0) : unknown;
+    const out = grouped.length > 0 ? this.fallbackGroup(grouped, data, ext) : [];
+    for (const i of alone) out.push(...this.fallbackGroup([i], data, ext));
+    return out;
+  }
+
+  private fallbackGroup(unknown: number[], data: Uint8Array, ext: FileExternals): { index: number; finding: Finding }[] {
+    try {
+      return this.fallbackScan(unknown, data, ext);
+    } catch (err) {
+      if (!isTrap(err)) throw err;
+      // This YARA-X instance is unusable now (yarax.ts): the worker retires, the pool retries the
+      // file on a fresh one, where these rules go one by one; a rule that traps alone is named.
+      const rules = this.program.rules;
+      if (this.trapMemo) for (const i of unknown) Atomics.store(this.trapMemo, i, 1);
+      const names = unknown.map((i) => `${rules[i]!.namespace}:${rules[i]!.name}`);
+      const msg = (err as Error).message.split("\n", 1)[0];
+      throw new Error(
+        names.length === 1
+          ? `YARA-X trapped on rule ${names[0]} (${msg})`
+          : `YARA-X trapped on a group of ${names.length} rules (${names.slice(0, 5).join(", ")}${names.length > 5 ? ", ..." : ""}), retried one by one (${msg})`,
+      );
+    }
+  }
+
+  private fallbackScan(unknown: number[], data: Uint8Array, ext: FileExternals): { index: number; finding: Finding }[] {
     const rules = this.program.rules;
     const members = new Set<number>();
     for (const i of unknown) {
@@ -355,6 +396,7 @@ class FastEngine implements YaraEngine {
       }
     }
     this.st.yaraxCalls++;
+    if (TRAP_FAILPOINT !== undefined && ordered.some((i) => rules[i]!.name === TRAP_FAILPOINT)) throw new WebAssembly.RuntimeError("unreachable (RING3_FAILPOINT)");
     // The group's other rules (dependencies) were decided here already: keep the unknown ones.
     const byName = new Map<string, number>();
     for (const i of unknown) byName.set(`${rules[i]!.namespace}\u0000${rules[i]!.name}`, i);

@@ -7,6 +7,8 @@
 import type { Expr, Rule, SourceFile, StringDecl } from "./ast";
 import { assembleProgram, compileProgram, computeDeps, conditionCompiler, type CompiledRule, type HeaderGuard, type Program, type ProgramPlan } from "./eval";
 import type { Fn } from "./eval/compile";
+import { deferFailing, deferredRule, type DeferredRule } from "./deferred";
+import { allTexts, includer } from "./includes";
 import { parse } from "./parser";
 import { atomTableOf, compilePatternTables, type PatternTables } from "./strings";
 import { variantsOf, type Variant } from "./strings/variants";
@@ -65,16 +67,22 @@ interface StoredMeta {
   yaraRules: number;
   /** The rule files compiled, with their namespaces. */
   sources: { name: string; namespace: string }[];
+  /** Rules left to YARA-X on every file (deferred.ts); absent in older images. */
+  deferred?: DeferredRule[];
 }
 
+/** Rule flag: its condition is YARA-X's alone (deferred.ts); its text is not for ring3's parser. */
+const DEFERRED = 4;
+
 /** Counts rule declarations in YARA source (for --version and reports; the compiler is the authority). */
-export function countRules(text: string): number {
+export function countRules(text: string | RuleSource): number {
+  if (typeof text !== "string") return allTexts(text).reduce((n, t) => n + countRules(t), 0);
   return (text.match(/^\s*(?:(?:private|global)\s+)*rule\s+\w+/gm) ?? []).length;
 }
 
 /** The file externals some rule mentions: only those are set per file (each set costs, see yarax.ts). */
 export function referencedExternals(sources: RuleSource[], candidates: readonly (keyof FileExternals)[]): (keyof FileExternals)[] {
-  return candidates.filter((k) => sources.some((s) => new RegExp(`\\b${k}\\b`).test(s.text)));
+  return candidates.filter((k) => sources.some((s) => allTexts(s).some((t) => new RegExp(`\\b${k}\\b`).test(t))));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,17 +175,27 @@ function decode(bytes: Uint8Array, rules = true): Decoded {
 /** Parses and compiles `sources` once: the image, or every diagnostic. */
 export function buildImage(sources: RuleSource[], defines: Record<string, ExternalValue>): { image?: Uint8Array; errors: Diagnostic[] } {
   const errors: Diagnostic[] = [];
-  const parsed: SourceFile[] = [];
+  let parsed: SourceFile[] = [];
   for (const src of sources) {
-    const out = parse(src.text, { file: src.name, namespace: src.namespace });
+    const out = parse(src.text, { file: src.name, namespace: src.namespace, include: includer(src) });
     for (const e of out.errors) errors.push(diag(e.file, e.line, e.column, e.message));
     if (out.source) parsed.push(out.source);
   }
-  if (errors.length > 0) return { errors };
-  const compiled = compileProgram(parsed, { externals: defines });
-  for (const e of compiled.errors) errors.push(diag(e.file, e.line, e.column, e.message));
-  if (!compiled.program || errors.length > 0) return { errors };
-  const program = compiled.program;
+  let program: Program | undefined;
+  if (errors.length === 0) {
+    const compiled = compileProgram(parsed, { externals: defines });
+    for (const e of compiled.errors) errors.push(diag(e.file, e.line, e.column, e.message));
+    if (errors.length === 0) program = compiled.program;
+  }
+  let deferred: DeferredRule[] = [];
+  if (!program) {
+    // Rules YARA-X accepts and the fast path does not are left to YARA-X rather than failing the set.
+    const d = deferFailing(sources, defines);
+    if (!d) return { errors };
+    ({ parsed, program, deferred } = d);
+  }
+  const deferredIndex = new Set<number>();
+  parsed.flatMap((s) => s.rules).forEach((r, i) => r.condition.type === "deferred" && deferredIndex.add(i));
   const { tables } = compilePatternTables(program.decls);
   const anchors = anchoredPatterns(parsed, program);
   const files: string[] = [];
@@ -205,7 +223,7 @@ export function buildImage(sources: RuleSource[], defines: Record<string, Extern
     metaOff[i] = metaAt;
     metaAt += m.length;
     const first = r.patterns.length > 0 ? r.patterns[0]! : 0;
-    return [r.name, r.namespace, (r.private ? 1 : 0) | (r.global ? 2 : 0), r.tags, 0, f, r.pos.line, r.pos.column, im, first, r.patterns.length, r.refs];
+    return [r.name, r.namespace, (r.private ? 1 : 0) | (r.global ? 2 : 0) | (deferredIndex.has(i) ? DEFERRED : 0), r.tags, 0, f, r.pos.line, r.pos.column, im, first, r.patterns.length, r.refs];
   });
   textOff[program.rules.length] = textAt;
   metaOff[program.rules.length] = metaAt;
@@ -240,10 +258,11 @@ export function buildImage(sources: RuleSource[], defines: Record<string, Extern
     defines,
     moduleNames: p.moduleNames,
     fileExternals: referencedExternals(sources, FILE_EXTERNALS),
-    yaraRules: sources.reduce((n, s) => n + countRules(s.text), 0),
+    yaraRules: sources.reduce((n, s) => n + countRules(s), 0),
     sources: sources.map((s) => ({ name: s.name, namespace: s.namespace })),
+    deferred,
   };
-  const arrays: Record<string, Typed> = { ...tableArrays(tables), patPrivate, anchors: anchorPairs, textOff, text: Buffer.concat(texts), metaOff, metaJson: Buffer.concat(metas), ...ruleArrays(rows, files, importSets, program.decls.map((d) => d.id)) };
+  const arrays: Record<string, Typed> = { ...tableArrays(tables), patPrivate, anchors: anchorPairs, trapMemo: new Int32Array(rows.length), textOff, text: Buffer.concat(texts), metaOff, metaJson: Buffer.concat(metas), ...ruleArrays(rows, files, importSets, program.decls.map((d) => d.id)) };
   return { image: encode(meta, arrays), errors: [] };
 }
 
@@ -552,9 +571,10 @@ export function mergeImages(images: Uint8Array[], shared = false): Uint8Array {
     fileExternals: FILE_EXTERNALS.filter((e) => fileExternals.has(e)),
     yaraRules: metas.reduce((n, m) => n + m.yaraRules, 0),
     sources: metas.flatMap((m) => m.sources),
+    deferred: metas.flatMap((m) => m.deferred ?? []),
   };
   const blobs = { textOff: blobOffsets("text", "textOff"), text: cat("text", u8), metaOff: blobOffsets("metaJson", "metaOff"), metaJson: cat("metaJson", u8) };
-  return encode(meta, { ...tables, ...rulesStored, ...blobs, patPrivate: cat("patPrivate", u8), anchors }, shared);
+  return encode(meta, { ...tables, ...rulesStored, ...blobs, patPrivate: cat("patPrivate", u8), anchors, trapMemo: i32(nRules) }, shared);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -567,11 +587,12 @@ export interface ImageSummary {
   defines: Record<string, ExternalValue>;
   fileExternals: (keyof FileExternals)[];
   sources: { name: string; namespace: string }[];
+  deferred: DeferredRule[];
 }
 
 export function imageSummary(bytes: Uint8Array): ImageSummary {
   const { meta } = decode(bytes, false);
-  return { rules: meta.ruleCount, yaraRules: meta.yaraRules, defines: meta.defines, fileExternals: meta.fileExternals, sources: meta.sources };
+  return { rules: meta.ruleCount, yaraRules: meta.yaraRules, defines: meta.defines, fileExternals: meta.fileExternals, sources: meta.sources, deferred: meta.deferred ?? [] };
 }
 
 function metaPairs(arrays: Record<string, Typed>, i: number): MetaPairs {
@@ -614,6 +635,12 @@ export interface Attached {
   patternIds: string[];
   patternPrivate: Uint8Array;
   defines: Record<string, ExternalValue>;
+  /**
+   * Per rule, written by any worker of the scan (the image is one SharedArrayBuffer): non-zero once
+   * the rule was in a YARA-X group that trapped, so that it then goes to YARA-X alone (engine.ts).
+   * Absent in images made before it existed.
+   */
+  trapMemo?: Int32Array;
 }
 
 const AST_CACHE = 256;
@@ -632,6 +659,8 @@ class ImageRule implements CompiledRule {
   patterns: number[];
   deps: number[] = [];
   refs: number[];
+  /** Left to YARA-X: its text is YARA-X's alone. */
+  deferred: boolean;
   private metaList: CompiledRule["meta"] | undefined;
 
   constructor(
@@ -646,6 +675,7 @@ class ImageRule implements CompiledRule {
     this.namespace = row[1];
     this.private = (row[2] & 1) !== 0;
     this.global = (row[2] & 2) !== 0;
+    this.deferred = (row[2] & DEFERRED) !== 0;
     this.tags = row[3];
     this.file = meta.files[row[5]]!;
     this.pos = { line: row[6], column: row[7], offset: 0 };
@@ -689,6 +719,11 @@ export function attachImage(bytes: Uint8Array, defines: Record<string, ExternalV
       return ast;
     }
     const r = rules[i]!;
+    if (r.deferred) {
+      ast = deferredRule(r);
+      asts.set(i, ast);
+      return ast;
+    }
     const out = parse(r.text, { file: r.file, namespace: r.namespace });
     ast = out.source?.rules[0];
     if (!ast || ast.name !== r.name) throw new Error(`rule ${r.name}: its stored text does not parse (a damaged compiled rule program?)`);
@@ -743,7 +778,8 @@ export function attachImage(bytes: Uint8Array, defines: Record<string, ExternalV
   const anchors = new Map<number, number>();
   const ap = arrays.anchors as Int32Array;
   for (let i = 0; i < ap.length; i += 2) anchors.set(ap[i]!, ap[i + 1]!);
-  return { program, tables, variant, anchors, patternIds: meta.patternIds, patternPrivate: arrays.patPrivate as Uint8Array, defines: all };
+  const memo = arrays.trapMemo as Int32Array | undefined;
+  return { program, tables, variant, anchors, patternIds: meta.patternIds, patternPrivate: arrays.patPrivate as Uint8Array, defines: all, ...(memo && memo.length === rules.length ? { trapMemo: memo } : {}) };
 }
 
 /**

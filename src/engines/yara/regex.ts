@@ -89,7 +89,8 @@ export function parseYaraRegex(source: string, flags: { nocase: boolean; dotAll:
     else if (c === "+") [min, max] = [1, null];
     else if (c === "?") [min, max] = [0, 1];
     else if (c === "{") {
-      const m = /^\{(\d*)(,?)(\d*)\}/.exec(s.slice(i));
+      // Spaces are allowed around the numbers (`{1, 2}`), as in YARA-X.
+      const m = /^\{[ \t\n\r]*(\d*)[ \t\n\r]*(,?)[ \t\n\r]*(\d*)[ \t\n\r]*\}/.exec(s.slice(i));
       if (!m || (m[1] === "" && m[2] === "")) return fail("bad repetition");
       min = m[1] === "" ? 0 : Number(m[1]);
       max = m[2] === "" ? min : m[3] === "" ? null : Number(m[3]);
@@ -136,6 +137,14 @@ export function parseYaraRegex(source: string, flags: { nocase: boolean; dotAll:
     if (c === "*" || c === "+" || c === "?" || c === "{") fail("nothing to repeat");
     if (c === "\\") {
       const e = s[i + 1];
+      if (s.startsWith("\\b{start}", i) || s.startsWith("\\b{end}", i)) {
+        const start = s[i + 3] === "s";
+        i += start ? 9 : 7;
+        // YARA-X checks \b{end} wrongly when it runs backwards from an atom after it (at the start of
+        // the data it holds when a word character follows): only a \b{end} at the end is exact.
+        if (!start && !/^(?:\)|\$|\\z)*$/.test(s.slice(i))) fail("\\b{end} before the end");
+        return { t: "assert", kind: start ? "wordstart" : "wordend" };
+      }
       if (e === "b" || e === "B" || e === "A" || e === "z") {
         i += 2;
         return { t: "assert", kind: e === "b" ? "word" : e === "B" ? "notword" : e === "A" ? "start" : "end" };

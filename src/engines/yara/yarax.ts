@@ -5,12 +5,15 @@
 import { initSync, Compiler, type Rules, type Scanner } from "@virustotal/yara-x";
 import type { Finding, Severity, StringMatch } from "../../types";
 import { MAX_STRING_MATCHES, SEVERITIES } from "../../types";
+import { expandIncludes } from "./includes";
 
 export interface RuleSource {
   /** File path (or "bundled/<name>") for diagnostics. */
   name: string;
   text: string;
   namespace: string;
+  /** The files it includes, directly or not, by absolute path (includes.ts). */
+  includes?: Record<string, string>;
 }
 
 export type ExternalValue = string | number | boolean;
@@ -48,6 +51,11 @@ export function initYaraX(module: WebAssembly.Module | Uint8Array): void {
  * pool starts a fresh one), and a worker whose engine trapped retires at once.
  */
 const EXTERNREF_RETIRE_AT = 14_000;
+
+/** Whether this thread has YARA-X's WASM instantiated. */
+export function yaraxReady(): boolean {
+  return externrefs !== undefined;
+}
 
 export function engineWorn(): boolean {
   return externrefs !== undefined && externrefs.length >= EXTERNREF_RETIRE_AT;
@@ -97,7 +105,7 @@ export function compile(sources: RuleSource[], defines: Record<string, ExternalV
       }
       const w0 = compiler.warnings.length;
       try {
-        compiler.addSource(src.text);
+        compiler.addSource(expandIncludes(src).text);
       } catch (err) {
         const msgs = compiler.errors;
         const text = msgs.length > 0 ? msgs[msgs.length - 1] : String(err);

@@ -7,7 +7,7 @@ import { UNKNOWN, type ArrayValue, type DictValue, type MatchTable, type ModuleF
 import type { FileReader } from "../reader";
 import { compileYaraRegex } from "../regex";
 import { HALT, countMode, runLoop, type Mode, type Step } from "./loops";
-import { arith, bitNot, bitwise, caught, compare, negate, readInt, stringOp, truthy, type V } from "./values";
+import { arith, bitNot, bitwise, caught, compare, negate, readFloat, readInt, stringOp, truthy, type V } from "./values";
 
 /** What a rule's condition reads while it runs on one file. */
 export interface Env {
@@ -61,6 +61,12 @@ const BUILTINS: Record<string, { size: 1 | 2 | 4; signed: boolean; be: boolean }
 for (const size of [1, 2, 4] as const)
   for (const signed of [false, true])
     for (const be of [false, true]) BUILTINS[`${signed ? "int" : "uint"}${size * 8}${be ? "be" : ""}`] = { size, signed, be };
+const FLOATS: Record<string, { size: 4 | 8; be: boolean }> = {
+  float32: { size: 4, be: false },
+  float64: { size: 8, be: false },
+  float32be: { size: 4, be: true },
+  float64be: { size: 8, be: true },
+};
 
 /** Compile-time variable scope: names to slots, and the slot of the innermost `for … of`. */
 interface Vars {
@@ -149,6 +155,12 @@ class ConditionCompiler {
         return this.forIn(e, vars);
       case "with":
         return this.with(e, vars);
+      case "deferred":
+        for (const name of e.refs) {
+          const rule = this.s.rules.get(name);
+          if (rule !== undefined) this.s.referencedRules.add(rule);
+        }
+        return () => UNKNOWN;
     }
   }
 
@@ -207,6 +219,15 @@ class ConditionCompiler {
         // the abstract run, which lets that run rule out such conditions.
         const o = off(env);
         return env.abstract && o !== undefined ? UNKNOWN : readInt(env.file, o, size, signed, be);
+      };
+    }
+    if (e.callee.type === "ident" && !vars.names.has(e.callee.name) && FLOATS[e.callee.name] && !this.s.rules.has(e.callee.name)) {
+      const { size, be } = FLOATS[e.callee.name];
+      if (args.length !== 1) return this.error(e.pos, `wrong number of arguments for \`${e.callee.name}\``);
+      const off = args[0];
+      return (env) => {
+        const o = off(env);
+        return env.abstract && o !== undefined ? UNKNOWN : readFloat(env.file, o, size, be);
       };
     }
     const callee = this.expr(e.callee, vars);

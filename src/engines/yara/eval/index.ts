@@ -65,6 +65,12 @@ export interface CompileOptions {
   regex?: RegexCompiler;
 }
 
+/**
+ * Test-only failpoint (RING3_FAILPOINT=reject:NAME): the fast path refuses the rule NAME, as it
+ * would a construct it cannot compile, so that the tests can show it going to YARA-X (deferred.ts).
+ */
+const REJECT_FAILPOINT = /^reject:(.+)$/.exec(process.env.RING3_FAILPOINT ?? "")?.[1];
+
 export function compileProgram(
   sources: SourceFile[],
   opts: CompileOptions,
@@ -95,6 +101,7 @@ export function compileProgram(
       namespaces.set(rule.namespace, ns);
       const err = (pos: Pos, message: string) => errors.push({ file: rule.file, line: pos.line, column: pos.column, message });
       if (ns.has(rule.name)) err(rule.pos, `duplicate rule \`${rule.name}\``);
+      if (rule.name === REJECT_FAILPOINT && rule.condition.type !== "deferred") err(rule.pos, "rejected by RING3_FAILPOINT (tests only)");
 
       const strings: Scope["strings"] = [];
       for (const d of rule.strings) {

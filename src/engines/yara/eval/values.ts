@@ -155,9 +155,57 @@ export function compare(op: "==" | "!=" | "<" | "<=" | ">" | ">=", a: V, b: V): 
   }
 }
 
-/** ASCII-only case folding, as YARA-X's icontains/iequals/... do (no Unicode folding). */
+/** ASCII case folding: YARA-X's icontains/iequals/... when both sides are ASCII. */
 function lower(b: number): number {
   return b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+}
+
+const isAscii = (s: Uint8Array): boolean => {
+  for (let i = 0; i < s.length; i++) if (s[i]! >= 0x80) return false;
+  return true;
+};
+
+/** The length of the valid UTF-8 sequence at s[i], or 0 (an invalid byte). */
+function utf8Len(s: Uint8Array, i: number): number {
+  const b = s[i]!;
+  const n = b < 0xc2 ? 0 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : b < 0xf5 ? 4 : 0;
+  if (n === 0 || i + n > s.length) return 0;
+  const c1 = s[i + 1]!;
+  // The second byte's range is narrower after E0, ED, F0 and F4 (no overlong forms, surrogates, > U+10FFFF).
+  const lo = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+  const hi = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+  if (c1 < lo || c1 > hi) return 0;
+  for (let k = 2; k < n; k++) if ((s[i + k]! & 0xc0) !== 0x80) return 0;
+  return n;
+}
+
+const utf8 = new TextDecoder();
+const utf8Out = new TextEncoder();
+
+/**
+ * YARA-X's lower case of a string with non-ASCII bytes (bstr's to_lowercase): each valid UTF-8
+ * character replaced by its Unicode lower case, one character at a time (so a final sigma is σ),
+ * invalid bytes kept as they are.
+ */
+export function unicodeLower(s: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; ) {
+    const b = s[i]!;
+    if (b < 0x80) {
+      out.push(lower(b));
+      i++;
+      continue;
+    }
+    const n = utf8Len(s, i);
+    if (n === 0) {
+      out.push(b);
+      i++;
+      continue;
+    }
+    for (const x of utf8Out.encode(utf8.decode(s.subarray(i, i + n)).toLowerCase())) out.push(x);
+    i += n;
+  }
+  return Uint8Array.from(out);
 }
 
 function eqAt(h: Uint8Array, at: number, n: Uint8Array, fold: boolean): boolean {
@@ -175,7 +223,13 @@ export function stringOp(op: StringOp, a: V, b: V): V {
   const s = strict(a, b);
   if (s !== null) return s;
   if (!isStr(a) || !isStr(b)) return UNKNOWN;
-  const fold = op[0] === "i";
+  let fold = op[0] === "i";
+  if (fold && !(isAscii(a) && isAscii(b))) {
+    // Beyond ASCII, YARA-X lower-cases both sides as UTF-8 and compares the bytes ("CAFÉ" icontains "fé").
+    a = unicodeLower(a);
+    b = unicodeLower(b);
+    fold = false;
+  }
   switch (op) {
     case "contains":
     case "icontains":
@@ -188,7 +242,7 @@ export function stringOp(op: StringOp, a: V, b: V): V {
     case "iendswith":
       return b.length <= a.length && eqAt(a, a.length - b.length, b, fold);
     case "iequals":
-      return a.length === b.length && eqAt(a, 0, b, true);
+      return a.length === b.length && eqAt(a, 0, b, fold);
   }
 }
 
@@ -212,6 +266,18 @@ export function readInt(file: FileReader, offset: V, size: 1 | 2 | 4, signed: bo
   }
   if (signed && v >= 2 ** (8 * size - 1)) v -= 2 ** (8 * size);
   return BigInt(v);
+}
+
+/** `float32(o)` … `float64be(o)`: an IEEE float of 4 or 8 bytes as a float; undefined outside the file. */
+export function readFloat(file: FileReader, offset: V, size: 4 | 8, bigEndian: boolean): V {
+  if (offset === undefined || offset === UNKNOWN) return offset;
+  if (!isInt(offset)) return UNKNOWN;
+  if (offset < 0n || offset > 0xffffffffffffn) return undefined;
+  const o = Number(offset);
+  if (o + size > file.size) return undefined;
+  const b = file.read(o, size);
+  const dv = new DataView(b.buffer, b.byteOffset, size);
+  return size === 4 ? dv.getFloat32(0, !bigEndian) : dv.getFloat64(0, !bigEndian);
 }
 
 /** An external's value as YARA-X types it: integral numbers are integers, other numbers floats. */

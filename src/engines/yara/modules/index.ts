@@ -5,6 +5,7 @@ import { UNKNOWN, type ModuleFactory, type StructValue } from "../contracts";
 import { console } from "./console";
 import { elf } from "./elf";
 import { hash } from "./hash";
+import { lnk } from "./lnk";
 import { math } from "./math";
 import { pe } from "./pe";
 import { string } from "./string";
@@ -17,7 +18,7 @@ function opaque(name: string): ModuleFactory {
 }
 
 /** YARA-X 1.x modules ring3 leaves to YARA-X. */
-const OPAQUE = ["dotnet", "macho", "magic", "lnk", "cuckoo", "dex", "crx", "vt", "test_proto2", "test_proto3"];
+const OPAQUE = ["dotnet", "macho", "magic", "cuckoo", "dex", "crx", "vt", "test_proto2", "test_proto3"];
 
 export const MODULES: Record<string, ModuleFactory> = {
   pe,
@@ -27,5 +28,6 @@ export const MODULES: Record<string, ModuleFactory> = {
   string,
   time,
   console,
+  lnk,
   ...Object.fromEntries(OPAQUE.map((n) => [n, opaque(n)])),
 };

@@ -23,7 +23,26 @@ const A_WORD = 2;
 const A_NOTWORD = 3;
 const A_WIDEWORD = 4;
 const A_WIDENOTWORD = 5;
-const ASSERT_KINDS = { start: A_START, end: A_END, word: A_WORD, notword: A_NOTWORD, wideword: A_WIDEWORD, widenotword: A_WIDENOTWORD } as const;
+const A_WIDESTART = 6;
+const A_WIDEEND = 7;
+const A_WORDSTART = 8;
+const A_WORDEND = 9;
+const A_WIDEWORDSTART = 10;
+const A_WIDEWORDEND = 11;
+const ASSERT_KINDS = {
+  start: A_START,
+  end: A_END,
+  word: A_WORD,
+  notword: A_NOTWORD,
+  wordstart: A_WORDSTART,
+  wordend: A_WORDEND,
+  wideword: A_WIDEWORD,
+  widenotword: A_WIDENOTWORD,
+  widestart: A_WIDESTART,
+  wideend: A_WIDEEND,
+  widewordstart: A_WIDEWORDSTART,
+  widewordend: A_WIDEWORDEND,
+} as const;
 
 /** NFA states for a node, unrolled (an estimate good enough to refuse huge prefixes early). */
 export function nfaSize(n: Node): number {
@@ -219,16 +238,26 @@ export class BackwardMatcher {
         return p === 0;
       case A_END:
         return p === n;
+      case A_WIDESTART:
+        return p < 2;
+      case A_WIDEEND:
+        return n - p < 2;
       case A_WIDEWORD:
-      case A_WIDENOTWORD: {
+      case A_WIDENOTWORD:
+      case A_WIDEWORDSTART:
+      case A_WIDEWORDEND: {
         // As toSource renders it: whole byte pairs, the 0x00 unchecked.
         const before = p >= 2 ? WORD[data[p - 2]!]! : 0;
         const after = p + 1 < n ? WORD[data[p]!]! : 0;
+        if (kind === A_WIDEWORDSTART) return !before && !!after;
+        if (kind === A_WIDEWORDEND) return !!before && !after;
         return kind === A_WIDEWORD ? before !== after : before === after;
       }
       default: {
         const before = p > 0 ? WORD[data[p - 1]!]! : 0;
         const after = p < n ? WORD[data[p]!]! : 0;
+        if (kind === A_WORDSTART) return !before && !!after;
+        if (kind === A_WORDEND) return !!before && !after;
         return kind === A_WORD ? before !== after : before === after;
       }
     }

@@ -12,7 +12,10 @@ export type Node =
   /** max null = unbounded. Hex jumps are lazy, regex quantifiers greedy unless `?` follows. */
   | { t: "rep"; node: Node; min: number; max: number | null; greedy: boolean }
   /** ^ and $ are the start and end of the data (YARA has no multi-line mode); \b \B ASCII words. */
-  | { t: "assert"; kind: "start" | "end" | "word" | "notword" | "wideword" | "widenotword" };
+  | {
+      t: "assert";
+      kind: "start" | "end" | "word" | "notword" | "wordstart" | "wordend" | "wideword" | "widenotword" | "widestart" | "wideend" | "widewordstart" | "widewordend";
+    };
 
 export function emptySet(): ByteSet {
   return new Uint32Array(8);
@@ -127,6 +130,10 @@ export function widen(n: Node): Node {
       // Word boundaries get YARA-X's wide meaning (see toSource); a boundary already wide stays.
       if (n.kind === "word") return { t: "assert", kind: "wideword" };
       if (n.kind === "notword") return { t: "assert", kind: "widenotword" };
+      if (n.kind === "wordstart") return { t: "assert", kind: "widewordstart" };
+      if (n.kind === "wordend") return { t: "assert", kind: "widewordend" };
+      if (n.kind === "start") return { t: "assert", kind: "widestart" };
+      if (n.kind === "end") return { t: "assert", kind: "wideend" };
       return n;
   }
 }
@@ -199,7 +206,7 @@ export function width(n: Node): { min: number; max: number | null } {
 export function hasAnchor(n: Node): boolean {
   switch (n.t) {
     case "assert":
-      return n.kind === "start" || n.kind === "end";
+      return n.kind === "start" || n.kind === "end" || n.kind === "widestart" || n.kind === "wideend";
     case "set":
       return false;
     case "cat":
@@ -263,6 +270,11 @@ export function toSource(n: Node): string {
           return "\\b";
         case "notword":
           return "\\B";
+        // \b{start} and \b{end}: a word character after and none before, or the reverse.
+        case "wordstart":
+          return "(?<![0-9A-Za-z_])(?=[0-9A-Za-z_])";
+        case "wordend":
+          return "(?<=[0-9A-Za-z_])(?![0-9A-Za-z_])";
         // YARA-X's \b in a wide regex (lib/src/re/mod.rs WideIter, checked against it): it reads
         // whole pairs of bytes without requiring the 0x00, so the character before position p is
         // data[p - 2] (none when p < 2) and the one after is data[p] (none unless data[p + 1]
@@ -271,6 +283,16 @@ export function toSource(n: Node): string {
           return `(?:(?<=${WIDE_WORD})(?!${WIDE_WORD})|(?<!${WIDE_WORD})(?=${WIDE_WORD}))`;
         case "widenotword":
           return `(?:(?<=${WIDE_WORD})(?=${WIDE_WORD})|(?<!${WIDE_WORD})(?!${WIDE_WORD}))`;
+        // ^ and $ in a wide regex, the same way (WideIter): the start is where no whole pair of
+        // bytes precedes, the end where none follows (`/foobar$/ wide` matches before a last odd byte).
+        case "widewordstart":
+          return `(?<!${WIDE_WORD})(?=${WIDE_WORD})`;
+        case "widewordend":
+          return `(?<=${WIDE_WORD})(?!${WIDE_WORD})`;
+        case "widestart":
+          return "(?<![\\s\\S]{2})";
+        case "wideend":
+          return "(?![\\s\\S]{2})";
       }
   }
 }
