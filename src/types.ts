@@ -205,6 +205,8 @@ export interface Summary {
   exitCode: ExitCode;
   /** What the exit code means: "clean" (0), "detected" (1), "incomplete" (2). */
   status: "clean" | "detected" | "incomplete";
+  /** Issue 13: the signal that stopped the scan before every file was reached (the report covers the files scanned so far). */
+  interrupted?: "SIGINT" | "SIGTERM" | "SIGHUP";
 }
 
 /** A report format: a small sink over the one stream of results (ripgrep's printer habit). */

@@ -100,8 +100,13 @@ function program(setExit: (c: ExitCode) => void): Command {
 async function main(): Promise<void> {
   // A reader that goes away (`ring3 rules list | head`) must not turn into an "Unhandled 'error'
   // event" crash: the output is cut short, and that is all.
+  // Any other write error (a full disk) is said once, never thrown as a stack trace; a scan's
+  // report sink sees the same error and ends the scan with its own message (exit 2).
+  let stdoutFailed = false;
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code !== "EPIPE") throw err;
+    if (err.code === "EPIPE" || stdoutFailed) return;
+    stdoutFailed = true;
+    if (process.argv[2] !== "scan") process.stderr.write(`ring3: cannot write to standard output: ${err.message}\n`);
   });
   let code: ExitCode = 0;
   try {
@@ -122,7 +127,7 @@ async function main(): Promise<void> {
       process.stderr.write(`ring3: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     }
   }
-  process.exitCode = code;
+  process.exitCode = stdoutFailed ? 2 : code;
 }
 
 void main();

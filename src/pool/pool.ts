@@ -91,7 +91,8 @@ export class Pool {
     for (let i = 0; i < this.opts.size; i++) this.slots.push(this.spawn());
     await new Promise<void>((resolve) => {
       const check = () => {
-        if (this.startError || this.slots.every((s) => s.ready)) resolve();
+        // Closed while starting (a stop signal): nothing to wait for.
+        if (this.startError || this.closing || this.slots.every((s) => s.ready)) resolve();
         else this.readyWaiters.push(check);
       };
       check();
@@ -121,8 +122,10 @@ export class Pool {
     });
   }
 
+  /** Terminates the workers at once; files not answered by then are never answered. */
   async close(): Promise<void> {
     this.closing = true;
+    this.notifyReady();
     for (const s of this.slots) clearTimeout(s.timer);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
@@ -272,6 +275,7 @@ export class Pool {
   }
 
   private dispatch(): void {
+    if (this.closing) return;
     const size = Math.max(1, Math.min(this.batch, Math.floor(BATCH_MS / Math.max(this.fileMs, 0.01))));
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;

@@ -87,6 +87,7 @@ export function summaryDocument(s: Summary): Record<string, unknown> {
     reasons: { ...s.reasons },
     exitCode: s.exitCode,
     status: s.status,
+    ...(s.interrupted !== undefined ? { interrupted: s.interrupted } : {}),
   };
 }
 
