@@ -63,6 +63,16 @@ export const BATCH = 16;
  * files travel together, so that at the end no worker sits on a queue while another idles.
  */
 const BATCH_MS = 25;
+/**
+ * Each worker's V8 heap limit (MB). Files live in Buffers and WASM memory outside it, so a worker
+ * near it is a runaway (members, matches); it dies alone. RING3_WORKER_HEAP_MB lowers it (tests,
+ * small machines).
+ */
+export const WORKER_HEAP_MB = heapLimit(process.env.RING3_WORKER_HEAP_MB);
+export function heapLimit(env: string | undefined): number {
+  const n = Number(env);
+  return Number.isInteger(n) && n >= 16 && n <= 1024 ? n : 1024;
+}
 /** A file in the batch of a worker that died on another file is retried at most this often. */
 const MAX_REQUEUES = 3;
 
@@ -137,13 +147,15 @@ export class Pool {
       workerData: { ...this.opts.init, control },
       // The JS heap of a worker stays small (bytes live in Buffers and WASM memory); a runaway
       // heap ends that worker, not the scan.
-      resourceLimits: { maxOldGenerationSizeMb: 1024 },
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
       stdout: false,
       stderr: false,
     });
     const slot: Slot = { worker, jobs: [], control: controlViews(control), ready: false };
     worker.on("message", (msg: FromWorker) => this.onMessage(slot, msg));
-    worker.on("error", (err) => this.onDeath(slot, `worker crashed: ${err.message}`));
+    worker.on("error", (err: NodeJS.ErrnoException) =>
+      this.onDeath(slot, err.code === "ERR_WORKER_OUT_OF_MEMORY" ? `worker ran out of memory (JS heap limit ${WORKER_HEAP_MB} MB); worker replaced` : `worker crashed: ${err.message}`),
+    );
     worker.on("exit", (code) => this.onDeath(slot, `worker exited with code ${code}`));
     return slot;
   }
