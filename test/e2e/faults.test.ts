@@ -26,7 +26,7 @@ describe("a worker out of heap", () => {
   function manyMembers(d: string): void {
     const members = Array.from({ length: 20_000 }, (_, i) => ({ name: `m/${i}.txt`, data: Buffer.from(`member ${i}\n`) }));
     const inner = A.zip(members);
-    write(d, "files/nest.zip", A.zip([1, 2, 3].map((i) => ({ name: `inner${i}.zip`, data: inner, method: "store" as const }))));
+    write(d, "files/nest.zip", Buffer.from(A.zip([1, 2, 3].map((i) => ({ name: `inner${i}.zip`, data: inner, method: "store" as const })))));
     write(d, "files/eicar.txt", EICAR);
     for (let i = 0; i < 5; i++) write(d, `files/clean${i}.txt`, `clean ${i}`);
   }
