@@ -197,7 +197,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
       progress?.found();
       emit(item.result);
     }
-    else await submit({ path: item.path, root: item.root, follow: item.follow });
+    else await submit({ path: item.path, root: item.root, follow: item.follow, ...(item.within ? { within: item.within } : {}) });
   }
   // Stopped: the workers are gone and the files they held are not results (never called clean).
   if (inFlight > 0) await Promise.race([new Promise<void>((resolve) => (finished = resolve)), life.stopped]);
