@@ -131,6 +131,20 @@ fp-check: dist/ring3 .bench/corpus.stamp
 	$(NODE22) -e 'const s = require("./.bench/fp.json").summary; console.log(`fp-check: $${s.files} files, $${s.detected} detected, $${s.incomplete} incomplete`); process.exit(s.detected === 0 ? 0 : 1)'; \
 	[[ $$rc -ne 1 ]] || { echo "fp-check: detections listed in .bench/fp.json" >&2; exit 1; }
 
+# Issue 13: mutation fuzzing of every parser that reads attacker-controlled bytes (test/fuzz/):
+# FUZZ_SECONDS per target (default 10), FUZZ_TARGETS to pick some; findings in .cache/fuzz/findings/.
+# fuzz-seeds rewrites the generated seeds of test/fuzz/corpus/ (found inputs there are kept).
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS ?=
+.PHONY: fuzz fuzz-seeds
+fuzz: $(DEPS)
+	$(NODE22) test/fuzz/build.mjs
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(NODE22) .cache/fuzz/fuzz.cjs $(FUZZ_TARGETS)
+
+fuzz-seeds: $(DEPS)
+	$(NODE22) test/fuzz/build.mjs
+	$(NODE22) .cache/fuzz/fuzz.cjs seeds
+
 typecheck lint: $(DEPS)
 	$(NODE22) node_modules/typescript/bin/tsc --noEmit -p tsconfig.json
 

@@ -422,7 +422,9 @@ function* readLocalHeaders(r: Reader, budget: Budget, why: ContainerProblem): It
       }
       if (isFile(e)) {
         const within = budget.charge(data.length);
-        const crcOk = crc32(data) === r.u32(start + consumed + (r.sig(start + consumed, 0x08074b50) ? 4 : 0));
+        // The descriptor may be cut off after the data (issue 13's fuzzer: a read past the end threw).
+        const crcAt = start + consumed + (r.sig(start + consumed, 0x08074b50) ? 4 : 0);
+        const crcOk = r.has(crcAt, 4) && crc32(data) === r.u32(crcAt);
         if (!within) yield { name: e.name, data, problem: capProblem({ limit: 0, code: "archive-total-size" }, budget, "zip") };
         else yield crcOk ? { name: e.name, data } : { name: e.name, data, problem: problem("archive-corrupt", "zip: member's CRC-32 does not match") };
         if (!within) return;

@@ -100,3 +100,17 @@ describe("a runaway rule is bounded by --timeout-per-file", () => {
     expect(run.code).toBe(1);
   }, 120_000);
 });
+
+describe("hostile rule files (found by make fuzz)", () => {
+  // The parser's error recovery started past the end of the tokens and never stopped: the scan
+  // hung before reading a single file.
+  it("a rule file cut off after `$b =`: a syntax error, exit 2, no hang", async () => {
+    const d = folder();
+    const rules = write(d, "cut.yar", "rule s { strings: $b =");
+    write(d, "files/a.txt", "hello");
+    const run = await ring3Async(["scan", "--no-bundled", "--rules", rules, path.join(d, "files")]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/cut\.yar:1:\d+: .*end of file/);
+    expect(run.stdout).toBe("");
+  }, 60_000);
+});

@@ -242,7 +242,9 @@ class FileParser {
   /** Skips to the next `rule` (with its modifiers), `import` or `include` after token `from`. */
   private recover(from: number): void {
     const kinds = this.kinds;
-    let j = Math.max(this.i, from + 1);
+    // A rule cut off at the end (`strings: $a =`) leaves this.i past the eof token: start at most there
+    // (issue 13's fuzzer: past it, this loop never ended).
+    let j = Math.min(Math.max(this.i, from + 1), kinds.length - 1);
     while (kinds[j] !== "eof" && kinds[j] !== "rule" && kinds[j] !== "import" && kinds[j] !== "include") j++;
     if (kinds[j] === "rule") while (j - 1 > from && (kinds[j - 1] === "private" || kinds[j - 1] === "global")) j--;
     this.i = j;
