@@ -12,6 +12,7 @@
 #                           measures an earlier build beside this one in both)
 #   make conformance        fast path vs YARA-X on all of signature-base (slow; needs ../shared)
 #   make fp-check           the bundled signatures find nothing on that clean corpus
+#   make fuzz               fuzz every parser for FUZZ_SECONDS each (test/fuzz/; issue 13)
 #   make typecheck | lint   tsc --noEmit
 #   make clean              remove dist/ and build caches (keeps node_modules, the Windows runtime
 #                           download and the bench corpus; `make distclean` removes those too)

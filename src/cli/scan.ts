@@ -60,6 +60,11 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   const started = performance.now();
   const startIso = new Date().toISOString();
+  // Signals and write errors stop the walk and the workers; the report still ends validly
+  // (src/cli/lifecycle.ts). A signal while the rules compile stops the scan before its first file.
+  let stopWorkers: (() => void) | undefined;
+  const life = new Lifecycle(() => stopWorkers?.());
+  life.install();
 
   // Plan: everything that can fail on bad input fails here, before any file is touched.
   const sigs = await loadSignatures(cfg);
@@ -96,14 +101,12 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   // The workers start when the walk finds the first file (an empty folder costs no worker
   // start-up). YARA-X alone compiles its rules in the workers: start them at once then, so that a
   // compile error comes before any report.
+  stopWorkers = () => void pool.close();
   let starting: Promise<void> | undefined;
   const start = () => (starting ??= pool.start()); // throws RuleCompileError with every diagnostic (--engine yara-x)
   if (cfg.engine === "yara-x") await start();
 
-  // Signals and write errors stop the walk and the workers; the report still ends validly
-  // (src/cli/lifecycle.ts). A path that throws past here leaves no temporary file: see openReport.
-  const life = new Lifecycle(() => void pool.close());
-  life.install();
+  // A path that throws past here leaves no temporary file: see openReport.
   const report = await openReport(cfg.output).catch(async (err: unknown) => {
     life.remove();
     await pool.close();
