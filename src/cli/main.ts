@@ -2,7 +2,7 @@
 // `rules compile`, `--version`. Exit codes as ClamAV: 0 clean, 1 detected, 2 incomplete or a fatal error.
 import { Command, CommanderError, Option } from "commander";
 import { formatDiagnostic } from "../engines/yara/yarax";
-import { RuleCompileError } from "../pool/pool";
+import { RuleCompileError, WorkerStartError } from "../pool/pool";
 import { bundledHashes, BUNDLED_VERSION, bundledContentId, bundledYaraRules } from "../signatures/bundled";
 import type { ExitCode } from "../types";
 import { DEFAULT_LIMITS } from "../containers";
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
       process.stderr.write(`ring3: ${err.message}; nothing scanned\n`);
     } else if ((err as NodeJS.ErrnoException).code === "EPIPE") {
       // The reader went away (`ring3 scan ... | head`): the report is cut short, say nothing more.
-    } else if (err instanceof UsageError) {
+    } else if (err instanceof UsageError || err instanceof WorkerStartError) {
       process.stderr.write(`ring3: ${err.message}\n`);
     } else {
       process.stderr.write(`ring3: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -4,7 +4,7 @@
 // "better zip bomb") are recognised and not unpacked at all.
 import * as zlib from "node:zlib";
 import { EMPTY_NAME, capProblem, membersProblem, outputCap, problem, remainingOf, timeProblem } from "./budget";
-import { crc32, decode } from "./inflate";
+import { crc32, decode, noteZlibFailure } from "./inflate";
 import { readWith7z, sevenZipLoaded } from "./sevenzip";
 import type { Budget, ContainerProblem, Member } from "./types";
 
@@ -414,6 +414,7 @@ function* readLocalHeaders(r: Reader, budget: Budget, why: ContainerProblem): It
         data = out.buffer;
         consumed = out.engine.bytesWritten;
       } catch (err) {
+        noteZlibFailure();
         const tooLarge = (err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
         const part = tooLarge ? undefined : partialInflate(r.bytes.subarray(start), budget);
         const trouble = tooLarge ? capProblem(cap, budget, "zip member") : problem("archive-corrupt", "zip: member data damaged or cut short");

@@ -16,6 +16,9 @@ export class RuleCompileError extends Error {
   }
 }
 
+/** No worker could load the rules (a damaged compiled rule file, found by make fuzz): one line, exit 2. */
+export class WorkerStartError extends Error {}
+
 /** A top-level file's result and the results of members inside it (archives), in that order. */
 export interface FileOutcome {
   result: ScanResult;
@@ -178,7 +181,8 @@ export class Pool {
         this.notifyReady();
         break;
       case "crash":
-        this.startError ??= new Error(`worker failed to start: ${msg.message}`);
+        // The first line: the stack of a worker's load says nothing to a user.
+        this.startError ??= new WorkerStartError(`a worker could not load the rules (a damaged compiled rule file?): ${msg.message.split("\n")[0]}`);
         this.notifyReady();
         break;
       case "trap": {

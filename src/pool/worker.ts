@@ -4,6 +4,7 @@
 // hang is pinned on that file while the rest of the batch goes to another worker.
 import { parentPort, workerData } from "node:worker_threads";
 import { prepareSevenZip, sevenZipReady } from "../containers";
+import { zlibFailures } from "../containers/inflate";
 import { HashDb } from "../engines/hash/db";
 import { createEngine, emptyStats, subtractStats, type EngineStats, type YaraEngine } from "../engines/yara/engine";
 import { engineWorn } from "../engines/yara/yarax";
@@ -119,8 +120,9 @@ async function drain(): Promise<void> {
         return;
       }
       answers.push(answer);
-      // Retire before YARA-X's leak makes it trap: the pool replaces a worn worker.
-      if (engineWorn()) {
+      // Retire before YARA-X's leak makes it trap, or before zlib's leak on damaged streams adds
+      // up (ZLIB_RETIRE): the pool replaces a worn worker.
+      if (engineWorn() || zlibFailures() >= ZLIB_RETIRE) {
         flush(answers, true);
         stopped = true;
         return;
@@ -142,6 +144,9 @@ async function drain(): Promise<void> {
     draining = false;
   }
 }
+
+/** Failed zlib calls after which a worker retires: about 64 MB of native memory left by Node's zlib. */
+const ZLIB_RETIRE = 4096;
 
 /** A file this large takes long enough that the files queued behind it are better scanned elsewhere. */
 const LARGE = 1 << 20;

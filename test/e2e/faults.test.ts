@@ -2,6 +2,7 @@
 // --timeout-per-file on a runaway rule (catastrophic regex, a loop over every byte pair), becomes
 // an `error` result for that file alone; the worker is replaced and the scan goes on. Real inputs
 // only: nested archives with many members, rules a user could write, files the tests create.
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -112,5 +113,22 @@ describe("hostile rule files (found by make fuzz)", () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/cut\.yar:1:\d+: .*end of file/);
     expect(run.stdout).toBe("");
+  }, 60_000);
+});
+
+describe("damaged compiled rule files (found by make fuzz)", () => {
+  // Inputs the fuzzer found, with the file's digest made right again (as a forger would): one line
+  // on standard error and exit 2, never an internal error with a stack.
+  const dir = path.join(__dirname, "../fuzz/corpus/compiled-rules");
+  const found = fs.readdirSync(dir).filter((n) => n.startsWith("crash-"));
+  it.each(found)("%s: one line, exit 2", async (name) => {
+    const d = folder();
+    const bytes = Buffer.from(fs.readFileSync(path.join(dir, name)));
+    createHash("sha256").update(bytes.subarray(48)).digest().copy(bytes, 16);
+    const rules = write(d, "bad.r3c", bytes);
+    write(d, "files/a.txt", "hello");
+    const run = await ring3Async(["scan", "--no-bundled", "--rules", rules, path.join(d, "files")]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^ring3: (--rules .*: damaged compiled rule program \(|a worker could not load the rules \(a damaged compiled rule file\?\): )[^\n]*\n$/);
   }, 60_000);
 });

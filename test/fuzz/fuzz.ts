@@ -8,6 +8,7 @@
 //
 //   fuzz.cjs [TARGET...]      fuzz (default: every target)
 //   fuzz.cjs seeds            write the generated seeds into the corpus (seeds.ts)
+//   fuzz.cjs one TARGET FILE  run one input in this thread: time, heap, what it threw
 //
 // FUZZ_SECONDS (10) per target, FUZZ_INPUT_MS (2000) per input, FUZZ_HEAP_MB (512), FUZZ_SEED.
 import { createHash } from "node:crypto";
@@ -175,6 +176,23 @@ async function main(): Promise<void> {
   if (args[0] === "seeds") {
     const { writeSeeds } = await import("./seeds");
     await writeSeeds(CORPUS);
+    return;
+  }
+  if (args[0] === "one") {
+    const t = TARGETS[args[1]!]!;
+    await t.setup?.();
+    await t.before?.();
+    const t0 = performance.now();
+    let thrown = "";
+    try {
+      const data = new Uint8Array(fs.readFileSync(args[2]!));
+      // FUZZ_REPEAT=N: the same input N times, to see memory that a single run leaves behind.
+      for (let i = Number(process.env.FUZZ_REPEAT ?? 1); i > 0; i--) t.run(data);
+    } catch (err) {
+      thrown = `${t.expected?.(err) ? "expected" : "CRASH"}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+    }
+    const m = process.memoryUsage();
+    process.stdout.write(`${args[2]}: ${(performance.now() - t0).toFixed(0)} ms, heap ${m.heapUsed >> 20} MB, external ${m.external >> 20} MB, rss ${m.rss >> 20} MB ${thrown}\n`);
     return;
   }
   const unknown = args.filter((a) => !(a in TARGETS));
