@@ -13,6 +13,7 @@
 #   make conformance        fast path vs YARA-X on all of signature-base (slow; needs ../shared)
 #   make fp-check           the bundled signatures find nothing on that clean corpus
 #   make clamav-testfiles   ClamAV's 44 test files: which ones ring3 opens down to clam.exe
+#   make fuzz               fuzz every parser for FUZZ_SECONDS each (test/fuzz/; issue 13)
 #   make typecheck | lint   tsc --noEmit
 #   make clean              remove dist/ and build caches (keeps node_modules, the Windows runtime
 #                           download and the bench corpus; `make distclean` removes those too)
@@ -145,6 +146,19 @@ clamav-testfiles: dist/ring3 test-tools
 # issue 14: N = 1..4 shards of the bench corpus add up to its full scan, each file once.
 shard-check: dist/ring3 .bench/corpus.stamp
 	$(NODE22) scripts/shard-check.mjs .bench/corpus dist/ring3
+# Issue 13: mutation fuzzing of every parser that reads attacker-controlled bytes (test/fuzz/):
+# FUZZ_SECONDS per target (default 10), FUZZ_TARGETS to pick some; findings in .cache/fuzz/findings/.
+# fuzz-seeds rewrites the generated seeds of test/fuzz/corpus/ (found inputs there are kept).
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS ?=
+.PHONY: fuzz fuzz-seeds
+fuzz: $(DEPS)
+	$(NODE22) test/fuzz/build.mjs
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(NODE22) .cache/fuzz/fuzz.cjs $(FUZZ_TARGETS)
+
+fuzz-seeds: $(DEPS)
+	$(NODE22) test/fuzz/build.mjs
+	$(NODE22) .cache/fuzz/fuzz.cjs seeds
 
 typecheck lint: $(DEPS)
 	$(NODE22) node_modules/typescript/bin/tsc --noEmit -p tsconfig.json

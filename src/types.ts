@@ -213,6 +213,8 @@ export interface Summary {
   baselined?: number;
   /** issue 14, with --cache: files whose result came from the cache, not scanned again. */
   cached?: number;
+  /** Issue 13: the signal that stopped the scan before every file was reached (the report covers the files scanned so far). */
+  interrupted?: "SIGINT" | "SIGTERM" | "SIGHUP";
 }
 
 /** A report format: a small sink over the one stream of results (ripgrep's printer habit). */

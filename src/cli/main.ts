@@ -2,7 +2,7 @@
 // `rules compile`, `--version`. Exit codes as ClamAV: 0 clean, 1 detected, 2 incomplete or a fatal error.
 import { Command, CommanderError, Option } from "commander";
 import { formatDiagnostic } from "../engines/yara/yarax";
-import { RuleCompileError } from "../pool/pool";
+import { RuleCompileError, WorkerStartError } from "../pool/pool";
 import { bundledHashes, BUNDLED_VERSION, bundledContentId, bundledYaraRules } from "../signatures/bundled";
 import type { ExitCode } from "../types";
 import { DEFAULT_LIMITS } from "../containers";
@@ -133,8 +133,13 @@ function program(setExit: (c: ExitCode) => void): Command {
 async function main(): Promise<void> {
   // A reader that goes away (`ring3 rules list | head`) must not turn into an "Unhandled 'error'
   // event" crash: the output is cut short, and that is all.
+  // Any other write error (a full disk) is said once, never thrown as a stack trace; a scan's
+  // report sink sees the same error and ends the scan with its own message (exit 2).
+  let stdoutFailed = false;
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code !== "EPIPE") throw err;
+    if (err.code === "EPIPE" || stdoutFailed) return;
+    stdoutFailed = true;
+    if (process.argv[2] !== "scan") process.stderr.write(`ring3: cannot write to standard output: ${err.message}\n`);
   });
   let code: ExitCode = 0;
   try {
@@ -149,13 +154,13 @@ async function main(): Promise<void> {
       process.stderr.write(`ring3: ${err.message}; nothing scanned\n`);
     } else if ((err as NodeJS.ErrnoException).code === "EPIPE") {
       // The reader went away (`ring3 scan ... | head`): the report is cut short, say nothing more.
-    } else if (err instanceof UsageError) {
+    } else if (err instanceof UsageError || err instanceof WorkerStartError) {
       process.stderr.write(`ring3: ${err.message}\n`);
     } else {
       process.stderr.write(`ring3: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     }
   }
-  process.exitCode = code;
+  process.exitCode = stdoutFailed ? 2 : code;
 }
 
 void main();

@@ -10,7 +10,8 @@ import type { ExitCode, RunInfo, ScanResult } from "../types";
 import { getAsset } from "../util/assets";
 import { makeFilters } from "../walk/filters";
 import { walk } from "../walk/walk";
-import { UsageError, type ScanConfig } from "./options";
+import { finishReport, Lifecycle, openReport } from "./lifecycle";
+import { type ScanConfig } from "./options";
 import { Progress } from "./progress";
 import { loadSignatures, shared } from "./signatures";
 import { formatStats } from "./stats";
@@ -62,6 +63,11 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   const started = performance.now();
   const startIso = new Date().toISOString();
+  // Signals and write errors stop the walk and the workers; the report still ends validly
+  // (src/cli/lifecycle.ts). A signal while the rules compile stops the scan before its first file.
+  let stopWorkers: (() => void) | undefined;
+  const life = new Lifecycle(() => stopWorkers?.());
+  life.install();
 
   // Plan: everything that can fail on bad input fails here, before any file is touched.
   const sigs = await loadSignatures(cfg);
@@ -99,24 +105,21 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   // The workers start when the walk finds the first file (an empty folder costs no worker
   // start-up). YARA-X alone compiles its rules in the workers: start them at once then, so that a
   // compile error comes before any report.
+  stopWorkers = () => void pool.close();
   let starting: Promise<void> | undefined;
   const start = () => (starting ??= pool.start()); // throws RuleCompileError with every diagnostic (--engine yara-x)
   if (cfg.engine === "yara-x") await start();
 
-  let out: NodeJS.WritableStream = process.stdout;
-  if (cfg.output !== undefined && cfg.output !== "-") {
-    try {
-      out = fs.createWriteStream(cfg.output, { flags: "w" });
-      await new Promise<void>((resolve, reject) => {
-        (out as fs.WriteStream).once("open", () => resolve()).once("error", reject);
-      });
-    } catch (err) {
-      await pool.close();
-      throw new UsageError(`--output ${cfg.output}: ${(err as Error).message}`);
-    }
-  }
+  // A path that throws past here leaves no temporary file: see openReport.
+  const report = await openReport(cfg.output).catch(async (err: unknown) => {
+    life.remove();
+    await pool.close();
+    throw err;
+  });
+  life.report = report;
+  const out = report.stream;
   const color = cfg.format === "text" && out === process.stdout && process.stdout.isTTY === true && !process.env.NO_COLOR;
-  const sink = createSink(cfg.format, out, { all: cfg.all, color });
+  const sink = createSink(cfg.format, out, { all: cfg.all, color, onError: (error) => life.stop({ kind: "write", error }) });
   const run: RunInfo = {
     tool: { name: "ring3", version: VERSION },
     signatures: sigs.info,
@@ -163,6 +166,7 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   // A file, then the members found inside it (progress counts files only). Suppression applies
   // to each; the file's verdict then counts the members still detected (verdictOfResult).
   const emitFile = (o: FileOutcome) => {
+    if (life.reason !== undefined) return; // an answer that raced the stop: the report no longer takes results
     if (o.members.length === 0) return emit(o.result);
     const members = (suppress ? o.members.map(suppress) : o.members).map(settle);
     let file = suppress ? suppress(o.result) : o.result;
@@ -181,13 +185,6 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
     }
   };
 
-  // Stop cleanly on Ctrl-C: what was scanned is reported, the rest is not called clean.
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-  };
-  process.once("SIGINT", onSigint);
-
   // The walk runs ahead of the workers by a bounded queue: enough for every worker to hold two
   // batches and one more to be ready, never the whole tree in memory.
   const limit = cfg.workers * BATCH * 3;
@@ -205,14 +202,14 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
       if (inFlight === 0 && finished) finished();
     });
     progress?.found();
-    if (inFlight >= limit) await new Promise<void>((resolve) => (room = resolve));
+    if (inFlight >= limit) await Promise.race([new Promise<void>((resolve) => (room = resolve)), life.stopped]);
   };
 
   const filters = makeFilters(cfg.include, cfg.exclude);
   const roots = targets.filter((t) => !(typeof t === "string" && t === "-"));
   if (targets.some((t) => t === "-")) await submit({ path: null, root: "-", follow: false });
   for await (const item of walk(roots, { filters, followSymlinks: cfg.followSymlinks, oneFileSystem: cfg.oneFileSystem })) {
-    if (interrupted) break;
+    if (life.reason !== undefined) break;
     if (item.kind === "result") {
       if (!resultInShard(cfg.shard, item.result)) continue;
       progress?.found();
@@ -224,30 +221,22 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
       if (hit !== undefined && "outcome" in hit) {
         progress?.found();
         emitFile(hit.outcome);
-      } else await submit({ path: item.path, root: item.root, follow: item.follow }, hit?.stamp);
+      } else await submit({ path: item.path, root: item.root, follow: item.follow, ...(item.within ? { within: item.within } : {}) }, hit?.stamp);
     }
   }
   progress?.walkDone(); // issue 14: the total is known now, and with it the ETA
-  if (inFlight > 0) await new Promise<void>((resolve) => (finished = resolve));
+  // Stopped: the workers are gone and the files they held are not results (never called clean).
+  if (inFlight > 0) await Promise.race([new Promise<void>((resolve) => (finished = resolve)), life.stopped]);
   await pool.close();
-  if (!interrupted && cfg.shard === undefined) cache?.prune(roots);
+  if (life.reason === undefined && cfg.shard === undefined) cache?.prune(roots);
   cache?.save(warn);
   if (cfg.stats && cache) process.stderr.write(`ring3 cache: ${cache.counts.hits} file(s) from the cache, ${cache.counts.misses} scanned, ${cache.counts.stored} stored; ${cache.size} entries\n`);
   if (cfg.stats) process.stderr.write(`ring3 rules: ${sigs.programNote}\n` + formatStats(pool.stats, cfg.engine));
-  process.off("SIGINT", onSigint);
   progress?.stop();
 
   const summary = summarizer.summary();
-  if (interrupted) {
-    // Files never reached are not results; the scan as a whole is incomplete.
-    process.stderr.write("ring3: interrupted; the report covers only the files scanned so far\n");
-    if (summary.exitCode === 0) {
-      summary.exitCode = 2;
-      summary.status = "incomplete";
-    }
-  }
   run.scan.end = new Date().toISOString();
-  await sink.end(summary, run);
-  await baseline?.finishUpdate(summary, run, !interrupted);
-  return summary.exitCode;
+  const code = await finishReport(life, report, sink, summary, run);
+  await baseline?.finishUpdate(summary, run, life.reason === undefined);
+  return code;
 }

@@ -112,7 +112,8 @@ export function readRuleInput(p: string): RuleInput {
         return { kind: "compiled", path: p, ...file };
       } catch (err) {
         if (err instanceof CompiledFileError) throw new UsageError(err.message);
-        if (err instanceof ImageError) throw new UsageError(`--rules ${p}: damaged compiled rule program (${err.message})`);
+        // Any other error reading its layout is damage too (issue 13's fuzzer: a RangeError).
+        if (err instanceof ImageError || err instanceof Error) throw new UsageError(`--rules ${p}: damaged compiled rule program (${err.message})`);
         throw err;
       }
     }

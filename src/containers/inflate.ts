@@ -28,6 +28,20 @@ function codecOf(codec: Codec): SyncCodec | undefined {
   }
 }
 
+/**
+ * zlib calls that threw in this thread. Node 22's sync zlib keeps about 16 KB of native memory per
+ * call that fails on damaged data, even after close() and GC (issue 13's fuzzer: 30,000 damaged
+ * gzip streams left 470 MB), so the worker retires itself past a bound (src/pool/worker.ts).
+ */
+let failures = 0;
+export function zlibFailures(): number {
+  return failures;
+}
+/** For readers that call zlib themselves. */
+export function noteZlibFailure(): void {
+  failures++;
+}
+
 /** zlib's maxOutputLength must be a positive safe length below the Buffer limit. */
 const MAX_BUFFER = Math.min(2 ** 31 - 1, (zlib.constants as unknown as { kMaxLength?: number }).kMaxLength ?? 2 ** 31 - 1);
 
@@ -48,6 +62,7 @@ export function decode(codec: Codec, input: Uint8Array, cap: OutputCap, budget: 
     return { data: out };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    failures++;
     if (e.code === "ERR_BUFFER_TOO_LARGE") return firstPart(fn, input, cap, budget, what, declared);
     const corrupt: ContainerProblem = { code: "archive-corrupt", message: `${what}: ${e.message}` };
     if (!/unexpected end/i.test(e.message) || codec === "zstd") return { problem: corrupt };
@@ -56,6 +71,7 @@ export function decode(codec: Codec, input: Uint8Array, cap: OutputCap, budget: 
       const part = fn(input, { maxOutputLength, finishFlush: zlib.constants.Z_SYNC_FLUSH });
       return part.length > 0 && part.length <= cap.limit ? { data: part, problem: corrupt } : { problem: corrupt };
     } catch {
+      failures++;
       return { problem: corrupt };
     }
   }
@@ -85,6 +101,7 @@ function firstPart(fn: SyncCodec, input: Uint8Array, cap: OutputCap, budget: Bud
       if (bomb(out.length, k)) return { problem: ratioProblem };
       return out.length > 0 ? { data: out, problem: over } : { problem: over };
     } catch (err) {
+      failures++;
       if ((err as NodeJS.ErrnoException).code !== "ERR_BUFFER_TOO_LARGE") return { problem: over };
       if (bomb(cap.limit, k)) return { problem: ratioProblem };
     }

@@ -4,7 +4,7 @@
 // "better zip bomb") are recognised and not unpacked at all.
 import * as zlib from "node:zlib";
 import { EMPTY_NAME, capProblem, membersProblem, outputCap, problem, remainingOf, timeProblem } from "./budget";
-import { crc32, decode } from "./inflate";
+import { crc32, decode, noteZlibFailure } from "./inflate";
 import { readWith7z, sevenZipLoaded } from "./sevenzip";
 import type { Budget, ContainerProblem, Member } from "./types";
 
@@ -414,6 +414,7 @@ function* readLocalHeaders(r: Reader, budget: Budget, why: ContainerProblem): It
         data = out.buffer;
         consumed = out.engine.bytesWritten;
       } catch (err) {
+        noteZlibFailure();
         const tooLarge = (err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
         const part = tooLarge ? undefined : partialInflate(r.bytes.subarray(start), budget);
         const trouble = tooLarge ? capProblem(cap, budget, "zip member") : problem("archive-corrupt", "zip: member data damaged or cut short");
@@ -422,7 +423,9 @@ function* readLocalHeaders(r: Reader, budget: Budget, why: ContainerProblem): It
       }
       if (isFile(e)) {
         const within = budget.charge(data.length);
-        const crcOk = crc32(data) === r.u32(start + consumed + (r.sig(start + consumed, 0x08074b50) ? 4 : 0));
+        // The descriptor may be cut off after the data (issue 13's fuzzer: a read past the end threw).
+        const crcAt = start + consumed + (r.sig(start + consumed, 0x08074b50) ? 4 : 0);
+        const crcOk = r.has(crcAt, 4) && crc32(data) === r.u32(crcAt);
         if (!within) yield { name: e.name, data, problem: capProblem({ limit: 0, code: "archive-total-size" }, budget, "zip") };
         else yield crcOk ? { name: e.name, data } : { name: e.name, data, problem: problem("archive-corrupt", "zip: member's CRC-32 does not match") };
         if (!within) return;

@@ -16,6 +16,9 @@ export class RuleCompileError extends Error {
   }
 }
 
+/** No worker could load the rules (a damaged compiled rule file, found by make fuzz): one line, exit 2. */
+export class WorkerStartError extends Error {}
+
 /** A top-level file's result and the results of members inside it (archives), in that order. */
 export interface FileOutcome {
   result: ScanResult;
@@ -63,6 +66,16 @@ export const BATCH = 16;
  * files travel together, so that at the end no worker sits on a queue while another idles.
  */
 const BATCH_MS = 25;
+/**
+ * Each worker's V8 heap limit (MB). Files live in Buffers and WASM memory outside it, so a worker
+ * near it is a runaway (members, matches); it dies alone. RING3_WORKER_HEAP_MB lowers it (tests,
+ * small machines).
+ */
+export const WORKER_HEAP_MB = heapLimit(process.env.RING3_WORKER_HEAP_MB);
+export function heapLimit(env: string | undefined): number {
+  const n = Number(env);
+  return Number.isInteger(n) && n >= 16 && n <= 1024 ? n : 1024;
+}
 /** A file in the batch of a worker that died on another file is retried at most this often. */
 const MAX_REQUEUES = 3;
 
@@ -91,7 +104,8 @@ export class Pool {
     for (let i = 0; i < this.opts.size; i++) this.slots.push(this.spawn());
     await new Promise<void>((resolve) => {
       const check = () => {
-        if (this.startError || this.slots.every((s) => s.ready)) resolve();
+        // Closed while starting (a stop signal): nothing to wait for.
+        if (this.startError || this.closing || this.slots.every((s) => s.ready)) resolve();
         else this.readyWaiters.push(check);
       };
       check();
@@ -121,8 +135,10 @@ export class Pool {
     });
   }
 
+  /** Terminates the workers at once; files not answered by then are never answered. */
   async close(): Promise<void> {
     this.closing = true;
+    this.notifyReady();
     for (const s of this.slots) clearTimeout(s.timer);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
@@ -134,13 +150,15 @@ export class Pool {
       workerData: { ...this.opts.init, control },
       // The JS heap of a worker stays small (bytes live in Buffers and WASM memory); a runaway
       // heap ends that worker, not the scan.
-      resourceLimits: { maxOldGenerationSizeMb: 1024 },
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
       stdout: false,
       stderr: false,
     });
     const slot: Slot = { worker, jobs: [], control: controlViews(control), ready: false };
     worker.on("message", (msg: FromWorker) => this.onMessage(slot, msg));
-    worker.on("error", (err) => this.onDeath(slot, `worker crashed: ${err.message}`));
+    worker.on("error", (err: NodeJS.ErrnoException) =>
+      this.onDeath(slot, err.code === "ERR_WORKER_OUT_OF_MEMORY" ? `worker ran out of memory (JS heap limit ${WORKER_HEAP_MB} MB); worker replaced` : `worker crashed: ${err.message}`),
+    );
     worker.on("exit", (code) => this.onDeath(slot, `worker exited with code ${code}`));
     return slot;
   }
@@ -163,7 +181,8 @@ export class Pool {
         this.notifyReady();
         break;
       case "crash":
-        this.startError ??= new Error(`worker failed to start: ${msg.message}`);
+        // The first line: the stack of a worker's load says nothing to a user.
+        this.startError ??= new WorkerStartError(`a worker could not load the rules (a damaged compiled rule file?): ${msg.message.split("\n")[0]}`);
         this.notifyReady();
         break;
       case "trap": {
@@ -272,6 +291,7 @@ export class Pool {
   }
 
   private dispatch(): void {
+    if (this.closing) return;
     const size = Math.max(1, Math.min(this.batch, Math.floor(BATCH_MS / Math.max(this.fileMs, 0.01))));
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;

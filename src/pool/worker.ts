@@ -4,6 +4,7 @@
 // hang is pinned on that file while the rest of the batch goes to another worker.
 import { parentPort, workerData } from "node:worker_threads";
 import { prepareSevenZip, sevenZipReady } from "../containers";
+import { zlibFailures } from "../containers/inflate";
 import { HashDb } from "../engines/hash/db";
 import { createEngine, emptyStats, subtractStats, type EngineStats, type YaraEngine } from "../engines/yara/engine";
 import { engineWorn } from "../engines/yara/yarax";
@@ -49,17 +50,26 @@ async function setup(): Promise<void> {
 }
 
 /**
- * Test-only failpoints (RING3_FAILPOINT=crash:NAME, hang:NAME or trap:NAME): make this worker die, spin or act as if YARA-X trapped on
- * a file whose path ends with NAME, so the end-to-end tests can prove that a crashed or hung
- * worker becomes an `error` result and the scan goes on. Unset, they cost one comparison.
+ * Test-only failpoints (RING3_FAILPOINT=crash:NAME, hang:NAME, trap:NAME or pause:NAME): make this
+ * worker die, spin or act as if YARA-X trapped on a file whose path ends with NAME, so the
+ * end-to-end tests can prove that a crashed or hung worker becomes an `error` result and the scan
+ * goes on; `pause` says "ring3 failpoint: pause before open: PATH" on standard error and waits 2 s
+ * before opening that file, so the race tests can swap it between the walk and the open. Unset,
+ * they cost one comparison; set, they only delay or end a scan (no other effect is reachable).
  */
-const FAILPOINT = /^(crash|hang|trap):(.+)$/.exec(process.env.RING3_FAILPOINT ?? "");
+const FAILPOINT = /^(crash|hang|trap|pause):(.+)$/.exec(process.env.RING3_FAILPOINT ?? "");
+const PAUSE_MS = 2000;
 function failpoint(task: TaskMessage["task"]): void {
   if (!FAILPOINT || task.path === null) return;
   const p = displayPath(Buffer.from(task.path.buffer, task.path.byteOffset, task.path.byteLength)).path;
   if (!p.endsWith(FAILPOINT[2])) return;
   if (FAILPOINT[1] === "crash") process.exit(70);
   if (FAILPOINT[1] === "trap") throw new EngineTrap("unreachable (failpoint)");
+  if (FAILPOINT[1] === "pause") {
+    process.stderr.write(`ring3 failpoint: pause before open: ${p}\n`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, PAUSE_MS);
+    return;
+  }
   for (;;); // hang: only the pool's timeout ends this
 }
 
@@ -110,8 +120,9 @@ async function drain(): Promise<void> {
         return;
       }
       answers.push(answer);
-      // Retire before YARA-X's leak makes it trap: the pool replaces a worn worker.
-      if (engineWorn()) {
+      // Retire before YARA-X's leak makes it trap, or before zlib's leak on damaged streams adds
+      // up (ZLIB_RETIRE): the pool replaces a worn worker.
+      if (engineWorn() || zlibFailures() >= ZLIB_RETIRE) {
         flush(answers, true);
         stopped = true;
         return;
@@ -133,6 +144,9 @@ async function drain(): Promise<void> {
     draining = false;
   }
 }
+
+/** Failed zlib calls after which a worker retires: about 64 MB of native memory left by Node's zlib. */
+const ZLIB_RETIRE = 4096;
 
 /** A file this large takes long enough that the files queued behind it are better scanned elsewhere. */
 const LARGE = 1 << 20;

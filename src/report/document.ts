@@ -92,6 +92,7 @@ export function summaryDocument(s: Summary): Record<string, unknown> {
     // issue 14: only when --baseline / --cache was given
     ...(s.baselined !== undefined ? { baselined: s.baselined } : {}),
     ...(s.cached !== undefined ? { cached: s.cached } : {}),
+    ...(s.interrupted !== undefined ? { interrupted: s.interrupted } : {}),
   };
 }
 

@@ -11,12 +11,21 @@ export class Output {
   constructor(
     private readonly out: NodeJS.WritableStream,
     private readonly close: boolean,
+    /** Told of the first write error at once, so a scan whose report cannot be written stops early. */
+    private readonly onError?: (e: Error) => void,
   ) {
     // Without a listener an EPIPE (the reader went away) would crash the process; the error
     // is kept and surfaces from finish() instead.
     out.on("error", (e: Error) => {
-      this.failure ??= e;
+      if (this.failure !== undefined) return;
+      this.failure = e;
+      this.onError?.(e);
     });
+  }
+
+  /** The first write error, if any. */
+  get error(): Error | undefined {
+    return this.failure;
   }
 
   write(text: string): void {

@@ -261,7 +261,7 @@ export function buildLog(input: LogInput): Record<string, unknown> {
         invocations: [
           {
             // SARIF: false when the run did not do all it should; a file left unscanned counts.
-            executionSuccessful: summary.incomplete === 0,
+            executionSuccessful: summary.incomplete === 0 && summary.interrupted === undefined,
             exitCode: summary.exitCode,
             exitCodeDescription: summary.status,
             startTimeUtc: run.scan.start,
@@ -289,6 +289,7 @@ export function buildLog(input: LogInput): Record<string, unknown> {
             reasons: { ...summary.reasons },
             exitCode: summary.exitCode,
             status: summary.status,
+            ...(summary.interrupted !== undefined ? { interrupted: summary.interrupted } : {}),
             resultsOmitted: omitted,
             // issue 14: only with --baseline / --cache
             ...(summary.baselined !== undefined ? { baselined: summary.baselined } : {}),

@@ -17,6 +17,8 @@ export interface SinkOptions {
   color: boolean;
   /** End the stream in end(). Default: yes, unless it is process.stdout or process.stderr. */
   close?: boolean;
+  /** Called once, at the first write error (disk full, EPIPE); end() then rejects with it. */
+  onError?: (e: Error) => void;
 }
 
 export interface ReportSink extends Sink {
@@ -32,7 +34,7 @@ export function createSink(
   out: NodeJS.WritableStream,
   opts: SinkOptions,
 ): ReportSink {
-  const output = new Output(out, opts.close ?? shouldClose(out));
+  const output = new Output(out, opts.close ?? shouldClose(out), opts.onError);
   switch (format) {
     case "text":
       return textSink(output, opts);

@@ -156,6 +156,7 @@ export function summaryBlock(s: Summary, paint: Paint): string {
   }
   row("Data scanned", `${humanBytes(s.bytesScanned)} (${s.bytesScanned} bytes)`);
   row("Time", `${(s.durationMs / 1000).toFixed(2)} s`);
+  if (s.interrupted !== undefined) row("Interrupted", `by ${s.interrupted}: only the files scanned before it are reported`);
   row("Outcome", outcome(s, paint));
   return lines.join("\n") + "\n";
 }

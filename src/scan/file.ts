@@ -23,6 +23,12 @@ export interface FileInput {
   path: Uint8Array | null;
   root: string;
   follow: boolean;
+  /**
+   * The real path of the scan root folder (links not followed). On Linux the opened file must
+   * resolve below it: a folder on the path swapped for a symbolic link after the walk (O_NOFOLLOW
+   * guards only the last name) would otherwise let the scan read a file outside the scan.
+   */
+  within?: Uint8Array;
 }
 
 export const CHUNK = 1 << 20;
@@ -37,6 +43,24 @@ const { O_RDONLY, O_NOFOLLOW = 0, O_NONBLOCK = 0 } = fs.constants;
 const NONE: AlgorithmSet = { md5: false, sha1: false, sha256: false };
 const ALL: AlgorithmSet = { md5: true, sha1: true, sha256: true };
 const napSlot = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Where an open file really is, when that is not below `within` (Linux: /proc/self/fd names the
+ * file the descriptor holds; elsewhere, and when /proc is not mounted, no check is made).
+ */
+function outsideOf(fd: number, within: Uint8Array): string | undefined {
+  if (process.platform !== "linux") return undefined;
+  let real: Buffer;
+  try {
+    real = fs.readlinkSync(`/proc/self/fd/${fd}`, { encoding: "buffer" });
+  } catch {
+    return undefined;
+  }
+  const base = Buffer.from(within.buffer, within.byteOffset, within.byteLength);
+  const prefix = base.length > 0 && base[base.length - 1] === 0x2f ? base : Buffer.concat([base, Buffer.from("/")]);
+  if (real.subarray(0, prefix.length).equals(prefix)) return undefined;
+  return displayPath(real).path;
+}
 
 export class FileStage {
   /** One buffer, grown to the largest file seen (bounded by --max-filesize + 1). */
@@ -77,6 +101,10 @@ export class FileStage {
         // The walk saw a regular file; it may have been replaced since. Opening with O_NONBLOCK
         // made that safe, and nothing but a regular file is read.
         if (!st.isFile()) return unread({ code: "not-regular", message: describeType(st) });
+        if (input.within !== undefined && !input.follow) {
+          const outside = outsideOf(fd, input.within);
+          if (outside !== undefined) return unread({ code: "vanished", message: `replaced after listing: its path now leads out of the scan (to ${outside}); not read` });
+        }
         uid = st.uid;
         statSize = st.size;
         opened?.(statSize);

@@ -19,7 +19,7 @@ export interface WalkOptions {
 }
 
 export type WalkItem =
-  | { kind: "file"; path: Buffer; root: string; follow: boolean }
+  | { kind: "file"; path: Buffer; root: string; follow: boolean; within?: Buffer }
   | { kind: "result"; result: ScanResult };
 
 /** Reached by descent (never when named as a root): kernel views, not files on disk. */
@@ -60,6 +60,9 @@ async function* walkRoot(rootBytes: Buffer, opts: WalkOptions): AsyncGenerator<W
     return;
   }
   const visited = new Set<string>([`${st.dev}:${st.ino}`]);
+  // Where the root really is: a file opened below it must still be there (src/scan/file.ts).
+  // (Copied into a buffer of its own: a pooled slice would send its whole pool with every task.)
+  const within = await fs.promises.realpath(rootBytes, { encoding: "buffer" }).then((b) => Buffer.from(new Uint8Array(b).buffer), () => undefined);
   const rootDev = st.dev;
   // Depth-first with an explicit stack: deep trees cannot overflow the call stack.
   const stack: { dir: Buffer; rel: string }[] = [{ dir: rootBytes, rel: "" }];
@@ -149,7 +152,7 @@ async function* walkRoot(rootBytes: Buffer, opts: WalkOptions): AsyncGenerator<W
         }
         subdirs.push({ dir: full, rel: childRel });
       } else if (isFile) {
-        if (opts.filters.file(childRel)) yield { kind: "file", path: full, root, follow: opts.followSymlinks };
+        if (opts.filters.file(childRel)) yield { kind: "file", path: full, root, follow: opts.followSymlinks, ...(within ? { within } : {}) };
       } else if (opts.filters.file(childRel)) {
         yield { kind: "result", result: skipped(full, root, "not-regular", direntType(ent)) };
       }
