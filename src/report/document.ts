@@ -67,6 +67,10 @@ export function findingDocument(f: Finding): Record<string, unknown> {
   if (f.stringsTruncated !== undefined) doc.stringsTruncated = f.stringsTruncated;
   if (f.action !== undefined) doc.action = f.action;
   if (f.hash !== undefined) doc.hash = { algorithm: f.hash.algorithm, value: f.hash.value };
+  // issue 10: attribution
+  if (f.pack !== undefined) doc.pack = f.pack;
+  if (f.author !== undefined) doc.author = f.author;
+  if (f.license !== undefined) doc.license = f.license;
   return doc;
 }
 

@@ -5,6 +5,7 @@
 import { initSync, Compiler, type Rules, type Scanner } from "@virustotal/yara-x";
 import type { Finding, Severity, StringMatch } from "../../types";
 import { MAX_STRING_MATCHES, SEVERITIES } from "../../types";
+import { attribute } from "../../signatures/attribution";
 
 export interface RuleSource {
   /** File path (or "bundled/<name>") for diagnostics. */
@@ -190,7 +191,7 @@ export function toFinding(m: YaraXMatch): Finding {
   };
   if (truncated) f.stringsTruncated = true;
   if (meta.has("action")) f.action = String(meta.get("action"));
-  return f;
+  return attribute(f, meta.get("author")); // issue 10: pack, author, licence
 }
 
 /**
