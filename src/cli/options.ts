@@ -36,6 +36,9 @@ export interface ScanConfig {
   engine: "auto" | "yara-x";
   /** --stats: engine counters on standard error at the end. */
   stats: boolean;
+  /** Issue 10: --pack (only these bundled packs) and --no-pack (leave these out). */
+  packs: string[];
+  noPacks: string[];
 }
 
 const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
@@ -105,6 +108,8 @@ export function toConfig(paths: string[], o: Record<string, any>): ScanConfig {
   if (o.pathsFrom !== undefined && paths.length > 0) throw new UsageError("give paths either as arguments or with --paths-from, not both");
   if (paths.filter((p) => p === "-").length > 1) throw new UsageError("'-' (standard input) can be given only once");
   if (o.pathsFrom === "-" && paths.includes("-")) throw new UsageError("standard input cannot be both --paths-from - and a '-' path");
+  // issue 10
+  if (o.bundled === false && ((o.pack ?? []).length > 0 || (o.noPack ?? []).length > 0)) throw new UsageError("--pack and --no-pack choose among the bundled signatures: not with --no-bundled");
   if (!o.bundled && (o.rules ?? []).length === 0 && (o.hashes ?? []).length === 0) {
     throw new UsageError("--no-bundled leaves no signatures: add --rules or --hashes");
   }
@@ -132,9 +137,13 @@ export function toConfig(paths: string[], o: Record<string, any>): ScanConfig {
     progress: o.progress === false ? "never" : "auto",
     engine,
     stats: Boolean(o.stats),
+    // issue 10
+    packs: o.pack ?? [],
+    noPacks: o.noPack ?? [],
   });
 }
 
 export function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
+
