@@ -15,6 +15,7 @@ import { VERSION } from "./version";
 import type { SignatureInfo } from "../types";
 import { UsageError } from "./options";
 import { chosenPacks } from "./packs"; // issue 10
+import { CORE_PACK } from "../signatures/attribution"; // issue 10
 
 export interface LoadedSignatures {
   /** Sources for YARA-X alone (--engine yara-x without the bundled set or compiled files); else empty. */
@@ -219,8 +220,11 @@ export function shared(bytes: Uint8Array): Uint8Array {
 export async function loadSignatures(opts: { bundled: boolean; packs?: string[]; noPacks?: string[]; rules: string[]; hashes: string[]; defines: Record<string, string>; engine?: "auto" | "yara-x" }): Promise<LoadedSignatures> {
   const lists: HashListInput[] = [];
   const sources: string[] = [];
-  // issue 10: the bundled packs chosen by --pack/--no-pack
-  const packs = opts.bundled ? chosenPacks(opts.packs ?? [], opts.noPacks ?? []) : [];
+  // issue 10: the bundled packs chosen by --pack/--no-pack. YARA-X compiles rule text in every
+  // worker (minutes for the 7,300 rules of every pack), so --engine yara-x takes the core set
+  // unless --pack names others.
+  const named = opts.packs ?? [];
+  const packs = opts.bundled ? chosenPacks(opts.engine === "yara-x" && named.length === 0 ? [CORE_PACK] : named, opts.noPacks ?? []) : [];
   if (opts.bundled) {
     sources.push("bundled");
     for (const f of bundledHashes(packs)) lists.push({ name: f.name, text: f.text });

@@ -124,6 +124,13 @@ describe("--pack and --no-pack", () => {
     expect(two.yaraRules).toBe(count("ring3").yaraRules + count("signature-base").yaraRules);
   });
 
+  it("--engine yara-x takes the core set unless --pack names packs (YARA-X compiles rule text in every worker)", () => {
+    const packs = json(ring3(["rules", "list", "--json"])).packs;
+    const x = rulesOf(["--engine", "yara-x"]);
+    expect(x.yaraRules).toBe(packs.find((p: Json) => p.name === "ring3").yaraRules);
+    expect(x.rules).not.toContain(RULE);
+  });
+
   it("an unknown pack, or no pack left, is a usage error (exit 2) naming the packs", () => {
     const r = ring3(["scan", "--pack", "nosuch", sample]);
     expect(r.code).toBe(2);
