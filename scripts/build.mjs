@@ -133,8 +133,8 @@ export async function bundle({ root = ROOT, outDir = path.join(root, "dist"), ma
 }
 
 /**
- * The bundled YARA rules as a compiled rule file, brotli-compressed (the `bundled.rules` asset):
- * compiled here by ring3's own compiler (src/signatures/bundled.ts compileBundled, bundled and
+ * The bundled YARA rules, one compiled rule file per pack, brotli-compressed (the `bundled.rules`
+ * asset): compiled here by ring3's own compiler (src/signatures/bundled.ts compileBundled, bundled and
  * run in this process), so that the executables carry no rule text in clear.
  */
 async function compiledSignatures(root, esbuild, options) {
@@ -142,8 +142,21 @@ async function compiledSignatures(root, esbuild, options) {
   const module = { exports: {} };
   const dirname = path.join(root, "src/signatures");
   new Function("module", "exports", "require", "__dirname", out.outputFiles[0].text)(module, module.exports, createRequire(path.join(dirname, "bundled.ts")), dirname);
-  const { compileBundled, BUNDLED_YARA_FILES } = module.exports;
-  return { bytes: compileBundled(path.join(root, "signatures")), inputs: BUNDLED_YARA_FILES.map((f) => path.join(root, "signatures/yara", f)) };
+  const { compileBundled } = module.exports;
+  // Every file under signatures/ (the core set and the packs, with their exclusion lists) goes in.
+  const inputs = fs.readdirSync(path.join(root, "signatures"), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
+  // Compiling every pack takes about a minute: reused while the compiler's bundle and the
+  // signature files are byte for byte the same.
+  const key = createHash("sha256").update(out.outputFiles[0].contents);
+  for (const f of inputs) key.update(path.relative(root, f)).update("\0").update(fs.readFileSync(f)).update("\0");
+  const digest = key.digest("hex");
+  const cacheFile = path.join(root, ".cache/build/bundled.rules");
+  const keyFile = `${cacheFile}.key`;
+  if (fs.existsSync(cacheFile) && fs.existsSync(keyFile) && fs.readFileSync(keyFile, "utf8") === digest) return { bytes: fs.readFileSync(cacheFile), inputs };
+  const bytes = compileBundled(path.join(root, "signatures"));
+  writeIfChanged(cacheFile, bytes);
+  fs.writeFileSync(keyFile, digest);
+  return { bytes, inputs };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,6 +33,12 @@ export interface Finding {
   hash?: { algorithm: "md5" | "sha1" | "sha256"; value: string };
   /** issue 14: already in the --baseline report (same rule id, same SHA-256): known, not new. */
   baselined?: true;
+  /** Issue 10: the signature pack the rule comes from ("ring3", "signature-base", ...). */
+  pack?: string;
+  /** Issue 10: the rule's author (its `author` metadata); DRL 1.1 asks that matches name it. */
+  author?: string;
+  /** Issue 10: the pack's licence (SPDX id). */
+  license?: string;
 }
 
 export const MAX_STRING_MATCHES = 10;

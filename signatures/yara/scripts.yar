@@ -191,3 +191,60 @@ rule Ring3_Script_Pipe_To_Shell_From_IP : downloader linux
         filesize < 1MB and $pipe and
         not (extension matches /^\.(md|markdown|rst|adoc|html?)$/)
 }
+
+rule Ring3_Script_PowerShell_Download_Execute : powershell downloader
+{
+    meta:
+        id = "ring3.script.powershell_download_execute"
+        description = "PowerShell that runs what it downloads (IEX of DownloadString or Invoke-WebRequest/Invoke-RestMethod) from a URL held in a variable, or with the method or class name split to evade signatures"
+        category = "downloader"
+        severity = "high"
+        reference = "https://attack.mitre.org/techniques/T1059/001/"
+        reference2 = "https://attack.mitre.org/techniques/T1027/"
+        reference3 = "https://www.mandiant.com/resources/blog/revoke-obfuscation-powershell"
+        date = "2026-12-03"
+        action = "Find what started this script (scheduled task, shortcut, macro, service), recover the URL the variable held, block it, and examine the host for the payload it fetched."
+
+    strings:
+        // IEX ((New-Object Net.WebClient).DownloadString($u)): the URL in a variable, as droppers
+        // build it; installers (Chocolatey, Scoop) give a literal https URL.
+        $iex_var = /(IEX|Invoke-Expression)\s*\(?\s*\(\s*New-Object\s+(System\.)?Net\.WebClient\s*\)\s*\.\s*Download(String|Data)\s*\(\s*\$[A-Za-z_][\w:]{0,40}\s*\)/ nocase
+        $var_iex = /\(\s*New-Object\s+(System\.)?Net\.WebClient\s*\)\s*\.\s*DownloadString\s*\(\s*\$[A-Za-z_][\w:]{0,40}\s*\)\s*\|\s*(IEX|Invoke-Expression)\b/ nocase
+        $iwr_var = /\b(iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\s+(-Uri\s+)?\$[A-Za-z_][\w:]{0,40}[^|\r\n]{0,120}\|\s*(IEX|Invoke-Expression)\b/ nocase
+        $iex_iwr = /\b(IEX|Invoke-Expression)\s*\(\s*\(?\s*(iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\s+(-Uri\s+)?\$[A-Za-z_][\w:]{0,40}/ nocase
+        // 'Down'+'loadString', "Net.Web"+"Client": names split so that no signature sees them whole.
+        $split_method = /['"](Do|Dow|Down|Downl|Downlo|Downloa|Download)['"]\s*\+\s*['"][a-z]{0,7}(String|Data)['"]/ nocase
+        $split_class = /New-Object\s+\(?\s*['"](System\.)?Net\.(W|We|Web|WebC|WebCl|WebCli|WebClie|WebClien)['"]\s*\+\s*['"]/ nocase
+        $iex = /(\bIEX\b|Invoke-Expression|\(\s*['"]i['"]\s*\+\s*['"]ex['"]\s*\)|\(\s*['"]ie['"]\s*\+\s*['"]x['"]\s*\))/ nocase
+
+    condition:
+        filesize < 1MB and
+        ($iex_var or $var_iex or $iwr_var or $iex_iwr or (($split_method or $split_class) and $iex)) and
+        not (extension matches /^\.(md|markdown|rst|adoc|html?)$/)
+}
+
+rule Ring3_Script_AMSI_Bypass : powershell evasion
+{
+    meta:
+        id = "ring3.script.amsi_bypass"
+        description = "PowerShell that switches off the Antimalware Scan Interface (sets AmsiUtils.amsiInitFailed, whole or with the names split)"
+        category = "launcher"
+        severity = "high"
+        reference = "https://attack.mitre.org/techniques/T1562/001/"
+        reference2 = "https://www.mdsec.co.uk/2018/06/exploring-powershell-amsi-and-logging-evasion/"
+        date = "2026-12-03"
+        action = "Treat what the script runs after the bypass as hostile: find what started it, and examine the host for the payload it loaded."
+
+    strings:
+        // Matt Graeber's one-liner: [Ref].Assembly.GetType('System.Management.Automation.AmsiUtils').GetField('amsiInitFailed','NonPublic,Static').SetValue($null,$true)
+        $whole = /AmsiUtils['"]\s*\)\s*\.\s*GetField\s*\(\s*['"]amsiInitFailed['"]/ nocase
+        $split_utils = /['"](A|Am|Ams|Amsi|AmsiU|AmsiUt|AmsiUti|AmsiUtil)['"]\s*\+\s*['"][a-z]{0,7}s['"]/ nocase
+        $split_failed = /['"](a|am|ams|amsi|amsiI|amsiIn|amsiIni|amsiInit|amsiInitF|amsiInitFa|amsiInitFai|amsiInitFail|amsiInitFaile)['"]\s*\+\s*['"][a-z]{0,12}d['"]/ nocase
+        $getfield = /\.\s*GetField\s*\(/ nocase
+        $setvalue = /\.\s*SetValue\s*\(\s*\$null\s*,\s*\$true\s*\)/ nocase
+
+    condition:
+        filesize < 1MB and uint16(0) != 0x5A4D and
+        ($whole or ($split_utils and $split_failed and $getfield and $setvalue)) and
+        not (extension matches /^\.(md|markdown|rst|adoc|html?)$/)
+}

@@ -240,3 +240,38 @@ rule Ring3_Tool_WannaCry_Ransomware : ransomware windows
     condition:
         uint16(0) == 0x5A4D and filesize < 10MB and ($password or $killswitch) and 2 of ($c*)
 }
+
+rule Ring3_Tool_Mimikatz_Commands : credential_dumper
+{
+    meta:
+        id = "ring3.tool.mimikatz_commands"
+        description = "Mimikatz command lines: two or more of its credential-dumping module::command pairs (sekurlsa::logonpasswords, lsadump::sam, ...), as in a script or a saved session"
+        category = "credential-dumper"
+        severity = "high"
+        reference = "https://github.com/gentilkiwi/mimikatz/wiki"
+        reference2 = "https://attack.mitre.org/software/S0002/"
+        date = "2026-12-03"
+        action = "Treat the host as compromised: isolate it, reset the passwords of accounts that logged on to it, and find who ran these commands."
+
+    strings:
+        $c1 = "sekurlsa::logonpasswords" nocase ascii wide
+        $c2 = "sekurlsa::wdigest" nocase ascii wide
+        $c3 = "sekurlsa::tickets" nocase ascii wide
+        $c4 = "sekurlsa::pth" nocase ascii wide
+        $c5 = "sekurlsa::ekeys" nocase ascii wide
+        $c6 = "lsadump::sam" nocase ascii wide
+        $c7 = "lsadump::secrets" nocase ascii wide
+        $c8 = "lsadump::lsa" nocase ascii wide
+        $c9 = "lsadump::dcsync" nocase ascii wide
+        $c10 = "lsadump::cache" nocase ascii wide
+        $c11 = "kerberos::golden" nocase ascii wide
+        $c12 = "kerberos::ptt" nocase ascii wide
+        $c13 = "misc::skeleton" nocase ascii wide
+        $c14 = "token::elevate" nocase ascii wide
+        $c15 = "privilege::debug" nocase ascii wide
+        $c16 = "vault::cred" nocase ascii wide
+
+    condition:
+        filesize < 5MB and 2 of ($c*) and
+        not (extension matches /^\.(md|markdown|rst|adoc|html?|ya?ml|json)$/)
+}

@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { formatDiagnostic } from "../engines/yara/yarax";
 import { RuleCompileError, WorkerStartError } from "../pool/pool";
-import { bundledHashes, BUNDLED_VERSION, bundledContentId, bundledYaraRules } from "../signatures/bundled";
+import { bundledHashCount, BUNDLED_VERSION, bundledContentId, bundledYaraRules } from "../signatures/bundled";
 import type { ExitCode } from "../types";
 import { DEFAULT_LIMITS } from "../containers";
 import { inSea } from "../util/assets";
@@ -14,11 +14,11 @@ import { CONFIG_FILE, configHook } from "./config";
 import { mergeReports, type MergeOptions } from "./report";
 import { runScan } from "./scan";
 import { VERSION } from "./version";
-import { readHashList } from "../engines/hash/lists";
+import { listOption } from "./packs"; // issue 10
 
 function versionText(): string {
   const rules = bundledYaraRules();
-  const hashes = bundledHashes().reduce((n, f) => n + readHashList(f).length, 0);
+  const hashes = bundledHashCount(); // issue 10: counted at build time
   return [
     `ring3 ${VERSION}`,
     `signatures ${BUNDLED_VERSION} (content ${bundledContentId()}): ${rules} YARA rule(s), ${hashes} hash signature(s)`,
@@ -51,6 +51,9 @@ function program(setExit: (c: ExitCode) => void): Command {
     .option("--all", "also report clean files (json, ndjson, sarif: with their SHA-256)")
     .option("--rules <path>", "YARA rules: a .yar/.yara file, a folder of them, or a compiled rule file from `ring3 rules compile` (repeatable; all are merged into one program)", collect, [])
     .option("--no-bundled", "do not use the bundled signatures")
+    // issue 10: bundled pack selection
+    .option("--pack <name>", "use only these bundled packs (repeatable; `ring3 rules list` names them; default: the packs on by default)", collect, [])
+    .addOption(listOption("--no-pack <name>", "noPack", "leave this bundled pack out (repeatable)"))
     .option("--hashes <file>", "hash list: ClamAV .hdb/.hsb or HASH;name lines (repeatable)", collect, [])
     .option("-d, --define <name=value>", "set a YARA external variable (repeatable)", parseDefine, {})
     .option("--include <glob>", "scan only files matching GLOB (repeatable; no slash: matches the base name)", collect, [])

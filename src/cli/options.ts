@@ -46,6 +46,9 @@ export interface ScanConfig {
   updateBaseline: boolean;
   /** --cache FILE: complete results kept between runs (src/cache). */
   cache?: string;
+  /** Issue 10: --pack (only these bundled packs) and --no-pack (leave these out). */
+  packs: string[];
+  noPacks: string[];
 }
 
 const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
@@ -118,6 +121,8 @@ export function toConfig(paths: string[], o: Record<string, any>): ScanConfig {
   // issue 14: standard input has no path to hash, and each job of a sharded scan reads its own.
   if (o.shard !== undefined && paths.includes("-")) throw new UsageError("--shard cannot split standard input ('-'): scan it in a job without --shard");
   if (o.updateBaseline && o.baseline === undefined) throw new UsageError("--update-baseline needs --baseline FILE (the file it writes)");
+  // issue 10
+  if (o.bundled === false && ((o.pack ?? []).length > 0 || (o.noPack ?? []).length > 0)) throw new UsageError("--pack and --no-pack choose among the bundled signatures: not with --no-bundled");
   if (!o.bundled && (o.rules ?? []).length === 0 && (o.hashes ?? []).length === 0) {
     throw new UsageError("--no-bundled leaves no signatures: add --rules or --hashes");
   }
@@ -150,9 +155,13 @@ export function toConfig(paths: string[], o: Record<string, any>): ScanConfig {
     baseline: o.baseline,
     updateBaseline: Boolean(o.updateBaseline),
     cache: o.cache,
+    // issue 10
+    packs: o.pack ?? [],
+    noPacks: o.noPack ?? [],
   });
 }
 
 export function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
+

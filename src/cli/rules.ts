@@ -8,7 +8,8 @@ import { compile, formatDiagnostic, initYaraX } from "../engines/yara/yarax";
 import { sourcesDigest, writeCompiled } from "../engines/yara/compiled";
 import { imageRules, imageSummary } from "../engines/yara/image";
 import { RuleCompileError } from "../pool/pool";
-import { bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
+import { bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId, bundledPacks } from "../signatures/bundled";
+import { packTable } from "./packs"; // issue 10
 import type { ExitCode } from "../types";
 import { getAsset } from "../util/assets";
 import { UsageError } from "./options";
@@ -59,19 +60,24 @@ export function imageRows(image: Uint8Array): RuleRow[] {
 }
 
 export function listBundled(json: boolean): ExitCode {
-  const rows: RuleRow[] = imageRows(bundledCompiled().image);
-  for (const f of bundledHashes()) {
+  // issue 10: every pack, on by default or not, with its table first
+  const packs = bundledPacks();
+  const all = packs.map((p) => p.name);
+  const rows: RuleRow[] = imageRows(bundledCompiled(all).image);
+  for (const f of bundledHashes(all)) {
     for (const sig of readHashList(f)) {
       rows.push({ id: `hash:${sig.name}`, engine: "hash", rule: sig.name, severity: "high", category: "hash", description: `${sig.algorithm.toUpperCase()} ${sig.digest}`, source: f.name });
     }
   }
   if (json) {
-    process.stdout.write(JSON.stringify({ version: BUNDLED_VERSION, contentId: bundledContentId(), rules: rows }, null, 2) + "\n");
+    const packRows = packs.map(({ hashes: _h, ...p }) => p);
+    process.stdout.write(JSON.stringify({ version: BUNDLED_VERSION, contentId: bundledContentId(), packs: packRows, rules: rows }, null, 2) + "\n");
     return 0;
   }
   const w = (k: keyof RuleRow) => Math.max(k.length, ...rows.map((r) => r[k].length));
   const [wi, ws] = [w("id"), w("severity")];
-  process.stdout.write(`signatures ${BUNDLED_VERSION} (content ${bundledContentId()}): ${rows.length} signatures\n`);
+  process.stdout.write(`signatures ${BUNDLED_VERSION} (content ${bundledContentId()}): ${rows.length} signatures in ${packs.length} packs\n\n`);
+  process.stdout.write(packTable(packs) + "\n");
   process.stdout.write(`${"ID".padEnd(wi)}  ${"SEVERITY".padEnd(ws)}  DESCRIPTION\n`);
   for (const r of rows) process.stdout.write(`${r.id.padEnd(wi)}  ${r.severity.padEnd(ws)}  ${r.description}\n`);
   return 0;

@@ -16,6 +16,8 @@ import { getAsset } from "../util/assets";
 import { VERSION } from "./version";
 import type { SignatureInfo } from "../types";
 import { UsageError } from "./options";
+import { chosenPacks } from "./packs"; // issue 10
+import { CORE_PACK } from "../signatures/attribution"; // issue 10
 
 export interface LoadedSignatures {
   /** Sources for YARA-X alone (--engine yara-x without the bundled set or compiled files); else empty. */
@@ -147,6 +149,8 @@ function readAligned(p: string): Uint8Array {
  */
 export async function compileRuleSet(inputs: {
   bundled: boolean;
+  /** Issue 10: the bundled packs to use (default: those on by default). */
+  packs?: readonly string[];
   rules: RuleInput[];
   defines: Record<string, ExternalValue>;
   /** Compile sources in a thread of their own, whose memory is freed when it ends (a scan). */
@@ -155,7 +159,7 @@ export async function compileRuleSet(inputs: {
   const images: Uint8Array[] = [];
   let pendingAt = -1;
   const sources: RuleSource[] = [];
-  if (inputs.bundled) images.push(bundledCompiled().image);
+  if (inputs.bundled) images.push(bundledCompiled(inputs.packs).image);
   for (const r of inputs.rules) {
     if (r.kind === "compiled") {
       checkDefines(r.path, imageSummary(r.image).defines, inputs.defines);
@@ -217,12 +221,17 @@ export function shared(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-export async function loadSignatures(opts: { bundled: boolean; rules: string[]; hashes: string[]; defines: Record<string, string>; engine?: "auto" | "yara-x" }): Promise<LoadedSignatures> {
+export async function loadSignatures(opts: { bundled: boolean; packs?: string[]; noPacks?: string[]; rules: string[]; hashes: string[]; defines: Record<string, string>; engine?: "auto" | "yara-x" }): Promise<LoadedSignatures> {
   const lists: HashListInput[] = [];
   const sources: string[] = [];
+  // issue 10: the bundled packs chosen by --pack/--no-pack. YARA-X compiles rule text in every
+  // worker (minutes for the 7,300 rules of every pack), so --engine yara-x takes the core set
+  // unless --pack names others.
+  const named = opts.packs ?? [];
+  const packs = opts.bundled ? chosenPacks(opts.engine === "yara-x" && named.length === 0 ? [CORE_PACK] : named, opts.noPacks ?? []) : [];
   if (opts.bundled) {
     sources.push("bundled");
-    for (const f of bundledHashes()) lists.push({ name: f.name, text: f.text });
+    for (const f of bundledHashes(packs)) lists.push({ name: f.name, text: f.text });
   }
   const t0 = performance.now();
   const inputs: RuleInput[] = [];
@@ -242,12 +251,12 @@ export async function loadSignatures(opts: { bundled: boolean; rules: string[]; 
   let perFileExternals: (keyof FileExternals)[] = [];
   if (opts.engine === "yara-x") {
     // Every rule in YARA-X, which compiles text: compiled programs give back their rules' sources.
-    if (opts.bundled) yara.push(...imageSources(bundledCompiled().image));
+    if (opts.bundled) yara.push(...imageSources(bundledCompiled(packs).image));
     for (const i of inputs) yara.push(...(i.kind === "sources" ? i.files : imageSources(i.image)));
     yaraRules = yara.reduce((n, s) => n + countRules(s), 0);
     perFileExternals = referencedExternals(yara, settable);
   } else {
-    const set = await compileRuleSet({ bundled: opts.bundled, rules: inputs, defines, thread: true });
+    const set = await compileRuleSet({ bundled: opts.bundled, packs, rules: inputs, defines, thread: true });
     if (set.image) program = shared(set.image);
     yaraRules = set.yaraRules;
     perFileExternals = set.fileExternals.filter((k) => settable.includes(k));

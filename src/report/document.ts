@@ -69,6 +69,10 @@ export function findingDocument(f: Finding): Record<string, unknown> {
   if (f.action !== undefined) doc.action = f.action;
   if (f.hash !== undefined) doc.hash = { algorithm: f.hash.algorithm, value: f.hash.value };
   if (f.baselined === true) doc.baselined = true; // issue 14
+  // issue 10: attribution
+  if (f.pack !== undefined) doc.pack = f.pack;
+  if (f.author !== undefined) doc.author = f.author;
+  if (f.license !== undefined) doc.license = f.license;
   return doc;
 }
 

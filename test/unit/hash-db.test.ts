@@ -76,6 +76,10 @@ describe("lookup", () => {
       references: [],
       tags: [],
       hash: { algorithm: "sha256", value: E.sha256 },
+      // issue 10: a bundled list's findings name their pack
+      pack: "ring3",
+      author: "ring3",
+      license: "Apache-2.0",
     });
     // A bare hash in a plain list is named by its digest; severity defaults per list.
     expect(f).toContainEqual(expect.objectContaining({ rule: E.sha256, namespace: "hash-iocs.txt", severity: "medium" }));

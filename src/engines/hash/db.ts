@@ -2,6 +2,7 @@
 // and labels; each label (list, name) kept as UTF-8 in one blob. Every array lives in a
 // SharedArrayBuffer, so the main thread builds it once and workers use it without a copy.
 import { SEVERITIES, type FileHashes, type Finding, type Severity } from "../../types";
+import { attribute } from "../../signatures/attribution";
 import {
   ALGORITHM_LABEL,
   ANY_SIZE,
@@ -164,7 +165,7 @@ export class HashDb {
     const end = this.nameOffsets[label + 1];
     // A nameless signature (a bare hash in a plain list) is known by its digest.
     const rule = end > start ? Buffer.from(this.names.buffer, start, end - start).toString("utf8") : value;
-    return {
+    return attribute({
       engine: "hash",
       rule,
       namespace: list.namespace,
@@ -173,7 +174,7 @@ export class HashDb {
       references: [],
       tags: [],
       hash: { algorithm, value },
-    };
+    }); // issue 10: pack and licence
   }
 }
 

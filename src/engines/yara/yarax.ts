@@ -6,6 +6,7 @@ import { initSync, Compiler, type Rules, type Scanner } from "@virustotal/yara-x
 import type { Finding, Severity, StringMatch } from "../../types";
 import { MAX_STRING_MATCHES, SEVERITIES } from "../../types";
 import { expandIncludes } from "./includes";
+import { attribute } from "../../signatures/attribution";
 
 export interface RuleSource {
   /** File path (or "bundled/<name>") for diagnostics. */
@@ -198,7 +199,7 @@ export function toFinding(m: YaraXMatch): Finding {
   };
   if (truncated) f.stringsTruncated = true;
   if (meta.has("action")) f.action = String(meta.get("action"));
-  return f;
+  return attribute(f, meta.get("author")); // issue 10: pack, author, licence
 }
 
 /**
