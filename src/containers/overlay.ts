@@ -61,7 +61,9 @@ function elfEnd(d: Uint8Array): number {
   const phnum = u16(d, is64 ? 56 : 44);
   const shentsize = u16(d, is64 ? 58 : 46);
   const shnum = u16(d, is64 ? 60 : 48);
-  let end = Math.max(phoff + phentsize * phnum, shoff + shentsize * shnum);
+  // At least the file header: an ELF that describes nothing else (phnum = shnum = 0) must not make
+  // the whole file its own overlay (opened as itself again, without end).
+  let end = Math.max(is64 ? 64 : 52, phoff + phentsize * phnum, shoff + shentsize * shnum);
   for (let i = 0; i < phnum && phoff + (i + 1) * phentsize <= d.length; i++) {
     const p = phoff + i * phentsize;
     end = Math.max(end, is64 ? num(p + 8) + num(p + 32) : u32(d, p + 4) + u32(d, p + 16));
@@ -89,7 +91,7 @@ type Found =
 
 /** What the bytes after `end` hold; null when nothing this module reads. */
 function overlayContent(d: Uint8Array, end: number, idf: Identify): Found | null {
-  if (end < 0 || end >= d.length - 4) return null;
+  if (end <= 0 || end >= d.length - 4) return null;
   const buf = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
   // NSIS's first header sits at a 512-byte boundary; the stub's sections end at one.
   const au3 = autoitAt(d, end);

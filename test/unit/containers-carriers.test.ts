@@ -76,6 +76,9 @@ describe("identify: carriers by their first bytes; look-alike text is not one", 
     ["a line like a mail header, then prose", () => F.bytes("From: the desk of the editor\nThis is a letter, not a message.\n"), null],
     ["YAML that starts with a known field", () => F.bytes("date: 2026-01-01\ntitle: hello\nauthor: me\n"), null],
     ["markup without base64", () => F.bytes("<html><body>data: none here</body></html>"), null],
+    // An ELF header that describes no segment or section: its "overlay" once began at 0, so the
+    // file was its own overlay and identification recursed until the stack overflowed.
+    ["ELF header that describes nothing, then strings", () => concat([Uint8Array.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]), new Uint8Array(57), F.bytes("XMRig\0donate.v2.xmrig.com\0")]), null],
     ["shell script without a payload", () => F.bytes("#!/bin/sh\necho hi\n"), null],
     ["RTF-like text", () => F.bytes("{rtf is not \\rtf}"), null],
   ])("%s", (_, make, want) => {
