@@ -54,13 +54,7 @@ export function contentIdOf(yara: readonly BundledFile[], hashes: readonly Bundl
 }
 
 /** A pack as the build stored it: its SOURCE, counts, and its hash lists. */
-export interface BundledPack {
-  name: string;
-  title: string;
-  repository: string;
-  commit: string;
-  license: string;
-  default: boolean;
+export interface BundledPack extends Omit<PackSource, "imported"> {
   /** Rule declarations compiled in, and those left out (EXCLUDED.tsv, fp-excluded.tsv). */
   yaraRules: number;
   excludedRules: number;
