@@ -22,6 +22,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     pool: "forks",
+    setupFiles: ["test/setup.ts"],
     // e2e tests start the 110 MB executables, several at a time on 2 cores.
     testTimeout: 120_000,
     hookTimeout: 300_000,
