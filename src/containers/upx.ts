@@ -5,9 +5,10 @@
 // call/jump filter is not undone (strings, data and most code read as they were), and the PE is not
 // rebuilt. Little-endian ELF: after the program headers, l_info ("UPX!") and p_info, then blocks
 // (b_info: sizes and method, then the bytes), unpacked and joined into "upx", the original file's
-// bytes in order. LZMA (method 14) is reported unsupported.
+// bytes in order. Method 14 is LZMA (lzma.ts).
 import { outputCap, problem } from "./budget";
 import { corrupt, memberOf } from "./carrier";
+import { upxLzma } from "./lzma";
 import { peSections } from "./overlay";
 import type { Budget, Member } from "./types";
 
@@ -53,11 +54,10 @@ export function* readUpx(d: Uint8Array, budget: Budget): Iterable<Member> {
   const upx1 = s[1]!;
   const h = packHeader(d, Math.min(s[0]!.raw || upx1.raw, upx1.raw));
   if (!h) return void (yield corrupt("upx: no pack header (modified or a look-alike packer)"));
-  const variant = NRV[h.method];
-  if (!variant) return void (yield { name: new TextEncoder().encode("upx"), problem: problem("archive-unsupported", `upx: compression method ${h.method}${h.method === 14 ? " (LZMA)" : ""}`) });
+  if (!METHODS.has(h.method)) return void (yield { name: new TextEncoder().encode("upx"), problem: problem("archive-unsupported", `upx: compression method ${h.method}`) });
   const src = d.subarray(upx1.raw, Math.min(d.length, upx1.raw + h.cLen));
   const cap = outputCap(budget, Math.max(1, src.length));
-  const out = nrv(variant, src, Math.min(h.uLen, cap.limit));
+  const out = unpack(h.method, src, Math.min(h.uLen, cap.limit), budget);
   let trouble = out.error ? problem("archive-corrupt", `upx: ${out.error}`) : undefined;
   if (!trouble && h.uLen > cap.limit) trouble = problem(cap.code, `upx: unpacks to ${h.uLen} bytes, over the ${cap.code} budget`);
   else if (!trouble && (out.data.length !== h.uLen || adler32(out.data) !== h.uAdler)) trouble = problem("archive-corrupt", "upx: unpacked image does not match the header's size and checksum");
@@ -97,12 +97,11 @@ function* readUpxElf(d: Uint8Array, budget: Budget): Iterable<Member> {
     const src = d.subarray(p + 12, p + 12 + cpr);
     if (cpr === unc) parts.push(src);
     else {
-      const variant = NRV[method];
-      if (!variant) {
-        trouble = problem("archive-unsupported", `upx: compression method ${method}${method === 14 ? " (LZMA)" : ""}`);
+      if (!METHODS.has(method)) {
+        trouble = problem("archive-unsupported", `upx: compression method ${method}`);
         break;
       }
-      const out = nrv(variant, src, unc);
+      const out = unpack(method, src, unc, budget);
       parts.push(out.data);
       if (out.error || out.data.length !== unc) {
         trouble = problem("archive-corrupt", `upx: ${out.error ?? "block shorter than its header says"}`);
@@ -122,6 +121,12 @@ function* readUpxElf(d: Uint8Array, budget: Budget): Iterable<Member> {
 /** The three NRV variants share literals and the end marker; they differ in offsets and lengths. */
 type Variant = "2b" | "2d" | "2e";
 const NRV: Record<number, Variant> = { 2: "2b", 5: "2d", 8: "2e" };
+const LZMA = 14;
+const METHODS: ReadonlySet<number> = new Set([...Object.keys(NRV).map(Number), LZMA]);
+
+function unpack(method: number, src: Uint8Array, limit: number, budget: Budget): { data: Uint8Array; error?: string } {
+  return method === LZMA ? upxLzma(src, limit, () => budget.inTime()) : nrv(NRV[method]!, src, limit);
+}
 
 export function nrv(variant: Variant, src: Uint8Array, limit: number): { data: Uint8Array; error?: string } {
   const dst = new Uint8Array(limit);

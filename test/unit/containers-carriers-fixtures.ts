@@ -2,6 +2,7 @@
 // mbox, uuencode, BinHex 4.0, TNEF, SZDD/KWAJ, PDF, RTF objects, OLE packages, compound files with
 // storages (VBA projects, PowerPoint objects), PE stubs with overlays, InstallShield packagings,
 // Symbian .sis and UPX pack headers with NRV streams. Shared by the unit and end-to-end tests.
+import { spawnSync } from "node:child_process";
 import * as zlib from "node:zlib";
 import { concat } from "../support/archives";
 
@@ -643,8 +644,20 @@ export function adler32(d: Uint8Array): number {
 }
 
 /** A PE as UPX lays it out: UPX0 (no raw data), UPX1 holding the stream, the pack header before it. */
-export function upxPe(image: Uint8Array, method: 2 | 5 | 8, stream?: Uint8Array): Uint8Array {
-  const packed = stream ?? nrvLiterals(method === 2 ? "2b" : method === 5 ? "2d" : "2e", image);
+/**
+ * UPX's method 14: xz's raw LZMA1 encoder (real matches, not only literals), behind UPX's two
+ * property bytes ((lc + lp) << 3 | pb, lp << 4 | lc).
+ */
+export function upxLzmaStream(image: Uint8Array, lc = 3, lp = 0, pb = 2): Uint8Array {
+  const run = spawnSync("xz", ["--format=raw", `--lzma1=preset=6,lc=${lc},lp=${lp},pb=${pb}`, "-c"], { input: image, maxBuffer: 1 << 30 });
+  if (run.status !== 0) throw new Error(`xz: ${run.stderr}`);
+  return concat([Uint8Array.of(((lc + lp) << 3) | pb, (lp << 4) | lc), new Uint8Array(run.stdout)]);
+}
+
+const upxStream = (method: 2 | 5 | 8 | 14, data: Uint8Array): Uint8Array => (method === 14 ? upxLzmaStream(data) : nrvLiterals(method === 2 ? "2b" : method === 5 ? "2d" : "2e", data));
+
+export function upxPe(image: Uint8Array, method: 2 | 5 | 8 | 14, stream?: Uint8Array): Uint8Array {
+  const packed = stream ?? upxStream(method, image);
   const h = new Uint8Array(32);
   const v = new DataView(h.buffer);
   h.set(latin("UPX!"), 0);
@@ -671,7 +684,7 @@ export function upxPe(image: Uint8Array, method: 2 | 5 | 8, stream?: Uint8Array)
  * A little-endian ELF64 as UPX lays it out: Ehdr, one Phdr, l_info ("UPX!"), p_info (the original
  * size), then blocks: the first NRV-compressed, the second stored (equal sizes), then the end block.
  */
-export function upxElf(image: Uint8Array, method: 2 | 5 | 8): Uint8Array {
+export function upxElf(image: Uint8Array, method: 2 | 5 | 8 | 14): Uint8Array {
   const ehdr = new Uint8Array(64 + 56);
   const v = new DataView(ehdr.buffer);
   ehdr.set(latin("\x7fELF\x02\x01\x01"), 0);
@@ -699,7 +712,7 @@ export function upxElf(image: Uint8Array, method: 2 | 5 | 8): Uint8Array {
     return concat([b, cpr]);
   };
   const first = image.subarray(0, half);
-  const packed = nrvLiterals(method === 2 ? "2b" : method === 5 ? "2d" : "2e", first);
+  const packed = upxStream(method, first);
   const second = image.subarray(half);
   return concat([ehdr, info, block(first, packed.length < first.length ? packed : first, method), block(second, second, 0), new Uint8Array(12), latin("loader stub and the trailing UPX! header")]);
 }

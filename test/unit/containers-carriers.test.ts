@@ -11,6 +11,7 @@ import { DEFAULT_LIMITS, createBudget, identify, openContainer, prepareSevenZip 
 import { ovbaDecompress } from "../../src/containers/ole";
 import { hasOverlay } from "../../src/containers/overlay";
 import type { ContainerFormat, Limits } from "../../src/containers/types";
+import { upxLzma } from "../../src/containers/lzma";
 import { nrv } from "../../src/containers/upx";
 import * as A from "../support/archives";
 import * as F from "./containers-carriers-fixtures";
@@ -416,12 +417,12 @@ describe("executables carrying archives", () => {
 
 describe("UPX", () => {
   const image = concat([F.bytes("MZ unpacked image "), EICAR, new Uint8Array(300).fill(0x55)]);
-  test.each([2, 5, 8] as const)("method %i (NRV2B/2D/2E): the image as member 'upx', checked by Adler-32", (method) => {
+  test.each([2, 5, 8, 14] as const)("method %i (NRV2B/2D/2E, LZMA): the image as member 'upx', checked by Adler-32", (method) => {
     const ms = members(F.upxPe(image, method));
     expect(ms.map((m) => [m.name, eq(m.data, image), m.code])).toEqual([["upx", true, undefined]]);
   });
 
-  test.each([2, 5, 8] as const)("ELF, method %i: blocks unpacked and joined into 'upx'", (method) => {
+  test.each([2, 5, 8, 14] as const)("ELF, method %i: blocks unpacked and joined into 'upx'", (method) => {
     const elf = concat([F.bytes("\x7fELF original "), new Uint8Array(4000).fill(0x31), EICAR]);
     const packed = F.upxElf(elf, method);
     expect(identify(packed)).toBe("upx");
@@ -438,15 +439,35 @@ describe("UPX", () => {
     expect(Buffer.from(ms[0]!.data!).includes("CLAMessageBoxA")).toBe(true);
   });
 
-  test("damaged stream, wrong checksum, LZMA: never clean", () => {
+  test("damaged stream, wrong checksum, unknown method: never clean", () => {
     const good = F.upxPe(image, 2);
     const bad = good.slice();
     bad[0x400 + 40] ^= 0xff; // a literal byte changes: the checksum no longer matches
     expect(members(bad).map((m) => m.code)).toEqual(["archive-corrupt"]);
-    const lzma = good.slice();
-    lzma[0x3e0 + 6] = 14;
-    expect(members(lzma).map((m) => m.code)).toEqual(["archive-unsupported"]);
+    const other = good.slice();
+    other[0x3e0 + 6] = 3; // NRV2B for 8-bit words: no UPX for PE writes it
+    expect(members(other).map((m) => m.code)).toEqual(["archive-unsupported"]);
     expect(nrv("2b", Uint8Array.of(0, 0, 0, 0), 100).error).toBeDefined();
+  });
+
+  test("LZMA: lc/lp/pb as xz writes them (lc + lp ≤ 4), on text with long matches; a damaged stream is an error, never a throw", () => {
+    const text = fs.readFileSync(require.resolve("typescript/lib/lib.dom.d.ts")).subarray(0, 200_000);
+    for (const [lc, lp, pb] of [[3, 0, 2], [0, 2, 0], [4, 0, 4], [1, 3, 1], [2, 2, 3]] as const) {
+      const stream = F.upxLzmaStream(text, lc, lp, pb);
+      const out = upxLzma(stream, text.length);
+      expect([out.error, eq(out.data, text)], `lc ${lc} lp ${lp} pb ${pb}`).toEqual([undefined, true]);
+    }
+    const stream = F.upxLzmaStream(text);
+    // xz's raw stream ends with the end marker: asked for more, the decoder stops there and says so.
+    expect(upxLzma(stream, text.length + 10).error).toMatch(/ended after 200000 of 200010/);
+    expect(upxLzma(stream.subarray(0, stream.length >> 1), text.length).error).toMatch(/ends early/);
+    expect(upxLzma(Uint8Array.of(0x1a, 0x03, 1, 2, 3), 10).error).toMatch(/first byte/);
+    expect(upxLzma(Uint8Array.of(0x22, 0x03, 0, 0, 0, 0, 0), 10).error).toMatch(/agree/);
+    for (let i = 0; i < 300; i++) {
+      const m = stream.slice(0, 4000);
+      m[2 + ((i * 7919) % 3998)] ^= 1 << i % 8;
+      expect(() => upxLzma(m, 20_000)).not.toThrow();
+    }
   });
 });
 
