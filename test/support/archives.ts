@@ -603,6 +603,33 @@ export function rpm(entries: { name: string; data: Uint8Array }[]): Uint8Array {
 }
 
 /**
+ * An OLE compound file's header sector followed by `sectors` zeroed 512-byte sectors, the FAT
+ * in the first `fatSectors` of them (listed in the header's DIFAT, no DIFAT sectors).
+ */
+export function oleHeader(
+  sectors: number,
+  h: { fatSectors: number; firstDir: number; miniCutoff: number; firstMiniFat: number; miniFatSectors: number },
+): { out: Uint8Array; v: DataView; at: (sector: number) => number } {
+  const S = 512;
+  const out = new Uint8Array(S * (1 + sectors));
+  const v = new DataView(out.buffer);
+  out.set([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], 0);
+  v.setUint16(24, 0x3e, true);
+  v.setUint16(26, 3, true);
+  v.setUint16(28, 0xfffe, true);
+  v.setUint16(30, 9, true); // 512-byte sectors
+  v.setUint16(32, 6, true); // 64-byte mini sectors
+  v.setUint32(44, h.fatSectors, true);
+  v.setUint32(48, h.firstDir, true);
+  v.setUint32(56, h.miniCutoff, true);
+  v.setUint32(60, h.firstMiniFat, true);
+  v.setUint32(64, h.miniFatSectors, true);
+  v.setUint32(68, 0xfffffffe, true); // no DIFAT sectors
+  for (let i = 0; i < 109; i++) v.setUint32(76 + 4 * i, i < h.fatSectors ? i : 0xffffffff, true);
+  return { out, v, at: (sector) => S * (sector + 1) };
+}
+
+/**
  * A minimal OLE compound file (the container of .msi, .doc, .xls): one stream under the root,
  * under 4 KiB, so kept in the mini stream. Sectors: 0 FAT, 1 directory, 2 mini FAT, 3.. mini
  * stream.
@@ -614,22 +641,7 @@ export function ole(name: string, data: Uint8Array): Uint8Array {
   const FREE = 0xffffffff;
   const miniSectors = Math.max(1, Math.ceil(data.length / 64));
   const streamSectors = Math.ceil((miniSectors * 64) / S);
-  const out = new Uint8Array(S * (1 + 3 + streamSectors));
-  const v = new DataView(out.buffer);
-  const at = (sector: number) => S * (sector + 1);
-  out.set([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], 0);
-  v.setUint16(24, 0x3e, true);
-  v.setUint16(26, 3, true);
-  v.setUint16(28, 0xfffe, true);
-  v.setUint16(30, 9, true); // 512-byte sectors
-  v.setUint16(32, 6, true); // 64-byte mini sectors
-  v.setUint32(44, 1, true); // FAT sectors
-  v.setUint32(48, 1, true); // first directory sector
-  v.setUint32(56, 4096, true); // mini stream cutoff
-  v.setUint32(60, 2, true); // first mini FAT sector
-  v.setUint32(64, 1, true); // mini FAT sectors
-  v.setUint32(68, END, true); // no DIFAT sectors
-  for (let i = 0; i < 109; i++) v.setUint32(76 + 4 * i, i === 0 ? 0 : FREE, true);
+  const { out, v, at } = oleHeader(3 + streamSectors, { fatSectors: 1, firstDir: 1, miniCutoff: 4096, firstMiniFat: 2, miniFatSectors: 1 });
   // FAT: sector 0 is the FAT, 1 and 2 single-sector chains, 3.. the mini stream's chain.
   for (let i = 0; i < S / 4; i++) v.setUint32(at(0) + 4 * i, FREE, true);
   v.setUint32(at(0), 0xfffffffd, true);

@@ -4,7 +4,7 @@
 // Symbian .sis and UPX pack headers with NRV streams. Shared by the unit and end-to-end tests.
 import { spawnSync } from "node:child_process";
 import * as zlib from "node:zlib";
-import { concat } from "../support/archives";
+import { concat, oleHeader } from "../support/archives";
 
 const enc = new TextEncoder();
 export const bytes = (s: string): Uint8Array => enc.encode(s);
@@ -352,22 +352,8 @@ export function cfb(entries: CfbEntry[]): Uint8Array {
   let fatSectors = 1;
   while (fatSectors * (S / 4) < fatSectors + dataSectors) fatSectors++;
   const total = fatSectors + dataSectors;
-  const out = new Uint8Array(S * (1 + total));
-  const v = new DataView(out.buffer);
-  const at = (sector: number) => S * (sector + 1);
-  out.set([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], 0);
-  v.setUint16(24, 0x3e, true);
-  v.setUint16(26, 3, true);
-  v.setUint16(28, 0xfffe, true);
-  v.setUint16(30, 9, true);
-  v.setUint16(32, 6, true);
-  v.setUint32(44, fatSectors, true);
-  v.setUint32(48, fatSectors, true);
-  v.setUint32(56, 0, true); // mini stream cutoff: no stream is small
-  v.setUint32(60, END, true);
-  v.setUint32(64, 0, true);
-  v.setUint32(68, END, true);
-  for (let i = 0; i < 109; i++) v.setUint32(76 + 4 * i, i < fatSectors ? i : FREE, true);
+  // Mini stream cutoff 0: no stream is small.
+  const { out, v, at } = oleHeader(total, { fatSectors, firstDir: fatSectors, miniCutoff: 0, firstMiniFat: END, miniFatSectors: 0 });
   const fat = new Uint32Array(fatSectors * (S / 4)).fill(FREE);
   for (let i = 0; i < fatSectors; i++) fat[i] = 0xfffffffd;
   const chain = (start: number, n: number) => {
