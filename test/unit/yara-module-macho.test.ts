@@ -5,7 +5,7 @@
 // then truncated and mutated: ring3 never throws, and agrees with YARA-X or says UNKNOWN.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UNKNOWN, type StructValue, type Value } from "../../src/engines/yara/contracts";
 import { macho } from "../../src/engines/yara/modules/macho";
 import { MACHO_CONSTANTS } from "../../src/engines/yara/modules/macho/constants";
@@ -54,8 +54,8 @@ const ROOT: Schema = {
 };
 
 /** Elements checked per array: the first ones and the last ones (real symbol tables are long). */
-const HEAD = 24;
-const TAIL = 4;
+let HEAD = 24;
+let TAIL = 4;
 
 interface Walk {
   cases: Case[];
@@ -197,11 +197,11 @@ describe("macho module on real files", () => {
   it("fsevents.node (universal: x86_64 + arm64): every field and function, the fat file and each member", () => {
     const fat = real(REAL[0]);
     expect(fields(fat).cases.find((c) => c.expr === "macho.nfat_arch")?.value).toBe(2n);
-    expectAgrees(fat, "fat");
+    expect(expectAgrees(fat, "fat")).toEqual([]);
     for (const [i, m] of members(fat).entries()) {
       const w = fields(m);
       expect(w.cases.find((c) => c.expr === "macho.segments.len()")?.value, `member ${i}`).not.toBe(0n);
-      expectAgrees(m, `member ${i}`);
+      expect(expectAgrees(m, `member ${i}`)).toEqual([]);
     }
   });
 
@@ -210,7 +210,7 @@ describe("macho module on real files", () => {
       const data = real(name);
       const w = fields(data);
       expect(w.cases.find((c) => c.expr === "macho.magic")?.value).toBe(0xcffaedfen);
-      expectAgrees(data, name);
+      expect(expectAgrees(data, name)).toEqual([]);
     });
   }
 });
@@ -262,19 +262,22 @@ describe("macho module on files written here", () => {
 
   it("entitlements: plist forms that YARA-X reads, and XML it does not", () => {
     const base = { is64: true, le: true, cputype: 0x0100000c };
-    for (const ent of [
-      ENTITLEMENTS,
-      "<plist><dict><key>k1</key><array>\n<string>v</string><array> <string>w</string></array></array></dict></plist>",
-      "<plist><dict><key></key><key/><array/></dict></plist>",
-      "not xml at all",
-      "",
-      "<plist><dict><key>unclosed</dict></plist>",
-      "<plist><dict><key>a</key></dict></plist>trailing",
-      "<?xml version='1.0'?><plist><dict><key attr=\"x\">q&lt;&gt;&quot;&apos;</key></dict></plist>",
-    ]) {
+    const forms: [string, "known" | "unknown"][] = [
+      [ENTITLEMENTS, "known"],
+      ["<plist><dict><key>k1</key><array>\n<string>v</string><array> <string>w</string></array></array></dict></plist>", "known"],
+      ["<plist><dict><key></key><key/><array/></dict></plist>", "known"],
+      ["<?xml version='1.0'?><plist><dict><key attr=\"x\">q&lt;&gt;&quot;&apos;</key></dict></plist>", "known"],
+      ["not xml at all", "known"],
+      ["", "known"],
+      ["<plist><dict><key>unclosed</dict></plist>", "unknown"],
+      ["<plist><dict><key>a</key></dict></plist>trailing", "unknown"],
+      ["<plist><!-- comment --><dict><key>a</key></dict></plist>", "unknown"],
+      ["<plist><dict><key><![CDATA[x]]></key></dict></plist>", "unknown"],
+    ];
+    for (const [ent, expected] of forms) {
       const data = build({ ...base, entitlements: ent });
       const w = fields(data);
-      if (w.unknown.includes("macho.entitlements")) continue;
+      expect(w.unknown.includes("macho.entitlements") ? "unknown" : "known", ent).toBe(expected);
       expectAgrees(data, JSON.stringify(ent.slice(0, 40)));
     }
     const known = fields(build({ ...base })).cases.filter((c) => c.expr.startsWith("macho.entitlements[")).map((c) => new TextDecoder().decode(c.value as Uint8Array));
@@ -304,6 +307,14 @@ describe("macho module on files written here", () => {
 });
 
 describe("macho module on damaged files", () => {
+  // Fewer elements per array: the damage is in the headers and commands, and YARA-X compiles one
+  // rule per case for each of these files.
+  beforeAll(() => {
+    [HEAD, TAIL] = [3, 1];
+  });
+  afterAll(() => {
+    [HEAD, TAIL] = [24, 4];
+  });
   const seeds = () => [
     build({ is64: true, le: true, cputype: 0x0100000c, chained: true }),
     build({ is64: false, le: false, cputype: 7, thread: true }),
@@ -315,8 +326,8 @@ describe("macho module on damaged files", () => {
 
   it("truncated at every command boundary and more: never throws, agrees or is UNKNOWN", () => {
     for (const [k, s] of seeds().entries()) {
-      const cuts = new Set<number>([0, 3, 4, 7, 8, 27, 28, 31, 32, 40, 100, 200, 500, 1000, 0x1000, 0x1010, 0x1100, 0x1200, 0x1400, s.length - 1]);
-      for (let i = 0; i < 40; i++) cuts.add(Math.floor((s.length * i) / 40));
+      const cuts = new Set<number>([0, 3, 4, 8, 28, 32, 100, 300, 700, 0x1000, 0x1100, 0x1400, s.length - 1]);
+      for (let i = 0; i < 6; i++) cuts.add(Math.floor((s.length * i) / 6));
       for (const cut of cuts) expectAgrees(s.subarray(0, Math.min(cut, s.length)), `seed ${k} cut at ${cut}`);
     }
   });
@@ -324,7 +335,7 @@ describe("macho module on damaged files", () => {
   it("mutated (random bytes and words in the headers, commands and tables): never throws, agrees or is UNKNOWN", () => {
     let seed = 1;
     for (const [k, s] of seeds().entries()) {
-      for (let round = 0; round < 25; round++) {
+      for (let round = 0; round < 10; round++) {
         const m = s.slice();
         const r = randomBytes(16, seed++);
         const n = 1 + (r[0] % 6);

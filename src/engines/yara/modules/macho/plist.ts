@@ -162,7 +162,8 @@ function* descendants(n: Element | string): Generator<Element | string> {
  * the document is outside the subset read here. A document that is no XML at all has none.
  */
 export function parseEntitlements(xml: string): string[] | Unknown {
-  if (xml.trim() === "") return [];
+  // Text before the first markup (or none at all) is no XML document: roxmltree fails on it.
+  if (!xml.trimStart().startsWith("<")) return [];
   // Characters XML forbids, and carriage returns (normalized by XML parsers): left to YARA-X.
   // U+0085 and U+FEFF: Rust's trim and JavaScript's disagree on them.
   if (/[\x00-\x08\x0b-\x1f\x85\ufeff\ufffe\uffff]/.test(xml)) return UNKNOWN;
