@@ -76,6 +76,8 @@ export interface Options {
   thread?: boolean;
   chained?: boolean;
   entitlements?: string;
+  /** A CMS blob (a BER sequence, not a real signature) in the code signature. */
+  cms?: boolean;
   extra?: (w: Writer, is64: boolean) => void;
 }
 
@@ -168,9 +170,14 @@ export function build(o: Options): Uint8Array {
   const sigOff = DATA + data.length;
   const ent = enc(o.entitlements ?? ENTITLEMENTS);
   const sig = new Writer(false);
-  sig.be32(0xfade0cc0).be32(0).be32(2).be32(5).be32(28).be32(0).be32(28 + 8 + ent.length);
+  const cms = [0x30, 0x80, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02, 0x00, 0x00];
+  const blobs = o.cms ? 3 : 2;
+  const first = 12 + 8 * blobs;
+  sig.be32(0xfade0cc0).be32(0).be32(blobs).be32(5).be32(first).be32(0).be32(first + 8 + ent.length);
+  if (o.cms) sig.be32(0x10000).be32(first + 8 + ent.length + 12);
   sig.be32(0xfade7171).be32(8 + ent.length).bytes(ent);
   sig.be32(0xfade0c02).be32(12).be32(0);
+  if (o.cms) sig.be32(0xfade0b01).be32(8 + cms.length).bytes(cms);
   data.bytes(sig.out());
   const sigSize = DATA + data.length - sigOff;
 

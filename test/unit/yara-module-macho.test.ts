@@ -291,6 +291,12 @@ describe("macho module on files written here", () => {
     ]);
   });
 
+  it("a code signature with a CMS blob: certificates are left to YARA-X, the rest agrees", () => {
+    const data = build({ is64: true, le: true, cputype: 0x0100000c, cms: true });
+    expect(fields(data).unknown).toEqual(["macho.certificates"]);
+    expectAgrees(data, "cms");
+  });
+
   it("not Mach-O: no fields, functions false or undefined", () => {
     for (const data of [new Uint8Array(0), enc("MZ"), enc("\xfe\xed\xfa"), randomBytes(300, 7), enc("\x7fELF" + "\0".repeat(100))]) {
       const w = fields(data);
