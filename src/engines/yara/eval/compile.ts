@@ -230,6 +230,27 @@ class ConditionCompiler {
         return env.abstract && o !== undefined ? UNKNOWN : readFloat(env.file, o, size, be);
       };
     }
+    // Issue 12 (macho): YARA-X's `array.len()` / `dict.len()` (its replacement for the deprecated
+    // number_of_* fields); on anything else `len` stays a field, called as any function is.
+    if (e.callee.type === "field" && e.callee.field === "len" && args.length === 0) {
+      const obj = this.expr(e.callee.object, vars);
+      const asField = this.expr(e.callee, vars);
+      return (env) => {
+        const o = obj(env);
+        if (o === undefined || o === UNKNOWN) return o;
+        if (isObject(o, "array")) {
+          const n = (o as ArrayValue).length();
+          return n === undefined || n === UNKNOWN ? n : BigInt(n);
+        }
+        if (isObject(o, "dict")) {
+          const entries = (o as DictValue).entries();
+          return entries === undefined || entries === UNKNOWN ? entries : BigInt(entries.length);
+        }
+        const f = asField(env);
+        if (f === undefined) return undefined;
+        return f === UNKNOWN || !isObject(f, "func") ? UNKNOWN : (f as { call(a: V[]): V }).call([]);
+      };
+    }
     const callee = this.expr(e.callee, vars);
     return (env) => {
       // YARA-X evaluates the arguments first: an undefined one makes the call undefined.

@@ -6,6 +6,7 @@ import { console } from "./console";
 import { elf } from "./elf";
 import { hash } from "./hash";
 import { lnk } from "./lnk";
+import { macho } from "./macho";
 import { math } from "./math";
 import { pe } from "./pe";
 import { string } from "./string";
@@ -18,7 +19,7 @@ function opaque(name: string): ModuleFactory {
 }
 
 /** YARA-X 1.x modules ring3 leaves to YARA-X. */
-const OPAQUE = ["dotnet", "macho", "magic", "cuckoo", "dex", "crx", "vt", "test_proto2", "test_proto3"];
+const OPAQUE = ["dotnet", "magic", "cuckoo", "dex", "crx", "vt", "test_proto2", "test_proto3"];
 
 export const MODULES: Record<string, ModuleFactory> = {
   pe,
@@ -29,5 +30,6 @@ export const MODULES: Record<string, ModuleFactory> = {
   time,
   console,
   lnk,
+  macho,
   ...Object.fromEntries(OPAQUE.map((n) => [n, opaque(n)])),
 };
