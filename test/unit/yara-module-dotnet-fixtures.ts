@@ -32,6 +32,8 @@ export function dotnetCases(r: StructValue, limits = { classes: 40, methods: 6, 
   const list = (name: string, max: number, each: (expr: string, item: Value) => void) => {
     const a = r.field(name) as ArrayValue;
     const n = len(a);
+    // An empty list is a list, not undefined: `not` of a `for any` over it holds.
+    out.push({ expr: `(not (for any x in dotnet.${name} : (true)))`, value: n === 0 });
     for (const i of sample(n, max)) each(`${name}[${i}]`, a.at(i));
     each(`${name}[${n}]`, undefined);
   };
