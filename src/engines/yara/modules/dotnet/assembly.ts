@@ -81,7 +81,9 @@ export class Assembly {
   readonly t: Tables;
   private readonly strings: Uint8Array | undefined;
   private readonly blobs: Uint8Array | undefined;
-  private genericByOwner: Map<string, string[]> | undefined;
+  private genericByOwner: Map<number, string[]> | undefined;
+  private enclosingOf: Map<number, number> | undefined;
+  private readonly names = new Map<number, string | undefined>();
 
   constructor(readonly m: Metadata) {
     const tilde = streamBytes(m, m.tilde);
@@ -96,6 +98,13 @@ export class Assembly {
 
   /** A #Strings entry: up to its NUL, which must be in the stream, and valid UTF-8. */
   str(index: number): string | undefined {
+    if (this.names.has(index)) return this.names.get(index);
+    const v = this.readStr(index);
+    this.names.set(index, v);
+    return v;
+  }
+
+  private readStr(index: number): string | undefined {
     const s = this.strings;
     if (!s || index > s.length) return undefined;
     const z = s.indexOf(0, index);
@@ -215,19 +224,32 @@ export class Assembly {
 
   private generics(table: T, index: number): string[] {
     if (!this.genericByOwner) {
-      const map = new Map<string, string[]>();
+      const map = new Map<number, string[]>();
       for (const g of this.rows(T.GenericParam)) {
         const owner = g[2] as Coded;
         const name = this.str(g[3] as number);
         if (name === undefined) continue;
-        const k = `${owner.table}:${owner.index}`;
+        const k = owner.table * 0x1000000 + owner.index;
         const l = map.get(k);
         if (l) l.push(name);
         else map.set(k, [name]);
       }
       this.genericByOwner = map;
     }
-    return this.genericByOwner.get(`${table}:${index}`) ?? [];
+    return this.genericByOwner.get(table * 0x1000000 + index) ?? [];
+  }
+
+  /** Each nested type's enclosing type: the first NestedClass row for it that does not name itself. */
+  private enclosing(): Map<number, number> {
+    if (!this.enclosingOf) {
+      const map = new Map<number, number>();
+      for (const c of this.rows(T.NestedClass)) {
+        const [inner, outer] = c as number[];
+        if (inner !== outer && !map.has(inner!)) map.set(inner!, outer!);
+      }
+      this.enclosingOf = map;
+    }
+    return this.enclosingOf;
   }
 
   private typeDefName(r: Row): string | undefined {
@@ -243,7 +265,6 @@ export class Assembly {
   /** A TypeDef's full name: enclosing types first, at most 16 parts (names and namespaces). */
   typeFullName(index: number): string | undefined {
     const defs = this.rows(T.TypeDef);
-    const nested = this.rows(T.NestedClass);
     const parts: string[] = [];
     let next: number | undefined = index;
     while (next !== undefined) {
@@ -258,7 +279,7 @@ export class Assembly {
       const ns = this.typeDefNamespace(d);
       if (ns !== undefined) parts.push(ns);
       const vis = (d[0] as number) & 7;
-      if (vis >= 2) next = nested.find((c) => c[0] === idx && c[1] !== idx)?.[1] as number | undefined;
+      if (vis >= 2) next = this.enclosing().get(idx);
     }
     return parts.reverse().join(".");
   }
