@@ -42,21 +42,51 @@ function version(v: Version | undefined): StructValue {
   });
 }
 
-function method(m: Method): StructValue {
-  const strs = (l: string[]) => array(() => l.map(bytesOf));
-  return struct({
-    name: () => bytesOf(m.name),
-    visibility: () => bytesOf(m.visibility),
-    abstract: () => m.abstract,
-    static: () => m.static,
-    virtual: () => m.virtual,
-    final: () => m.final,
-    return_type: () => text(m.returnType),
-    number_of_generic_parameters: () => int(m.genericParams.length),
-    number_of_parameters: () => int(m.params.length),
-    generic_parameters: () => strs(m.genericParams),
-    parameters: () => array(() => m.params.map((p) => struct({ name: () => bytesOf(p.name), type: () => bytesOf(p.type) }))),
-  });
+/** The few fixed words (visibilities, "class", "interface") as bytes, encoded once. */
+const WORDS = new Map<string, Uint8Array>();
+const word = (s: string): Uint8Array => {
+  let b = WORDS.get(s);
+  if (!b) WORDS.set(s, (b = bytesOf(s)));
+  return b;
+};
+
+/**
+ * A method: a rule that walks every method of every class reads tens of thousands of them, so
+ * this struct is one object with its values read on demand (no closures, no cache map).
+ */
+class MethodValue implements StructValue {
+  readonly kind = "struct";
+  private nameBytes: Uint8Array | undefined;
+  constructor(private readonly m: Method) {}
+  field(name: string): Value {
+    const m = this.m;
+    switch (name) {
+      case "name":
+        return (this.nameBytes ??= bytesOf(m.name));
+      case "visibility":
+        return word(m.visibility);
+      case "abstract":
+        return m.abstract;
+      case "static":
+        return m.static;
+      case "virtual":
+        return m.virtual;
+      case "final":
+        return m.final;
+      case "return_type":
+        return text(m.returnType);
+      case "number_of_generic_parameters":
+        return int(m.genericParams.length);
+      case "number_of_parameters":
+        return int(m.params.length);
+      case "generic_parameters":
+        return array(() => m.genericParams.map(bytesOf));
+      case "parameters":
+        return array(() => m.params.map((p) => struct({ name: () => bytesOf(p.name), type: () => bytesOf(p.type) })));
+      default:
+        return UNKNOWN;
+    }
+  }
 }
 
 function klass(c: Class): StructValue {
@@ -68,8 +98,8 @@ function klass(c: Class): StructValue {
     fullname: () => text(c.fullName),
     name: () => text(name),
     namespace: () => text(namespace),
-    visibility: () => bytesOf(c.visibility),
-    type: () => bytesOf(c.type),
+    visibility: () => word(c.visibility),
+    type: () => word(c.type),
     abstract: () => c.abstract,
     sealed: () => c.sealed,
     number_of_base_types: () => int(c.baseTypes.length),
@@ -77,7 +107,7 @@ function klass(c: Class): StructValue {
     number_of_methods: () => int(c.methods().length),
     base_types: () => array(() => c.baseTypes.map(bytesOf)),
     generic_parameters: () => array(() => c.genericParams.map(bytesOf)),
-    methods: () => array(() => c.methods().map(method)),
+    methods: () => array(() => c.methods().map((m) => new MethodValue(m))),
   });
 }
 
