@@ -7,7 +7,9 @@
 // another assembly or past the resource blob, and tables cut short by a row that does not read.
 // Also files that are not .NET at each step of the way in.
 import { describe, expect, it } from "vitest";
+import { UNKNOWN, type ArrayValue, type ByteSource, type StructValue } from "../../src/engines/yara/contracts";
 import { dotnet } from "../../src/engines/yara/modules/dotnet";
+import { WHOLE_FILE_MAX } from "../../src/engines/yara/reader";
 import { bytesSource } from "../../src/util/bytesource";
 import { checkDotnet, dotnetCases } from "./yara-module-dotnet-fixtures";
 
@@ -293,5 +295,31 @@ describe("dotnet module on assemblies written byte by byte", () => {
     }
     // 40 stream headers declared, 5 written: the heaps' bytes are read as headers, while they read.
     expect(check(assembly(sample("ok"), { streams: 40 }))).toEqual([]);
+  });
+
+  it("leaves to YARA-X (UNKNOWN) what needs a heap larger than WHOLE_FILE_MAX, and still reads the rest", () => {
+    const small = assembly(sample("ok"));
+    // The #Blob stream declared 4 MiB over the bound, in a file that long (zeros past the assembly).
+    const size = WHOLE_FILE_MAX + (8 << 20);
+    const name = Buffer.from(small).indexOf("#Blob\0");
+    const blobAt = Buffer.from(small).readUInt32LE(name - 8);
+    Buffer.from(small.buffer).writeUInt32LE(WHOLE_FILE_MAX + (4 << 20), name - 4);
+    const mdStart = Buffer.from(small).indexOf("BSJB");
+    expect(mdStart + blobAt + WHOLE_FILE_MAX + (4 << 20)).toBeLessThan(size);
+    const source: ByteSource = {
+      size,
+      read(offset, length) {
+        const out = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+        if (offset < small.length) out.set(small.subarray(offset, Math.min(small.length, offset + out.length)));
+        return out;
+      },
+    };
+    const r = dotnet.load(source);
+    expect(r.field("is_dotnet")).toBe(true);
+    expect(r.field("number_of_guids")).toBe(2n);
+    expect(r.field("number_of_user_strings")).toBe(2n);
+    for (const f of ["typelib", "module_name", "number_of_classes", "number_of_resources"]) expect(r.field(f), f).toBe(UNKNOWN);
+    expect((r.field("classes") as ArrayValue).length()).toBe(UNKNOWN);
+    expect((r.field("assembly") as StructValue | typeof UNKNOWN)).toBe(UNKNOWN);
   });
 });
