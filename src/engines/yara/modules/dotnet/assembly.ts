@@ -21,16 +21,6 @@ export function varUint(b: Uint8Array, p: number): [number, number] | undefined 
   return undefined;
 }
 
-/** II.23.2 compressed signed integer (the lower bounds of arrays). */
-export function varSint(b: Uint8Array, p: number): [number, number] | undefined {
-  const u = varUint(b, p);
-  if (!u) return undefined;
-  const [x, next] = u;
-  const width = next - p;
-  const neg = width === 1 ? 0x40 : width === 2 ? 0x2000 : 0x10000000;
-  return [x & 1 ? (x >>> 1) - neg : x >>> 1, next];
-}
-
 /** A string value in UTF-8; names are JS strings here (valid UTF-8 both ways). */
 const enc = new TextEncoder();
 export const bytesOf = (s: string): Uint8Array => enc.encode(s);
@@ -66,6 +56,45 @@ export interface Class {
 }
 
 class InvalidType extends Error {}
+
+/** A position in a signature blob; every read past its end is InvalidType. */
+class Cursor {
+  constructor(
+    private readonly b: Uint8Array,
+    private p: number,
+  ) {}
+
+  u8(): number {
+    const x = this.b[this.p];
+    if (x === undefined) throw new InvalidType();
+    this.p++;
+    return x;
+  }
+
+  /** A compressed unsigned integer (II.23.2). */
+  uint(): number {
+    const b = this.b;
+    const x = this.u8();
+    if ((x & 0x80) === 0) return x;
+    if ((x & 0xc0) === 0x80) return ((x & 0x3f) << 8) | this.u8();
+    if ((x & 0xe0) === 0xc0) {
+      if (this.p + 3 > b.length) throw new InvalidType();
+      const v = (((x & 0x1f) << 24) | (b[this.p]! << 16) | (b[this.p + 1]! << 8) | b[this.p + 2]!) >>> 0;
+      this.p += 3;
+      return v;
+    }
+    throw new InvalidType();
+  }
+
+  /** A compressed signed integer (the lower bounds of arrays). */
+  sint(): number {
+    const start = this.p;
+    const x = this.uint();
+    const width = this.p - start;
+    const neg = width === 1 ? 0x40 : width === 2 ? 0x2000 : 0x10000000;
+    return x & 1 ? (x >>> 1) - neg : x >>> 1;
+  }
+}
 
 const TYPEDEF_VISIBILITY = ["internal", "public", "public", "private", "protected", "internal", "private protected", "protected internal"];
 const METHOD_VISIBILITY = ["private", "private", "private protected", "internal", "protected", "protected internal", "public", "private"];
@@ -302,7 +331,7 @@ export class Assembly {
         if (!data) return undefined;
         try {
           const out: string[] = [];
-          this.typeSpec(data, 0, out, depth, classGenerics, methodGenerics);
+          this.typeSpec(new Cursor(data, 0), out, depth, classGenerics, methodGenerics);
           return out.join("");
         } catch (e) {
           if (e instanceof InvalidType) return undefined;
@@ -315,42 +344,32 @@ export class Assembly {
   }
 
   /**
-   * Writes the type at `p` of a signature (II.23.2.12) into `out`; returns where it ends. Throws
-   * InvalidType where YARA-X's parse_type_spec fails.
+   * Writes the type at the cursor of a signature (II.23.2.12) into `out` and moves the cursor past
+   * it. Throws InvalidType where YARA-X's parse_type_spec fails.
    */
-  private typeSpec(b: Uint8Array, p: number, out: string[], depth: { n: number }, cg: string[], mg: string[]): number {
+  private typeSpec(c: Cursor, out: string[], depth: { n: number }, cg: string[], mg: string[]): void {
     if (depth.n === MAX_RECURSION) throw new InvalidType();
-    const type = b[p];
-    if (type === undefined) throw new InvalidType();
-    p++;
+    const type = c.u8();
     depth.n++;
-    const sub = (at: number) => this.typeSpec(b, at, out, depth, cg, mg);
-    const uint = (at: number): [number, number] => {
-      const v = varUint(b, at);
-      if (!v) throw new InvalidType();
-      return v;
-    };
     const simple = SIMPLE[type];
     if (simple !== undefined) out.push(simple);
     else
       switch (type) {
         case 0x0f: // PTR
           out.push("Ptr<");
-          p = sub(p);
+          this.typeSpec(c, out, depth, cg, mg);
           out.push(">");
           break;
         case 0x10: // BYREF
           out.push("ref ");
-          p = sub(p);
+          this.typeSpec(c, out, depth, cg, mg);
           break;
         case 0x11: // VALUETYPE
         case 0x12: {
           // CLASS
-          const [v, next] = uint(p);
-          p = next;
-          const c = decodeCoded(TYPE_DEF_OR_REF, v);
-          if (!c) throw new InvalidType();
-          const name = this.typeDefOrRefName(c, depth, cg, mg);
+          const coded = decodeCoded(TYPE_DEF_OR_REF, c.uint());
+          if (!coded) throw new InvalidType();
+          const name = this.typeDefOrRefName(coded, depth, cg, mg);
           if (name === undefined) throw new InvalidType();
           out.push(name);
           break;
@@ -358,38 +377,24 @@ export class Assembly {
         case 0x13: // VAR
         case 0x1e: {
           // MVAR
-          const [i, next] = uint(p);
-          p = next;
-          const name = (type === 0x13 ? cg : mg)[i];
+          const name = (type === 0x13 ? cg : mg)[c.uint()];
           if (name === undefined) throw new InvalidType();
           out.push(name);
           break;
         }
         case 0x14: {
           // ARRAY: element type, rank, sizes, lower bounds
-          p = sub(p);
-          const [rank, a] = uint(p);
+          this.typeSpec(c, out, depth, cg, mg);
+          const rank = c.uint();
           if (rank > MAX_ARRAY_DIMENSION) throw new InvalidType();
-          p = a;
-          const [nSizes, b2] = uint(p);
+          const nSizes = c.uint();
           if (nSizes > MAX_ARRAY_DIMENSION) throw new InvalidType();
-          p = b2;
           const sizes: number[] = [];
-          for (let i = 0; i < nSizes; i++) {
-            const [s, next] = uint(p);
-            sizes.push(s | 0);
-            p = next;
-          }
-          const [nBounds, c2] = uint(p);
+          for (let i = 0; i < nSizes; i++) sizes.push(c.uint() | 0);
+          const nBounds = c.uint();
           if (nBounds > MAX_ARRAY_DIMENSION) throw new InvalidType();
-          p = c2;
           const bounds: number[] = [];
-          for (let i = 0; i < nBounds; i++) {
-            const v = varSint(b, p);
-            if (!v) throw new InvalidType();
-            bounds.push(v[0]);
-            p = v[1];
-          }
+          for (let i = 0; i < nBounds; i++) bounds.push(c.sint());
           out.push("[");
           for (let i = 0; i < rank; i++) {
             const size = sizes[i];
@@ -404,18 +409,17 @@ export class Assembly {
           break;
         }
         case 0x1d: // SZARRAY
-          p = sub(p);
+          this.typeSpec(c, out, depth, cg, mg);
           out.push("[]");
           break;
         case 0x15: {
           // GENERICINST
-          p = sub(p);
-          const [n, next] = uint(p);
+          this.typeSpec(c, out, depth, cg, mg);
+          const n = c.uint();
           if (n >= MAX_PARAMS) throw new InvalidType();
-          p = next;
           out.push("<");
           for (let i = 1; i <= n; i++) {
-            p = sub(p);
+            this.typeSpec(c, out, depth, cg, mg);
             if (i < n) out.push(",");
           }
           out.push(">");
@@ -423,32 +427,28 @@ export class Assembly {
         }
         case 0x1b: {
           // FNPTR: calling convention, parameter count, return type, parameters
-          if (b[p] === undefined) throw new InvalidType();
-          const [n, next] = uint(p + 1);
+          c.u8();
+          const n = c.uint();
           if (n >= MAX_PARAMS) throw new InvalidType();
-          p = next;
           out.push("FnPtr<");
-          p = sub(p);
+          this.typeSpec(c, out, depth, cg, mg);
           out.push("(");
           for (let i = 1; i <= n; i++) {
-            p = sub(p);
+            this.typeSpec(c, out, depth, cg, mg);
             if (i < n) out.push(", ");
           }
           out.push(")>");
           break;
         }
         case 0x1f: // CMOD_REQD
-        case 0x20: {
-          // CMOD_OPT
-          p = uint(p)[1];
-          p = sub(p);
+        case 0x20: // CMOD_OPT
+          c.uint();
+          this.typeSpec(c, out, depth, cg, mg);
           break;
-        }
         default:
           throw new InvalidType();
       }
     depth.n--;
-    return p;
   }
 
   private method(index: number, def: Row, classGenerics: string[]): Method | undefined {
@@ -470,13 +470,14 @@ export class Assembly {
     const ret: string[] = [];
     const params: { name: string; type: string }[] = [];
     const paramRows = this.rows(T.Param);
+    const c = new Cursor(sig, p);
     try {
-      p = this.typeSpec(sig, p, ret, depth, classGenerics, methodGenerics);
+      this.typeSpec(c, ret, depth, classGenerics, methodGenerics);
       for (let i = 0; i < paramCount; i++) {
         const row = paramRows[(def[5] as number) + i];
         const name = (row && this.str(row[2] as number)) ?? `P_${i}`;
         const type: string[] = [];
-        p = this.typeSpec(sig, p, type, depth, classGenerics, methodGenerics);
+        this.typeSpec(c, type, depth, classGenerics, methodGenerics);
         params.push({ name, type: type.join("") });
       }
     } catch (e) {
