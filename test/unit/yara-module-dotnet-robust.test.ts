@@ -13,7 +13,7 @@ import { randomBytes } from "./yara-module-oracle";
 import { checkDotnet, dotnetCases } from "./yara-module-dotnet-fixtures";
 
 const DIR = process.env.RING3_DOTNET_DIR ?? path.resolve(__dirname, "../../.cache/dotnet");
-const SMALL = { classes: 6, methods: 2, items: 6 };
+const SMALL = { classes: 4, methods: 1, items: 4 };
 
 interface Stream {
   name: string;
