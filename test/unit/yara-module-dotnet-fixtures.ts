@@ -21,6 +21,7 @@ const len = (a: Value): number => {
 /** Indexes 0..n-1 when n <= max, else `max` of them spread over the list (first and last included). */
 function sample(n: number, max: number): number[] {
   if (n <= max) return [...Array(n).keys()];
+  if (max < 2) return [0];
   return [...new Set([...Array(max).keys()].map((i) => Math.round((i * (n - 1)) / (max - 1))))];
 }
 
