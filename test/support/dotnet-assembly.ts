@@ -130,11 +130,11 @@ export function assembly(spec: Spec, edit: { cliSize?: number; magic?: number; s
 }
 
 /** Compressed unsigned and signed integers (II.23.2). */
-const cu = (n: number) => (n < 0x80 ? [n] : n < 0x4000 ? [0x80 | (n >> 8), n & 0xff] : [0xc0 | (n >>> 24), (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+export const cu = (n: number) => (n < 0x80 ? [n] : n < 0x4000 ? [0x80 | (n >> 8), n & 0xff] : [0xc0 | (n >>> 24), (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
 const cs1 = (n: number) => [((n < 0 ? n + 0x40 : n) << 1) | (n < 0 ? 1 : 0)];
 
 // Coded indexes (row numbers are 1-based).
-const typeDefOrRef = (table: "def" | "ref" | "spec", row: number) => (row << 2) | { def: 0, ref: 1, spec: 2 }[table];
+export const typeDefOrRef = (table: "def" | "ref" | "spec", row: number) => (row << 2) | { def: 0, ref: 1, spec: 2 }[table];
 
 export function sample(variant: "ok" | "bad-typelib-first" | "bad-coded-index" | "bad-constant-type"): Spec {
   const s = new Strings();

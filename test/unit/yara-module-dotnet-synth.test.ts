@@ -11,7 +11,7 @@ import { UNKNOWN, type ArrayValue, type ByteSource, type StructValue } from "../
 import { dotnet } from "../../src/engines/yara/modules/dotnet";
 import { WHOLE_FILE_MAX } from "../../src/engines/yara/reader";
 import { bytesSource } from "../../src/util/bytesource";
-import { assembly, sample } from "../support/dotnet-assembly";
+import { assembly, cu, sample, typeDefOrRef } from "../support/dotnet-assembly";
 import { checkDotnet, dotnetCases } from "./yara-module-dotnet-fixtures";
 
 function check(data: Uint8Array): string[] {
@@ -89,5 +89,37 @@ describe("dotnet module on assemblies written byte by byte", () => {
     for (const f of ["typelib", "module_name", "number_of_classes", "number_of_resources"]) expect(r.field(f), f).toBe(UNKNOWN);
     expect((r.field("classes") as ArrayValue).length()).toBe(UNKNOWN);
     expect((r.field("assembly") as StructValue | typeof UNKNOWN)).toBe(UNKNOWN);
+  });
+
+  it("writes types that name types that name types as YARA-X does, and leaves to YARA-X a name that would grow past 64 Ki characters", () => {
+    // TypeSpec k is List<TypeSpec k+1, `args` times>; the last level's are int. M8 returns the first.
+    const bomb = (levels: number, args: number) => {
+      const spec = sample("ok");
+      const specs = spec.tables[0x1b]!;
+      const base = specs.length;
+      for (let k = 1; k <= levels; k++) {
+        const row = base + k;
+        const arg = k === levels ? [0x08] : [0x12, ...cu(typeDefOrRef("spec", row + 1))];
+        specs.push([spec.blobs.add([0x15, 0x12, ...cu(typeDefOrRef("ref", 4)), args, ...new Array(args).fill(arg).flat()])]);
+      }
+      const m8 = spec.tables[0x06]!.find((r) => r[3] === spec.strings.add("M8"))!;
+      m8[4] = spec.blobs.add([0x00, 0, 0x12, ...cu(typeDefOrRef("spec", base + 1))]);
+      return assembly(spec);
+    };
+    const small = bomb(4, 4);
+    const inner = dotnet.load(bytesSource(small));
+    // M8 is the one method of the last class (Self).
+    const self = (r: StructValue) => (r.field("classes") as ArrayValue).at(4) as StructValue;
+    const m8 = ((self(inner).field("methods") as ArrayValue).at(0) as StructValue).field("return_type") as Uint8Array;
+    expect(m8.length).toBeGreaterThan(1000);
+    expect(check(small)).toEqual([]);
+    // Twelve levels go past YARA-X's depth of 16 at once: the method is left out, as YARA-X does.
+    expect(check(bomb(12, 2))).toEqual([]);
+    // Six levels of 8 arguments stay within the depth but make a name of 8^6 types: UNKNOWN.
+    const huge = dotnet.load(bytesSource(bomb(6, 8)));
+    expect(huge.field("number_of_classes")).toBe(5n);
+    expect(self(huge).field("number_of_methods")).toBe(UNKNOWN);
+    expect((self(huge).field("methods") as ArrayValue).length()).toBe(UNKNOWN);
+    expect(((huge.field("classes") as ArrayValue).at(0) as StructValue).field("number_of_methods")).toBe(4n);
   });
 });

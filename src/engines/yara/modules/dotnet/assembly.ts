@@ -2,7 +2,7 @@
 // the tables' rows turned into names, and the user types with their methods, whose parameter and
 // return types are written from the signature blobs the way YARA-X writes them ("List<string>",
 // "int[0...3]", "FnPtr<void(int)>"). Every step that YARA-X lets fail gives the same absence here.
-import { type Metadata, streamBytes } from "./metadata";
+import { type Metadata, streamBytes, TooLarge } from "./metadata";
 import { decodeCoded, parseTables, T, TYPE_DEF_OR_REF, type Coded, type Row, type Tables } from "./tables";
 
 const MAX_PARAMS = 1000;
@@ -56,6 +56,17 @@ export interface Class {
 }
 
 class InvalidType extends Error {}
+
+/**
+ * The state of one signature's reading: the nesting depth (YARA-X stops at 16), and the characters
+ * of type names written so far. TypeSpecs that name TypeSpecs grow a name geometrically with the
+ * depth; past MAX_TYPE_CHARS ring3 stops (TooLarge: the field is UNKNOWN) instead of building it.
+ */
+interface Depth {
+  n: number;
+  chars: number;
+}
+const MAX_TYPE_CHARS = 1 << 16;
 
 /** A position in a signature blob; every read past its end is InvalidType. */
 class Cursor {
@@ -313,7 +324,7 @@ export class Assembly {
     return parts.reverse().join(".");
   }
 
-  private typeDefOrRefName(c: Coded, depth: { n: number }, classGenerics: string[], methodGenerics: string[]): string | undefined {
+  private typeDefOrRefName(c: Coded, depth: Depth, classGenerics: string[], methodGenerics: string[]): string | undefined {
     switch (c.table) {
       case T.TypeDef:
         return this.typeFullName(c.index);
@@ -347,7 +358,7 @@ export class Assembly {
    * Writes the type at the cursor of a signature (II.23.2.12) into `out` and moves the cursor past
    * it. Throws InvalidType where YARA-X's parse_type_spec fails.
    */
-  private typeSpec(c: Cursor, out: string[], depth: { n: number }, cg: string[], mg: string[]): void {
+  private typeSpec(c: Cursor, out: string[], depth: Depth, cg: string[], mg: string[]): void {
     if (depth.n === MAX_RECURSION) throw new InvalidType();
     const type = c.u8();
     depth.n++;
@@ -371,6 +382,8 @@ export class Assembly {
           if (!coded) throw new InvalidType();
           const name = this.typeDefOrRefName(coded, depth, cg, mg);
           if (name === undefined) throw new InvalidType();
+          depth.chars += name.length;
+          if (depth.chars > MAX_TYPE_CHARS) throw new TooLarge();
           out.push(name);
           break;
         }
@@ -466,7 +479,7 @@ export class Assembly {
     const [paramCount] = pc;
     p = pc[1];
     const methodGenerics = this.generics(T.MethodDef, index);
-    const depth = { n: 0 };
+    const depth = { n: 0, chars: 0 };
     const ret: string[] = [];
     const params: { name: string; type: string }[] = [];
     const paramRows = this.rows(T.Param);
@@ -524,10 +537,10 @@ export class Assembly {
       const owned = first <= end && end <= methodDefs.length ? methodDefs.slice(first, end) : undefined;
       let methods: Method[] | undefined;
       const baseTypes: string[] = [];
-      const extendsName = this.typeDefOrRefName(d[3] as Coded, { n: 0 }, generics, []);
+      const extendsName = this.typeDefOrRefName(d[3] as Coded, { n: 0, chars: 0 }, generics, []);
       if (extendsName !== undefined) baseTypes.push(extendsName);
       for (const iface of impls.get(idx) ?? []) {
-        const n = this.typeDefOrRefName(iface, { n: 0 }, generics, []);
+        const n = this.typeDefOrRefName(iface, { n: 0, chars: 0 }, generics, []);
         if (n !== undefined) baseTypes.push(n);
       }
       const flags = d[0] as number;

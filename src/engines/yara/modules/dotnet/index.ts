@@ -104,10 +104,10 @@ function klass(c: Class): StructValue {
     sealed: () => c.sealed,
     number_of_base_types: () => int(c.baseTypes.length),
     number_of_generic_parameters: () => int(c.genericParams.length),
-    number_of_methods: () => int(c.methods().length),
+    number_of_methods: guard(() => int(c.methods().length)),
     base_types: () => array(() => c.baseTypes.map(bytesOf)),
     generic_parameters: () => array(() => c.genericParams.map(bytesOf)),
-    methods: () => array(() => c.methods().map((m) => new MethodValue(m))),
+    methods: () => list(() => c.methods().map((m) => new MethodValue(m))),
   });
 }
 
