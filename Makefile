@@ -95,6 +95,8 @@ test-tools:
 	@if [[ ! -d /usr/share/clamav-testfiles ]]; then echo "test: installing clamav-testfiles"; \
 	  [[ -n $$(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null) ]] || apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clamav-testfiles >/dev/null; fi
+	@# Issue 12: .NET assemblies from Debian's mono packages for the dotnet module's tests.
+	@scripts/dotnet-assemblies.sh .cache/dotnet
 
 # Issue 12 (macho module): real Mach-O files for its tests, from npm packages that ship macOS
 # binaries (a universal x86_64+arm64 bundle, and two single-architecture Go executables), fetched

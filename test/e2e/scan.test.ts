@@ -396,7 +396,7 @@ describe("signatures", () => {
 describe("the YARA engines", () => {
   it("a rule the fast path cannot decide (a module ring3 leaves to YARA-X) goes to YARA-X for that file only; --stats counts it", () => {
     const d = folder("fallback");
-    const rules = write(d, "r.yar", 'import "dotnet"\nrule D { strings: $a = "fallback-marker" condition: $a and not dotnet.is_dotnet }\n');
+    const rules = write(d, "r.yar", 'import "dex"\nrule D { strings: $a = "fallback-marker" condition: $a and not dex.is_dex }\n');
     write(d, "files/hit.txt", "xx fallback-marker yy");
     write(d, "files/other.txt", "nothing here");
     for (const engine of ["auto", "yara-x"]) {

@@ -90,14 +90,14 @@ describe("rules the fast path refuses go to YARA-X", () => {
   });
 
   it("a YARA-X group that traps is retried rule by rule on a fresh worker; a rule that traps alone is an engine-error naming it", () => {
-    // dotnet is YARA-X's: these rules go to YARA-X on files with their marker. YARA-X "traps" on
-    // any group holding Trapper (failpoint); Other_Dotnet, in the same group at first, is found.
+    // dex is YARA-X's: these rules go to YARA-X on files with their marker. YARA-X "traps" on
+    // any group holding Trapper (failpoint); Other_Dex, in the same group at first, is found.
     const set = write(
       dir,
       "trap/set.yar",
-      `import "dotnet"
-rule Trapper { strings: $t = "trap-marker-fb4" condition: $t and not dotnet.is_dotnet }
-rule Other_Dotnet { strings: $o = "other-marker-fb5" condition: $o and not dotnet.is_dotnet }
+      `import "dex"
+rule Trapper { strings: $t = "trap-marker-fb4" condition: $t and not dex.is_dex }
+rule Other_Dex { strings: $o = "other-marker-fb5" condition: $o and not dex.is_dex }
 rule Fast_Too { strings: $f = "fast-marker-fb6" condition: $f }
 `,
     );
@@ -112,7 +112,7 @@ rule Fast_Too { strings: $f = "fast-marker-fb6" condition: $f }
     expect(by["both.txt"]!.reason!.code).toBe("engine-error");
     // The second attempt ran the rules one by one: the message names the one that traps alone.
     expect(by["both.txt"]!.reason!.message).toMatch(/YARA-X trapped on rule default:Trapper/);
-    expect(by["other.txt"]!.findings.map((f) => f.rule)).toEqual(["Other_Dotnet"]);
+    expect(by["other.txt"]!.findings.map((f) => f.rule)).toEqual(["Other_Dex"]);
     expect(by["fast.txt"]!.findings.map((f) => f.rule)).toEqual(["Fast_Too"]);
     // Detections win the exit code; the summary counts the error (never clean).
     expect(r.code).toBe(1);

@@ -168,16 +168,16 @@ rule tail_hash { condition: hash.md5(filesize - 5000, 5000) == "${digest("md5", 
     // The same size with a PE at its start (its overlay is the rest): pe reads what it needs.
     const built = buildPe({ imports: [{ dll: "kernel32.dll", functions: ["ExitProcess"] }] });
     data.set(built, 0);
-    const peRule = `import "pe"\nimport "dotnet"\nrule pe_r { condition: pe.number_of_imports == 1 and pe.imports("kernel32.dll", "ExitProcess") and pe.overlay.size == ${size - built.length} }
+    const peRule = `import "pe"\nimport "dex"\nrule pe_r { condition: pe.number_of_imports == 1 and pe.imports("kernel32.dll", "ExitProcess") and pe.overlay.size == ${size - built.length} }
 rule u { condition: uint16(0) == 0x5a4d }
-rule net { condition: dotnet.is_dotnet }`;
+rule net { condition: dex.is_dex }`;
     const pe = engine(peRule);
     expect(oracleCompile(peRule).scan(data).map((m) => m.rule)).toEqual(["pe_r", "u"]);
     expect(pe.scan(data, EXT).map((f) => f.rule)).toEqual(["pe_r", "u"]);
     const src = poisonSource(data);
     const out = streamed(pe, data, [], src);
     expect(src.largest).toBeLessThanOrEqual(MiB);
-    // dotnet is left to YARA-X, which needs the file whole: undecided, and the reason says so.
+    // dex is left to YARA-X, which needs the file whole: undecided, and the reason says so.
     expect(out.findings).toEqual(["default:pe_r", "default:u"]);
     expect(out.undecided).toBe(1);
     expect(out.reason).toBe(`1 rule(s) left to YARA-X, which needs the file in one buffer: ${size} bytes is over ${WHOLE_FILE_MAX}`);

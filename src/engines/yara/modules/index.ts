@@ -3,6 +3,7 @@
 // rule whose other terms are false is still decided here).
 import { UNKNOWN, type ModuleFactory, type StructValue } from "../contracts";
 import { console } from "./console";
+import { dotnet } from "./dotnet";
 import { elf } from "./elf";
 import { hash } from "./hash";
 import { lnk } from "./lnk";
@@ -19,7 +20,7 @@ function opaque(name: string): ModuleFactory {
 }
 
 /** YARA-X 1.x modules ring3 leaves to YARA-X. */
-const OPAQUE = ["dotnet", "magic", "cuckoo", "dex", "crx", "vt", "test_proto2", "test_proto3"];
+const OPAQUE = ["magic", "cuckoo", "dex", "crx", "vt", "test_proto2", "test_proto3"];
 
 export const MODULES: Record<string, ModuleFactory> = {
   pe,
@@ -31,5 +32,6 @@ export const MODULES: Record<string, ModuleFactory> = {
   console,
   lnk,
   macho,
+  dotnet,
   ...Object.fromEntries(OPAQUE.map((n) => [n, opaque(n)])),
 };
