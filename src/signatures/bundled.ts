@@ -28,7 +28,7 @@ export interface BundledFile {
 export const BUNDLED_VERSION: string = version.trim();
 
 /** The YARA files under signatures/yara/, in the order they are compiled. */
-export const BUNDLED_YARA_FILES: readonly string[] = ["guards.yar", "test-files.yar", "supply-chain.yar", "scripts.yar", "webshells.yar", "tools.yar"];
+export const BUNDLED_YARA_FILES: readonly string[] = ["guards.yar", "test-files.yar", "supply-chain.yar", "scripts.yar", "webshells.yar", "tools.yar", "office.yar", "lolbins.yar", "skimmers.yar"];
 
 /** The hash lists under signatures/hashes/. */
 export const BUNDLED_HASH_FILES: readonly string[] = ["test-files.hsb", "supply-chain.hsb"];
