@@ -211,3 +211,17 @@ describe("\\b{end} inside a regex", () => {
     expect(compared).toBeGreaterThan(left);
   });
 });
+
+describe("a regex that irregexp would backtrack on for ever", () => {
+  it("/(a|aa)*c/ before a long run of a: answered, the short matches YARA-X's, the long ones left to it", () => {
+    // From the starts 4002+ bytes before the "c", the window holds no "c": irregexp alone tries
+    // every way of splitting the run (Fibonacci(4000) of them); V8's linear engine takes over.
+    const decl = "/(a|aa)*c/";
+    const data = Buffer.from("a".repeat(6000) + "c");
+    const m = compilePatterns([declare(decl)]).set.scan(data).get(0)!;
+    expect(m.complete, "matches of 4000 bytes or more are not confirmed here").toBe(false);
+    const theirsAll = new Set(theirs(decl, data)!.split(" "));
+    expect(m.offsets.length).toBeGreaterThan(3000);
+    for (let i = 0; i < m.offsets.length; i++) expect(theirsAll.has(`${m.offsets[i]}:${m.lengths[i]}`)).toBe(true);
+  });
+});

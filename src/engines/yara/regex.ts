@@ -3,6 +3,7 @@
 // ASCII letters only, `.` stops at \n unless `s`; inline flags i m s u U as regex-syntax scopes
 // them. Anything this translator does not reproduce exactly (Unicode classes, `(?x)`, ...) is
 // rejected, and callers answer UNKNOWN (or leave the pattern to YARA-X).
+import * as v8 from "node:v8";
 import { UNKNOWN, type Unknown } from "./contracts";
 import {
   addRange,
@@ -19,6 +20,13 @@ import {
 } from "./strings/ir";
 
 export class RegexUnsupported extends Error {}
+
+// irregexp backtracks exponentially on some patterns (/(a|aa)*c/ over a long run of "a" without
+// the "c": minutes in a 4 KB window); after 50,000 backtracks V8 can finish the same search in its
+// linear-time engine, with the same answer. Set before any RegExp is built (V8 reads it at
+// compile time), once for the process (its flags are shared by the worker threads). A RegExp with
+// lookarounds (\b, ^ and $ of wide and multi-line regexes) cannot go there and keeps backtracking.
+v8.setFlagsFromString("--enable-experimental-regexp-engine-on-excessive-backtracks");
 
 const DIGIT = byteSet(...range(0x30, 0x39));
 const WORD = (() => {
