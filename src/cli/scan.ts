@@ -100,6 +100,8 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
       hashClean: cfg.all,
       archives: cfg.archives,
       sevenZipWasm: cfg.archives ? sevenZipWasm() : null,
+      // issue 12: YARA-X's trap marks, per rule of the sources (indexes past the end are never marked).
+      ...(cfg.engine === "yara-x" ? { trapMemo: new SharedArrayBuffer(4 * (sigs.info.yaraRules + 1024)) } : {}),
     },
   });
   // The workers start when the walk finds the first file (an empty folder costs no worker

@@ -35,6 +35,11 @@ export interface WorkerInit {
   sevenZipWasm: Uint8Array | null;
   /** Set by the pool for each worker: see Control. */
   control?: SharedArrayBuffer;
+  /**
+   * --engine yara-x (issue 12): one Int32 per rule, shared by every worker of the scan, marking
+   * the rules of a set that trapped so that the file's retry scans them one by one (engine.ts).
+   */
+  trapMemo?: SharedArrayBuffer;
 }
 
 export type ScanTask = FileInput;

@@ -33,7 +33,7 @@ let sevenZip: Promise<void> = Promise.resolve();
 /** Builds the engines; the stage gets them. (The rule program's attach goes here.) */
 async function setup(): Promise<void> {
   if (init.program || init.yara.length > 0) {
-    const out = createEngine({ mode: init.engine, program: init.program ?? undefined, sources: init.yara, defines: init.defines, perFileExternals: init.perFileExternals, timeoutMs: init.timeoutMs, wasm: init.wasm });
+    const out = createEngine({ mode: init.engine, program: init.program ?? undefined, sources: init.yara, defines: init.defines, perFileExternals: init.perFileExternals, timeoutMs: init.timeoutMs, wasm: init.wasm, ...(init.trapMemo ? { trapMemo: new Int32Array(init.trapMemo) } : {}) });
     if (!out.engine) {
       post({ type: "fatal", errors: out.errors });
       return;

@@ -66,6 +66,37 @@ describe("include directives", () => {
     }
   });
 
+  it("a compiled file's source digest covers every included file: editing one changes it", () => {
+    const own = tempDir();
+    try {
+      const top = write(own, "top.yar", 'include "sub/inc.yar"\nrule Top { condition: Inc }\n');
+      const inc = write(own, "sub/inc.yar", 'include "deeper.yar"\nrule Inc { condition: true }\n');
+      const deeper = write(own, "sub/deeper.yar", 'rule Deeper { strings: $a = "deeper-one" condition: $a }\n');
+      /** The header's sourcesDigest of `rules compile top.yar` (layout: compiled.ts). */
+      const digest = (): string => {
+        const out = path.join(own, "top.compiled");
+        const c = ring3(["rules", "compile", top, "-o", out]);
+        expect(c.code, c.stderr).toBe(0);
+        const bytes = fs.readFileSync(out);
+        const header = JSON.parse(bytes.subarray(48, 48 + bytes.readUInt32LE(12)).toString("utf8")) as { sourcesDigest: string };
+        expect(header.sourcesDigest).toMatch(/^[0-9a-f]{64}$/);
+        return header.sourcesDigest;
+      };
+      const first = digest();
+      expect(digest(), "the same sources, the same digest").toBe(first);
+      // A file included through another one (top -> inc -> deeper), then the one top includes.
+      fs.writeFileSync(deeper, 'rule Deeper { strings: $a = "deeper-two" condition: $a }\n');
+      const second = digest();
+      expect(second).not.toBe(first);
+      fs.appendFileSync(inc, "// edited\n");
+      const third = digest();
+      expect(third).not.toBe(second);
+      expect(third).not.toBe(first);
+    } finally {
+      fs.rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it("rules check follows them too", () => {
     const r = ring3(["rules", "check", index]);
     expect(r.stdout).toMatch(/1 file\(s\), .* 0 error\(s\)/);

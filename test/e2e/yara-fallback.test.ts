@@ -117,4 +117,35 @@ rule Fast_Too { strings: $f = "fast-marker-fb6" condition: $f }
     // Detections win the exit code; the summary counts the error (never clean).
     expect(r.code).toBe(1);
   });
+  it("--engine yara-x: a set that traps is split down to single rules on the retry; the rule that traps alone is each file's engine-error, never clean", () => {
+    // The same failpoint: YARA-X "traps" on any group holding Trapper. With --engine yara-x every
+    // rule runs on every file, so every file meets Trapper: the first file's retry runs the rules
+    // one by one and names it; later files run the others as one group and Trapper alone.
+    const set = write(
+      dir,
+      "trapx/set.yar",
+      `rule Trapper { strings: $t = "trap-marker-fx4" condition: $t }
+rule Other_Rule { strings: $o = "other-marker-fx5" condition: $o }
+rule Third_Rule { strings: $f = "third-marker-fx6" condition: $f }
+`,
+    );
+    const files = path.join(dir, "trapx-samples");
+    write(files, "a-both.txt", "trap-marker-fx4 other-marker-fx5");
+    write(files, "b-other.txt", "other-marker-fx5");
+    write(files, "c-clean.txt", "nothing here");
+    const r = ring3(["scan", "-f", "json", "--all", "--no-bundled", "--engine", "yara-x", "-w", "1", "--rules", set, files], { env: { RING3_FAILPOINT: "ruletrap:Trapper" } });
+    const report = JSON.parse(r.stdout) as { results: { path: string; verdict: string; reason?: { code: string; message: string } }[] };
+    expect(report.results.map((x) => path.basename(x.path)).sort()).toEqual(["a-both.txt", "b-other.txt", "c-clean.txt"]);
+    for (const x of report.results) {
+      expect(x.verdict, x.path).toBe("error");
+      expect(x.reason!.code).toBe("engine-error");
+      // Named alone, not as "a group of 3 rules": the set was split.
+      expect(x.reason!.message).toMatch(/YARA-X trapped on rule default:Trapper /);
+    }
+    expect(r.code).not.toBe(0);
+    // Without the failpoint the same scan finds the rules (the split is only taken on a trap).
+    const ok = ring3(["scan", "-f", "json", "--no-bundled", "--engine", "yara-x", "-w", "1", "--rules", set, files]);
+    expect(ok.code).toBe(1);
+    expect(findings(ok.stdout)).toEqual({ "a-both.txt": ["Other_Rule[]", "Trapper[]"], "b-other.txt": ["Other_Rule[]"] });
+  });
 });

@@ -18,7 +18,10 @@ export interface CompiledHeader {
   /** The ring3 version that wrote it: the image is only read by the same version (it holds the compiler's choices). */
   ring3: string;
   imageFormat: number;
-  /** SHA-256 of every source file compiled in (name, NUL, text, NUL, in order), hex. */
+  /**
+   * SHA-256 of every source file compiled in (name, NUL, text, NUL, in order), each followed by
+   * the files it includes (by absolute path, sorted), hex.
+   */
   sourcesDigest: string;
   /** Extra facts for reports (the bundled set stores its content id here). */
   note?: Record<string, string>;
@@ -30,9 +33,16 @@ export function isCompiled(head: Uint8Array): boolean {
   return head.length >= MAGIC.length && MAGIC.equals(head.subarray(0, MAGIC.length));
 }
 
-export function sourcesDigest(sources: readonly Pick<RuleSource, "name" | "text">[]): string {
+export function sourcesDigest(sources: readonly Pick<RuleSource, "name" | "text" | "includes">[]): string {
   const h = createHash("sha256");
-  for (const s of sources) h.update(s.name).update("\0").update(s.text).update("\0");
+  for (const s of sources) {
+    h.update(s.name).update("\0").update(s.text).update("\0");
+    // An included file is as much a source as the file naming it: editing it must change the digest.
+    // The marker byte keeps an include apart from a next source of the same name and text; a
+    // source without includes hashes as it did before (the bundled set's content id stays).
+    if (!s.includes) continue;
+    for (const file of Object.keys(s.includes).sort()) h.update("\u0001").update(file).update("\0").update(s.includes[file]!).update("\0");
+  }
   return h.digest("hex");
 }
 

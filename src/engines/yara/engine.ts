@@ -79,6 +79,11 @@ export interface EngineInit {
    * worker saved). Absent: the caller has instantiated it (tests).
    */
   wasm?: WebAssembly.Module | Uint8Array;
+  /**
+   * "yara-x" only: the trap marks per rule (TrapSplitter), shared by the scan's workers. Absent:
+   * the program image's (when there is one), else this engine's own.
+   */
+  trapMemo?: Int32Array;
 }
 
 export function createEngine(init: EngineInit): { engine?: YaraEngine; errors: Diagnostic[] } {
@@ -91,9 +96,10 @@ export function createEngine(init: EngineInit): { engine?: YaraEngine; errors: D
     const scanner = new YaraScanner(out.rules, init.perFileExternals, init.timeoutMs);
     const stats = emptyStats("yara-x");
     stats.loadMs = performance.now() - t0;
+    const split = new TrapSplitter(init, scanner, stats);
     const scan = (data: Uint8Array, ext: FileExternals): Finding[] => {
       const y0 = performance.now();
-      const f = scanner.scan(data, ext);
+      const f = split.scan(data, ext);
       stats.files++;
       stats.yaraxFiles++;
       stats.yaraxCalls++;
@@ -163,6 +169,192 @@ const TRAP_FAILPOINT = /^ruletrap:(.+)$/.exec(process.env.RING3_FAILPOINT ?? "")
 function isTrap(err: unknown): boolean {
   if (err instanceof WebAssembly.RuntimeError) return true;
   return err instanceof Error && /unreachable|memory access out of bounds|recursive use of an object|while it was borrowed/.test(err.message);
+}
+
+/**
+ * `--engine yara-x` when YARA-X's WASM build traps: the whole set runs in one scanner until it
+ * traps on a file; then its rules are suspects, which the retry of that file (on a fresh worker:
+ * a trapped instance is unusable) scans one by one, each with the rules it needs, as the fast
+ * path's fallback does. A rule that traps alone is named in the file's engine-error and stays
+ * alone; the suspects go back to one group once the culprit is named or a file got through them
+ * one by one (a group scan costs one call, a rule-by-rule one a call per rule).
+ *
+ * The marks, per rule: 0 grouped, SUSPECT, ALONE; shared by the scan's workers (EngineInit.trapMemo,
+ * or the program image's), else this engine's own (tests from sources).
+ */
+const SUSPECT = 1;
+const ALONE = 2;
+
+class TrapSplitter {
+  private attached?: { rules: CompiledRule[]; memo: Int32Array; defines: Record<string, ExternalValue> } | null;
+  /** The scanner of the grouped rules when some are alone, by its member list. */
+  private grouped?: { key: string; scanner: YaraScanner };
+  private readonly alone = new Map<number, YaraScanner>();
+
+  constructor(
+    private readonly init: EngineInit,
+    private readonly whole: YaraScanner,
+    private readonly st: EngineStats,
+  ) {}
+
+  /**
+   * The rules with their texts and dependencies, and the marks; null when no program can be made.
+   * Built only once a trap has to be handled (or the test failpoint is set): a scan that never
+   * traps pays nothing.
+   */
+  private program(): { rules: CompiledRule[]; memo: Int32Array; defines: Record<string, ExternalValue> } | null {
+    if (this.attached !== undefined) return this.attached;
+    let image = this.init.program;
+    try {
+      if (!image) image = buildImage(this.init.sources ?? [], this.init.defines).image;
+    } catch {
+      image = undefined; // (after a trap YARA-X cannot help the build; the retry's worker can)
+    }
+    if (!image) return (this.attached = null);
+    const a = attachImage(image, this.init.defines);
+    const n = a.program.rules.length;
+    let memo = this.init.trapMemo ?? a.trapMemo;
+    if (!memo || memo.length < n) memo = new Int32Array(n);
+    // Slots past the last rule were marked by a trap on the whole set before any program existed.
+    for (let i = n; i < memo.length; i++) Atomics.store(memo, i, 0);
+    return (this.attached = { rules: a.program.rules, memo: memo.subarray(0, n), defines: a.defines });
+  }
+
+  scan(data: Uint8Array, ext: FileExternals): Finding[] {
+    const shared = this.init.trapMemo;
+    const marked = (m: Int32Array) => m.some((x) => x !== 0);
+    const p = this.attached ?? (TRAP_FAILPOINT !== undefined || (shared && marked(shared)) ? this.program() : null);
+    if (!p || !marked(p.memo)) {
+      return this.guard(null, () => {
+        if (p) failpoint(p.rules, p.rules.map((r) => r.index));
+        return this.whole.scan(data, ext);
+      });
+    }
+    const memo = p.memo;
+    const grouped: number[] = [];
+    const alone: number[] = [];
+    for (const r of p.rules) (Atomics.load(memo, r.index) === 0 ? grouped : alone).push(r.index);
+    const found: { index: number; finding: Finding }[] = [];
+    if (grouped.length > 0) found.push(...this.guard(grouped, () => this.scanGroup(p, grouped, data, ext)));
+    for (const i of alone) found.push(...this.guard([i], () => this.scanAlone(p, i, data, ext)));
+    // Every suspect came through alone on this file: the trap was not theirs alone; regroup them.
+    for (const i of alone) if (Atomics.load(memo, i) === SUSPECT) Atomics.store(memo, i, 0);
+    return found.sort((a, b) => a.index - b.index).map((x) => x.finding);
+  }
+
+  /** Runs a scan of `members` (null: the whole set, in its one scanner); a trap marks them. */
+  private guard<T>(members: number[] | null, call: () => T): T {
+    try {
+      return call();
+    } catch (err) {
+      if (!isTrap(err)) throw err;
+      const msg = (err as Error).message.split("\n", 1)[0];
+      if (members === null) {
+        // Every rule is a suspect: the marks are indexes, so no program is needed to set them.
+        const memo = this.attached?.memo ?? this.init.trapMemo;
+        if (!memo) throw err;
+        for (let i = 0; i < memo.length; i++) if (Atomics.load(memo, i) === 0) Atomics.store(memo, i, SUSPECT);
+        throw new Error(`YARA-X trapped on the whole rule set, retried rule by rule (${msg})`);
+      }
+      const p = this.attached!;
+      const names = members.map((i) => `${p.rules[i]!.namespace}:${p.rules[i]!.name}`);
+      if (members.length === 1) {
+        // The culprit: alone from now on; the other suspects go back to the group.
+        for (let i = 0; i < p.memo.length; i++) if (Atomics.load(p.memo, i) === SUSPECT) Atomics.store(p.memo, i, 0);
+        Atomics.store(p.memo, members[0]!, ALONE);
+        throw new Error(`YARA-X trapped on rule ${names[0]} (${msg})`);
+      }
+      for (const i of members) if (Atomics.load(p.memo, i) === 0) Atomics.store(p.memo, i, SUSPECT);
+      throw new Error(`YARA-X trapped on a group of ${names.length} rules (${names.slice(0, 5).join(", ")}${names.length > 5 ? ", ..." : ""}), retried one by one (${msg})`);
+    }
+  }
+
+  private scanGroup(p: { rules: CompiledRule[]; defines: Record<string, ExternalValue> }, members: number[], data: Uint8Array, ext: FileExternals): { index: number; finding: Finding }[] {
+    const key = members.join(",");
+    if (this.grouped?.key !== key) {
+      this.grouped?.scanner.free();
+      this.grouped = undefined;
+      this.grouped = { key, scanner: compileRuleGroup(this.init, p.rules, p.defines, withDeps(p.rules, members), this.st) };
+    }
+    failpoint(p.rules, members);
+    this.st.yaraxCalls++;
+    return ownFindings(p.rules, members, this.grouped.scanner.scan(data, ext));
+  }
+
+  private scanAlone(p: { rules: CompiledRule[]; defines: Record<string, ExternalValue> }, i: number, data: Uint8Array, ext: FileExternals): { index: number; finding: Finding }[] {
+    let g = this.alone.get(i);
+    if (g) this.alone.delete(i);
+    else g = compileRuleGroup(this.init, p.rules, p.defines, withDeps(p.rules, [i]), this.st);
+    this.alone.set(i, g); // the map's order is the LRU order
+    if (this.alone.size > GROUP_CACHE) {
+      const [oldKey, old] = this.alone.entries().next().value as [number, YaraScanner];
+      this.alone.delete(oldKey);
+      old.free();
+    }
+    failpoint(p.rules, [i]);
+    this.st.yaraxCalls++;
+    return ownFindings(p.rules, [i], g.scan(data, ext));
+  }
+}
+
+/** The test failpoint (RING3_FAILPOINT=ruletrap:NAME): a "trap" on any group holding rule NAME. */
+function failpoint(rules: CompiledRule[], members: number[]): void {
+  if (TRAP_FAILPOINT !== undefined && members.some((i) => rules[i]!.name === TRAP_FAILPOINT)) throw new WebAssembly.RuntimeError("unreachable (RING3_FAILPOINT)");
+}
+
+/** The members and every rule they need (referenced rules, their namespace's global rules), ascending. */
+function withDeps(rules: CompiledRule[], members: number[]): number[] {
+  const all = new Set<number>();
+  for (const i of members) {
+    all.add(i);
+    for (const d of rules[i]!.deps) all.add(d);
+  }
+  return [...all].sort((a, b) => a - b);
+}
+
+/** A group's findings for its members only (the rules they need are decided in their own group). */
+function ownFindings(rules: CompiledRule[], members: number[], findings: Finding[]): { index: number; finding: Finding }[] {
+  const byName = new Map<string, number>();
+  for (const i of members) byName.set(`${rules[i]!.namespace}\u0000${rules[i]!.name}`, i);
+  const out: { index: number; finding: Finding }[] = [];
+  for (const f of findings) {
+    const i = byName.get(`${f.namespace}\u0000${f.rule}`);
+    if (i !== undefined) out.push({ index: i, finding: f });
+  }
+  return out;
+}
+
+/** One YARA-X scanner over some rules of a program (their own texts, in order, by namespace). */
+function compileRuleGroup(init: EngineInit, rules: CompiledRule[], defines: Record<string, ExternalValue>, ordered: number[], st: EngineStats): YaraScanner {
+  if (init.wasm) initYaraX(init.wasm); // once per thread; a no-op after the first
+  st.groupsCompiled++;
+  const compiler = new Compiler();
+  try {
+    for (const [k, v] of Object.entries(defines)) compiler.defineGlobal(k, v);
+    // Rules keep their namespace and their order (a rule may only refer to earlier ones).
+    const byNs = new Map<string, CompiledRule[]>();
+    for (const i of ordered) {
+      const r = rules[i]!;
+      let list = byNs.get(r.namespace);
+      if (!list) byNs.set(r.namespace, (list = []));
+      list.push(r);
+    }
+    for (const [ns, list] of byNs) {
+      compiler.newNamespace(ns);
+      const imports = new Set<string>();
+      for (const r of list) for (const m of r.imports) imports.add(m);
+      const text = [...imports].map((m) => `import "${m}"\n`).join("") + list.map((r) => r.text).join("\n");
+      try {
+        compiler.addSource(text);
+      } catch (err) {
+        const msg = compiler.errors.at(-1) ?? String(err);
+        throw new Error(`YARA-X rejects rules ring3 accepted (${list.map((r) => r.name).join(", ")}): ${msg.split("\n", 1)[0]}`);
+      }
+    }
+    return new YaraScanner(compiler.build(), init.perFileExternals, init.timeoutMs);
+  } finally {
+    compiler.free();
+  }
 }
 
 class FastEngine implements YaraEngine {

@@ -1,7 +1,9 @@
 // YARA regular expressions on bytes, translated exactly into JS RegExps over latin1 strings (one
 // char per byte). YARA-X's dialect (regex-syntax without Unicode): \w \d \s are ASCII, `i` folds
-// ASCII letters only, `.` stops at \n unless `s`. Anything this translator does not reproduce
-// exactly (inline flags, Unicode inside classes, ...) is rejected, and callers answer UNKNOWN.
+// ASCII letters only, `.` stops at \n unless `s`; inline flags i m s u U as regex-syntax scopes
+// them. Anything this translator does not reproduce exactly (Unicode classes, `(?x)`, ...) is
+// rejected, and callers answer UNKNOWN (or leave the pattern to YARA-X).
+import * as v8 from "node:v8";
 import { UNKNOWN, type Unknown } from "./contracts";
 import {
   addRange,
@@ -10,14 +12,21 @@ import {
   emptySet,
   foldCase,
   literal,
-  mapSets,
   toSource,
   union,
+  width,
   type ByteSet,
   type Node,
 } from "./strings/ir";
 
 export class RegexUnsupported extends Error {}
+
+// irregexp backtracks exponentially on some patterns (/(a|aa)*c/ over a long run of "a" without
+// the "c": minutes in a 4 KB window); after 50,000 backtracks V8 can finish the same search in its
+// linear-time engine, with the same answer. Set before any RegExp is built (V8 reads it at
+// compile time), once for the process (its flags are shared by the worker threads). A RegExp with
+// lookarounds (\b, ^ and $ of wide and multi-line regexes) cannot go there and keeps backtracking.
+v8.setFlagsFromString("--enable-experimental-regexp-engine-on-excessive-backtracks");
 
 const DIGIT = byteSet(...range(0x30, 0x39));
 const WORD = (() => {
@@ -49,13 +58,89 @@ const POSIX: Record<string, number[]> = {
 
 const SIMPLE_ESCAPES: Record<string, number> = { n: 0x0a, r: 0x0d, t: 0x09, f: 0x0c, v: 0x0b, a: 0x07 };
 
-/** Parses a YARA regex source (between the slashes) into the pattern IR. Throws RegexUnsupported. */
-export function parseYaraRegex(source: string, flags: { nocase: boolean; dotAll: boolean }): Node {
+/**
+ * Who runs the regex, which decides what YARA-X makes of `(?m)` line anchors:
+ * - "pattern": a string in `strings:`, run by YARA-X's own VMs (re/thompson/pikevm.rs). Its line
+ *   anchors know \r as well as \n and treat "\r\n" and "\n\r" as one line break; its `$` and
+ *   \b{end} differ by direction at offset 0 (see lineEndOrWordEndAtStart), which is refused.
+ * - "matches": `matches` and module regex arguments, run by the regex crate (regex_automata):
+ *   its line anchors are \n only, and every construct means the same in any place.
+ */
+export type RegexUse = "pattern" | "matches";
+
+/** Inline flags of regex-syntax that the translation follows; x (verbose) and R (CRLF) are refused. */
+interface Flags {
+  i: boolean;
+  m: boolean;
+  s: boolean;
+  u: boolean;
+  /** `U`: swaps greedy and lazy. */
+  U: boolean;
+}
+
+/**
+ * A valid UTF-8 encoding of one scalar value (no surrogates): what `.` is in Unicode mode (`(?u)`)
+ * for the regex crate (`matches`). Sequences of lead and continuation byte ranges.
+ */
+const UTF8_SCALARS: [number, number][][] = [
+  [[0x00, 0x7f]],
+  [[0xc2, 0xdf], [0x80, 0xbf]],
+  [[0xe0, 0xe0], [0xa0, 0xbf], [0x80, 0xbf]],
+  [[0xe1, 0xec], [0x80, 0xbf], [0x80, 0xbf]],
+  [[0xed, 0xed], [0x80, 0x9f], [0x80, 0xbf]],
+  [[0xee, 0xef], [0x80, 0xbf], [0x80, 0xbf]],
+  [[0xf0, 0xf0], [0x90, 0xbf], [0x80, 0xbf], [0x80, 0xbf]],
+  [[0xf1, 0xf3], [0x80, 0xbf], [0x80, 0xbf], [0x80, 0xbf]],
+  [[0xf4, 0xf4], [0x80, 0x8f], [0x80, 0xbf], [0x80, 0xbf]],
+];
+
+function unicodeDot(dotAll: boolean): Node {
+  return {
+    t: "alt",
+    alts: UTF8_SCALARS.map((seq, k) => {
+      const items: Node[] = seq.map(([lo, hi]) => {
+        const set = emptySet();
+        addRange(set, lo, hi);
+        return { t: "set", set };
+      });
+      if (k === 0 && !dotAll) (items[0] as { set: ByteSet }).set[0]! &= ~(1 << 0x0a);
+      return items.length === 1 ? items[0]! : { t: "cat", items };
+    }),
+  };
+}
+
+/**
+ * Parses a YARA regex source (between the slashes) into the pattern IR. Throws RegexUnsupported.
+ * `flags` are the regex's own (`/i`, `/s`, the `nocase` modifier); inline flags (`(?ims-u)`,
+ * `(?i:...)`) change them to the end of their group, as in regex-syntax.
+ */
+export function parseYaraRegex(source: string, flags: { nocase: boolean; dotAll: boolean }, use: RegexUse = "pattern"): Node {
   let i = 0;
   const s = source;
   const fail = (why: string): never => {
     throw new RegexUnsupported(`${why} at ${i} in /${s}/`);
   };
+  let f: Flags = { i: flags.nocase, m: false, s: flags.dotAll, u: false, U: false };
+  /**
+   * Assertions YARA-X's VM gets wrong at offset 0 in one direction (pattern use): the parse is
+   * refused if one of them can be met before the match has consumed a byte (see below).
+   */
+  const startSensitive = new Set<Node>();
+
+  /** A set made under the current flags: case folded (ASCII; see foldUnicode for `(?u)`). */
+  function folded(set: ByteSet): ByteSet {
+    if (!f.i) return set;
+    if (f.u) foldUnicode(set);
+    return foldCase(set);
+  }
+
+  /**
+   * Unicode simple case folding (`(?ui)`) differs from ASCII folding for ASCII letters only in k
+   * (U+212A KELVIN SIGN) and s (U+017F LONG S), whose orbits reach beyond ASCII: refused.
+   */
+  function foldUnicode(set: ByteSet): void {
+    for (const b of [0x4b, 0x6b, 0x53, 0x73]) if ((set[b >>> 5]! >>> (b & 31)) & 1) fail("k or s folded in Unicode mode");
+  }
 
   function alternation(): Node {
     const alts: Node[] = [concatenation()];
@@ -70,6 +155,11 @@ export function parseYaraRegex(source: string, flags: { nocase: boolean; dotAll:
     const items: Node[] = [];
     while (i < s.length && s[i] !== "|" && s[i] !== ")") {
       let atom = primary();
+      if (atom === null) {
+        // `(?flags)`: nothing to match, and nothing to repeat.
+        if (quantifierAhead()) fail("repetition of flags");
+        continue;
+      }
       for (;;) {
         const q = quantifier();
         if (!q) break;
@@ -79,6 +169,10 @@ export function parseYaraRegex(source: string, flags: { nocase: boolean; dotAll:
       items.push(atom);
     }
     return items.length === 1 ? items[0]! : { t: "cat", items };
+  }
+
+  function quantifierAhead(): boolean {
+    return s[i] === "*" || s[i] === "+" || s[i] === "?" || s[i] === "{";
   }
 
   function quantifier(): { min: number; max: number | null; greedy: boolean } | null {
@@ -98,68 +192,122 @@ export function parseYaraRegex(source: string, flags: { nocase: boolean; dotAll:
       i += m[0].length - 1;
     } else return null;
     i++;
-    let greedy = true;
+    let greedy = !f.U;
     if (s[i] === "?") {
-      greedy = false;
+      greedy = !greedy;
       i++;
     }
     return { min, max, greedy };
   }
 
-  function primary(): Node {
+  /**
+   * After "(?": a flag list, up to ")" (they apply to the rest of the enclosing group: returns
+   * "set") or ":" (a group of its own: returns "group").
+   */
+  function inlineFlags(): "set" | "group" {
+    let on = true;
+    const seen = new Set<string>();
+    for (;;) {
+      const c = s[i];
+      if (c === ")" || c === ":") {
+        // regex-syntax rejects `(?)`, `(?-)` and a dangling `-`.
+        if (seen.size === 0 || (!on && s[i - 1] === "-")) fail("empty flags");
+        i++;
+        return c === ")" ? "set" : "group";
+      }
+      if (c === "-") {
+        if (!on) fail("repeated negation");
+        on = false;
+      } else if (c === "i" || c === "m" || c === "s" || c === "u" || c === "U") {
+        if (seen.has(c)) fail("repeated flag");
+        seen.add(c);
+        f = { ...f, [c]: on };
+      } else fail(`flag ${c ?? "(end)"}`);
+      i++;
+    }
+  }
+
+  function primary(): Node | null {
     const c = s[i]!;
     if (c === "(") {
       i++;
+      const outer = f;
       if (s[i] === "?") {
-        if (s[i + 1] === ":") i += 2;
-        else fail("group flags");
+        i++;
+        if (s[i] === ":") i++;
+        else if ((s[i] === "P" && s[i + 1] === "<") || s[i] === "<") {
+          // A named group matches as any group does.
+          const m = /^P?<[A-Za-z_][A-Za-z0-9_.[\]]*>/.exec(s.slice(i));
+          if (!m) fail("bad group name");
+          i += m![0].length;
+        } else if (inlineFlags() === "set") return null;
       }
       const inner = alternation();
       if (s[i] !== ")") fail("unclosed group");
       i++;
+      f = outer;
       return inner;
     }
-    if (c === "[") return { t: "set", set: charClass() };
+    if (c === "[") {
+      const set = charClass();
+      return { t: "set", set };
+    }
     if (c === ".") {
       i++;
+      if (f.u) {
+        // YARA-X's VM makes a Unicode `.` one byte where `s` is on (re/hir.rs any_byte) and spells
+        // it out as a million literals where not (minutes to compile): not reproduced in patterns.
+        if (use === "pattern") fail("`.` in Unicode mode");
+        return unicodeDot(f.s);
+      }
       const set = complement(emptySet());
-      if (!flags.dotAll) set[0]! &= ~(1 << 0x0a);
+      if (!f.s) set[0]! &= ~(1 << 0x0a);
       return { t: "set", set };
     }
     if (c === "^") {
       i++;
-      return { t: "assert", kind: "start" };
+      if (!f.m) return { t: "assert", kind: "start" };
+      return { t: "assert", kind: use === "pattern" ? "linestart" : "lfstart" };
     }
     if (c === "$") {
       i++;
-      return { t: "assert", kind: "end" };
+      if (!f.m) return { t: "assert", kind: "end" };
+      if (use === "matches") return { t: "assert", kind: "lfend" };
+      const node: Node = { t: "assert", kind: "lineend" };
+      startSensitive.add(node);
+      return node;
     }
-    if (c === "*" || c === "+" || c === "?" || c === "{") fail("nothing to repeat");
+    if (quantifierAhead()) fail("nothing to repeat");
     if (c === "\\") {
       const e = s[i + 1];
       if (s.startsWith("\\b{start}", i) || s.startsWith("\\b{end}", i)) {
+        if (f.u) fail("word boundary in Unicode mode");
         const start = s[i + 3] === "s";
         i += start ? 9 : 7;
-        // YARA-X checks \b{end} wrongly when it runs backwards from an atom after it (at the start of
-        // the data it holds when a word character follows): only a \b{end} at the end is exact.
-        if (!start && !/^(?:\)|\$|\\z)*$/.test(s.slice(i))) fail("\\b{end} before the end");
-        return { t: "assert", kind: start ? "wordstart" : "wordend" };
+        const node: Node = { t: "assert", kind: start ? "wordstart" : "wordend" };
+        // \b{end} at the very end is met after the atom, where YARA-X runs forwards and is right.
+        if (!start && use === "pattern" && (f.m || !/^(?:\)|\$|\\z)*$/.test(s.slice(i)))) startSensitive.add(node);
+        return node;
       }
       if (e === "b" || e === "B" || e === "A" || e === "z") {
+        // YARA-X refuses \b and \B in Unicode mode (its word characters would be Unicode's).
+        if (f.u && (e === "b" || e === "B")) fail("word boundary in Unicode mode");
         i += 2;
         return { t: "assert", kind: e === "b" ? "word" : e === "B" ? "notword" : e === "A" ? "start" : "end" };
       }
-      return { t: "set", set: escape(false) };
+      if (f.u && e !== undefined && /[dDwWsSx]/.test(e)) fail(`\\${e} in Unicode mode`);
+      return { t: "set", set: folded(escape(false)) };
     }
     const code = s.codePointAt(i)!;
     if (code > 0x7f) {
-      // A non-ASCII character in the rule is matched as its UTF-8 bytes.
+      // A non-ASCII character in the rule is matched as its UTF-8 bytes (with or without `u`).
+      if (f.u && f.i) fail("non-ASCII character folded in Unicode mode");
       const ch = String.fromCodePoint(code);
       i += ch.length;
       return literal(Buffer.from(ch, "utf8"));
     }
     i++;
-    return { t: "set", set: byteSet(code) };
+    return { t: "set", set: folded(byteSet(code)) };
   }
 
   /** After a backslash (s[i] === "\\"): a set of bytes. */
@@ -217,8 +365,12 @@ export function parseYaraRegex(source: string, flags: { nocase: boolean; dotAll:
     }
     if (s[i] !== "]") fail("unclosed class");
     i++;
-    const folded = flags.nocase ? foldCase(set) : set;
-    return negate ? complement(folded) : folded;
+    // In Unicode mode a class is a set of characters: only a positive class of ASCII characters
+    // is the same set of bytes.
+    if (f.u && (negate || set.subarray(4).some((w) => w !== 0))) fail("class in Unicode mode");
+    // Folded before it is negated, as regex-syntax does.
+    const cased = folded(set);
+    return negate ? complement(cased) : cased;
   }
 
   function classMember(): { set: ByteSet; single: number | null } {
@@ -237,8 +389,34 @@ export function parseYaraRegex(source: string, flags: { nocase: boolean; dotAll:
 
   const node = alternation();
   if (i < s.length) fail("unbalanced )");
-  // Folding happens once here for everything outside classes (classes fold before negation).
-  return flags.nocase ? mapSets(node, foldCase) : node;
+  if (startSensitive.size > 0 && metAtStart(node, startSensitive)) fail("$ or \\b{end} where the match may not have begun");
+  return node;
+}
+
+/**
+ * Whether one of `marks` can be met before a byte of the match is consumed: at offset 0 of the
+ * data, YARA-X's VM answers `(?m)$` and \b{end} one way running forwards from an atom and another
+ * running backwards towards the start (re/thompson/pikevm.rs: `$` before "\n" or "\t", \b{end}
+ * before a word character), so the answer there depends on which atom it chose. Anywhere else
+ * both directions agree.
+ */
+function metAtStart(n: Node, marks: Set<Node>): boolean {
+  switch (n.t) {
+    case "assert":
+      return marks.has(n);
+    case "set":
+      return false;
+    case "cat":
+      for (const x of n.items) {
+        if (metAtStart(x, marks)) return true;
+        if (width(x).min > 0) return false;
+      }
+      return false;
+    case "alt":
+      return n.alts.some((a) => metAtStart(a, marks));
+    case "rep":
+      return metAtStart(n.node, marks);
+  }
 }
 
 function firstMember(set: ByteSet): number {
@@ -255,7 +433,7 @@ export function binaryString(bytes: Uint8Array): string {
 export function compileYaraRegex(source: string, flags: { nocase: boolean; dotAll: boolean }): { test(bytes: Uint8Array): boolean | Unknown } {
   let re: RegExp;
   try {
-    re = new RegExp(toSource(parseYaraRegex(source, flags)));
+    re = new RegExp(toSource(parseYaraRegex(source, flags, "matches")));
   } catch (err) {
     if (err instanceof RegexUnsupported || err instanceof SyntaxError) return { test: () => UNKNOWN };
     throw err;

@@ -29,6 +29,10 @@ const A_WORDSTART = 8;
 const A_WORDEND = 9;
 const A_WIDEWORDSTART = 10;
 const A_WIDEWORDEND = 11;
+const A_LINESTART = 12;
+const A_LINEEND = 13;
+const A_LFSTART = 14;
+const A_LFEND = 15;
 const ASSERT_KINDS = {
   start: A_START,
   end: A_END,
@@ -42,6 +46,10 @@ const ASSERT_KINDS = {
   wideend: A_WIDEEND,
   widewordstart: A_WIDEWORDSTART,
   widewordend: A_WIDEWORDEND,
+  linestart: A_LINESTART,
+  lineend: A_LINEEND,
+  lfstart: A_LFSTART,
+  lfend: A_LFEND,
 } as const;
 
 /** NFA states for a node, unrolled (an estimate good enough to refuse huge prefixes early). */
@@ -242,6 +250,23 @@ export class BackwardMatcher {
         return p < 2;
       case A_WIDEEND:
         return n - p < 2;
+      // As toSource renders them (YARA-X's line breaks: \n, \r, and \r\n or \n\r as one).
+      case A_LINESTART: {
+        if (p === 0) return true;
+        const before = data[p - 1]!;
+        const after = p < n ? data[p]! : -1;
+        return (before === 0x0a && after !== 0x0d) || (before === 0x0d && after !== 0x0a);
+      }
+      case A_LINEEND: {
+        if (p === n) return true;
+        const before = p > 0 ? data[p - 1]! : -1;
+        const after = data[p]!;
+        return (after === 0x0a && before !== 0x0d) || (after === 0x0d && before !== 0x0a);
+      }
+      case A_LFSTART:
+        return p === 0 || data[p - 1] === 0x0a;
+      case A_LFEND:
+        return p === n || data[p] === 0x0a;
       case A_WIDEWORD:
       case A_WIDENOTWORD:
       case A_WIDEWORDSTART:

@@ -11,10 +11,30 @@ export type Node =
   | { t: "alt"; alts: Node[] }
   /** max null = unbounded. Hex jumps are lazy, regex quantifiers greedy unless `?` follows. */
   | { t: "rep"; node: Node; min: number; max: number | null; greedy: boolean }
-  /** ^ and $ are the start and end of the data (YARA has no multi-line mode); \b \B ASCII words. */
+  /**
+   * ^ and $ are the start and end of the data; \b \B ASCII words. Under `(?m)`, line starts and
+   * ends: `line*` as YARA-X's VM reads them in patterns (\r and \n, see toSource), `lf*` as the
+   * regex crate does for `matches` (\n only).
+   */
   | {
       t: "assert";
-      kind: "start" | "end" | "word" | "notword" | "wordstart" | "wordend" | "wideword" | "widenotword" | "widestart" | "wideend" | "widewordstart" | "widewordend";
+      kind:
+        | "start"
+        | "end"
+        | "word"
+        | "notword"
+        | "wordstart"
+        | "wordend"
+        | "wideword"
+        | "widenotword"
+        | "widestart"
+        | "wideend"
+        | "widewordstart"
+        | "widewordend"
+        | "linestart"
+        | "lineend"
+        | "lfstart"
+        | "lfend";
     };
 
 export function emptySet(): ByteSet {
@@ -134,6 +154,8 @@ export function widen(n: Node): Node {
       if (n.kind === "wordend") return { t: "assert", kind: "widewordend" };
       if (n.kind === "start") return { t: "assert", kind: "widestart" };
       if (n.kind === "end") return { t: "assert", kind: "wideend" };
+      // What YARA-X's wide VM (WideIter) makes of line breaks is not reproduced.
+      if (n.kind === "linestart" || n.kind === "lineend" || n.kind === "lfstart" || n.kind === "lfend") throw new Error("(?m) line anchors in a wide regex are not reproduced");
       return n;
   }
 }
@@ -293,6 +315,20 @@ export function toSource(n: Node): string {
           return "(?<![\\s\\S]{2})";
         case "wideend":
           return "(?![\\s\\S]{2})";
+        // `(?m)` in a pattern, as YARA-X's VM checks it (re/thompson/pikevm.rs LineStart, LineEnd;
+        // checked against it): a line starts at the start of the data, or after \n not followed by
+        // \r, or after \r not followed by \n; a line ends at the end, or before \n not preceded by \r,
+        // or before \r not preceded by \n. (At offset 0 its end differs by direction: regex.ts keeps
+        // `$` from being met there.)
+        case "linestart":
+          return "(?:(?<![\\s\\S])|(?<=\\n)(?!\\r)|(?<=\\r)(?!\\n))";
+        case "lineend":
+          return "(?:(?![\\s\\S])|(?=\\n)(?<!\\r)|(?=\\r)(?<!\\n))";
+        // `(?m)` in `matches` (the regex crate): \n only.
+        case "lfstart":
+          return "(?<![^\\n])";
+        case "lfend":
+          return "(?![^\\n])";
       }
   }
 }

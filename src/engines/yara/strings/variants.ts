@@ -293,13 +293,14 @@ export function variantsOf(decl: StringDecl, pattern: number): { variants: Varia
   const out: Variant[] = [];
   let warning: string | undefined;
   for (const wide of encodings) {
-    const node = wide ? widen(base) : base;
+    let node = base;
     try {
+      if (wide) node = widen(base);
       out.push(regexVariant(pattern, node, wide, m.fullword));
     } catch (err) {
-      // Anything the atom chooser or the NFA cannot take: undecidable, not wrong. (A JS RegExp
-      // limit, e.g. a huge repetition count, shows later, at the first hit: see regexesOf.)
-      return { variants: [{ kind: "undecidable", pattern, choice: chooseAtoms(node) }], warning: String(err) };
+      // Anything widening, the atom chooser or the NFA cannot take: undecidable, not wrong. (A JS
+      // RegExp limit, e.g. a huge repetition count, shows later, at the first hit: see regexesOf.)
+      return { variants: [{ kind: "undecidable", pattern, choice: node === base && wide ? null : chooseAtoms(node) }], warning: String(err) };
     }
   }
   return warning ? { variants: out, warning } : { variants: out };
