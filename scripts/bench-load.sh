@@ -57,7 +57,7 @@ ratio() { printf '  %-60s %.2f\n' "$1" "$(echo "$2 / $3" | bc -l)"; }
 for c in "$corpus" "$corpus2/small"; do
   mb=$(du -sm "$c" | cut -f1)
   echo "== signature-base, 2 workers: $c ($mb MB, $(find "$c" -type f | wc -l) files)"
-  run yara 3 "$mb" yara -p 2 -r -w "${ext[@]}" -C "$tmp/all.yc" "$c"
+  run yara 3 "$mb" yara -p 2 -r -N -w "${ext[@]}" -C "$tmp/all.yc" "$c"
   run ring3_sources 3 "$mb" "$ring3" scan --no-bundled --rules "$rules" --workers 2 --format json -o "$tmp/r.json" "$c"
   if [[ ${#compiled[@]} -gt 0 ]]; then
     run ring3_compiled 3 "$mb" "$ring3" scan --no-bundled "${compiled[@]}" --workers 2 --format json -o "$tmp/c.json" "$c"

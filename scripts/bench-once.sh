@@ -2,7 +2,8 @@
 # bench-once.sh RING3 CORPUS SHARED — the figures the closing notes of issues 3, 4 and 5 give, in
 # one run on a shared machine (medians of 3 unless said otherwise), with the anchors measured in
 # the same run:
-#   - signature-base: yara 4 -p 2 vs ring3 --workers 2 (fast path) on the same files, with
+#   - signature-base: yara 4 -p 2 -N (symlinks not followed, as ring3 by default) vs ring3
+#     --workers 2 (fast path) on the same files, with
 #     --no-archives (the same work as yara) and with archives; peak RSS; --stats (share of files
 #     for which YARA-X was never called, time per stage, rule load time)
 #   - bundled set: ring3 vs reading and SHA-256 hashing the corpus (2 processes)
@@ -44,7 +45,7 @@ run() {  # run LABEL N MB CMD... : N timed runs, each wall time and peak RSS, th
 stats() { grep -A6 '^ring3 stats' "$tmp/err.$1.1" | sed 's/^/    /' || true; }
 
 echo "== signature-base"
-run yara2 3 "$size" yara -p 2 -r -w "${ext[@]}" -C "$tmp/all.yc" "$corpus"
+run yara2 3 "$size" yara -p 2 -r -N -w "${ext[@]}" -C "$tmp/all.yc" "$corpus"
 run ring3_sigbase_noarch 3 "$size" "$ring3" scan --no-bundled --rules "$rules" --workers 2 --no-archives --stats --format json -o "$tmp/r.json" "$corpus"
 stats ring3_sigbase_noarch
 node -e 'const s=require(process.argv[1]).summary; console.log("    summary:", JSON.stringify(s))' "$tmp/r.json"
