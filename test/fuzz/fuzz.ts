@@ -43,7 +43,9 @@ async function workerMain(): Promise<void> {
   const { target: name, ms, seed, control } = workerData as WorkerInput;
   const target = TARGETS[name]!;
   const v = views(control);
-  const seeds = readCorpus(name).map((s) => s.data);
+  const corpus = readCorpus(name).map((s) => s.data);
+  const small = corpus.filter((s) => s.length <= (target.maxSeedBytes ?? Infinity));
+  const seeds = small.length > 0 ? small : corpus;
   await target.setup?.();
   const end = Date.now() + ms;
   const once = (data: Uint8Array): void => {
@@ -66,7 +68,7 @@ async function workerMain(): Promise<void> {
   const report = (input: Uint8Array, err: unknown): void =>
     parentPort!.postMessage({ type: "crash", input, error: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies FromWorker);
   // The seeds as they are first: each must pass.
-  for (const s of seeds) {
+  for (const s of corpus) {
     await target.before?.();
     try {
       once(s);
