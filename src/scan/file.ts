@@ -51,9 +51,9 @@ const napSlot = new Int32Array(new SharedArrayBuffer(4));
  * following links, so the check comes after the open: the path's real path now must lie below
  * `within` and still name the opened file (fstat's device and inode). A path swapped back after
  * the open names another file and fails the second test; only a hard link inside the scan can name
- * a file from outside, and a hard link is the file itself (the walk would list it anyway). Two
- * system calls more per file (realpath, stat). Not on Windows, where a link may be a junction and
- * the root's real path is spelled differently: there only the walk's lstat guards.
+ * a file from outside, and a hard link is the file itself (the walk would list it anyway). It
+ * costs a realpath and two stats per file. Not on Windows, where a link may be a junction and the
+ * root's real path may be spelled otherwise (untested there): only the walk's lstat guards.
  */
 export function outsideOf(fd: number, file: Uint8Array, within: Uint8Array, proc = process.platform === "linux"): string | undefined {
   const base = Buffer.from(within.buffer, within.byteOffset, within.byteLength);
