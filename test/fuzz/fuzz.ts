@@ -27,10 +27,38 @@ import { TARGETS } from "./targets";
 const FINDINGS = path.join(ROOT, ".cache/fuzz/findings");
 const ZLIB_RETIRE = 20_000;
 
-/** Shared with the watchdog: [0] running (1) or not, [1] input length, [2] executions, [3] stop (1); then the start time; then the input. */
+/** Shared with the watchdog: [0] running (1) or not, [1] input length, [2] executions, [3] stop (1); then the start time; the worker's thread id; then the input. */
 const CONTROL = 16;
 function views(sab: SharedArrayBuffer) {
-  return { i32: new Int32Array(sab, 0, 4), since: new Float64Array(sab, 16, 1), input: new Uint8Array(sab, 24 + CONTROL, MAX_INPUT) };
+  return { i32: new Int32Array(sab, 0, 4), since: new Float64Array(sab, 16, 1), tid: new Int32Array(sab, 24, 1), input: new Uint8Array(sab, 24 + CONTROL, MAX_INPUT) };
+}
+
+/**
+ * A hang is an input that used more than its budget of the worker thread's CPU time (Linux:
+ * /proc/<pid>/task/<tid>/stat), not of wall time: with `nice -n 19` on a machine shared by other
+ * jobs (load 15 on 2 cores), inputs of 3 to 18 ms took over 2 s of wall time and were reported as
+ * hangs. An input that blocks without using CPU is still a hang after WALL_FACTOR budgets.
+ */
+const WALL_FACTOR = 20;
+const CLK_TCK = 100; // USER_HZ: the unit of /proc's utime and stime on Linux
+
+function threadCpuMs(tid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${process.pid}/task/${tid}/stat`, "latin1");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+/** This thread's id, where /proc/thread-self names it (0: unknown, and hangs are wall time). */
+function threadId(): number {
+  try {
+    return Number(path.basename(fs.readlinkSync("/proc/thread-self"))) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 interface WorkerInput {
@@ -46,6 +74,7 @@ async function workerMain(): Promise<void> {
   const { target: name, ms, seed, control } = workerData as WorkerInput;
   const target = TARGETS[name]!;
   const v = views(control);
+  v.tid[0] = threadId();
   const corpus = readCorpus(name).map((s) => s.data);
   const small = corpus.filter((s) => s.length <= (target.maxSeedBytes ?? Infinity));
   const seeds = small.length > 0 ? small : corpus;
@@ -116,15 +145,23 @@ function runWorker(name: string, ms: number, seed: number, budgetMs: number, hea
   const current = () => v.input.slice(0, Math.min(v.i32[1]!, MAX_INPUT));
   return new Promise((resolve) => {
     let hung = false;
+    // The input running when last looked at (its execution count) and the thread's CPU time then.
+    let seen = -1;
+    let cpuAtSeen = 0;
     const timer = setInterval(() => {
-      if (execs > 0 && Atomics.load(v.i32, 2) >= execs) Atomics.store(v.i32, 3, 1);
-      if (Atomics.load(v.i32, 0) === 1 && Date.now() - v.since[0]! > budgetMs) {
-        hung = true;
-        tally.hangs++;
-        const f = save(name, "hang", current(), `over ${budgetMs} ms per input`);
-        process.stdout.write(`fuzz: ${name}: HANG (over ${budgetMs} ms): ${f}\n`);
-        void worker.terminate();
-      }
+      const n = Atomics.load(v.i32, 2);
+      if (execs > 0 && n >= execs) Atomics.store(v.i32, 3, 1);
+      if (Atomics.load(v.i32, 0) !== 1) return;
+      const wall = Date.now() - v.since[0]!;
+      const cpu = v.tid[0]! > 0 ? threadCpuMs(v.tid[0]!) : undefined;
+      if (cpu !== undefined && n !== seen) (seen = n), (cpuAtSeen = cpu);
+      const why = cpu === undefined ? (wall > budgetMs ? `over ${budgetMs} ms per input` : "") : cpu - cpuAtSeen > budgetMs ? `over ${budgetMs} ms of CPU per input` : wall > WALL_FACTOR * budgetMs ? `over ${WALL_FACTOR * budgetMs} ms per input, CPU or not` : "";
+      if (why === "") return;
+      hung = true;
+      tally.hangs++;
+      const f = save(name, "hang", current(), why);
+      process.stdout.write(`fuzz: ${name}: HANG (${why}): ${f}\n`);
+      void worker.terminate();
     }, 100);
     worker.on("message", (m: FromWorker) => {
       if (m.type !== "crash") return;
