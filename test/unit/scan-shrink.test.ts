@@ -27,6 +27,10 @@ describe("a file that shrank under the engine's reads", () => {
       return [];
     }, 0);
     expect(out).toEqual({ findings: [], reason: { code: "io-error", message: "the file changed while being scanned (short read: 1000 of 100000 bytes at 0)" } });
+    const changed = runYara(() => {
+      throw Object.assign(new Error("the file changed while being scanned: 10 bytes read, 20 now"), { code: "ECHANGED" });
+    }, 0);
+    expect(changed).toEqual({ findings: [], reason: { code: "io-error", message: "the file changed while being scanned: 10 bytes read, 20 now" } });
     expect(() =>
       runYara(() => {
         throw new Error("unreachable");
