@@ -13,6 +13,7 @@
 #   make conformance        fast path vs YARA-X on all of signature-base (slow; needs ../shared)
 #   make clamav-testfiles   ClamAV's 44 test files: which ones ring3 opens down to clam.exe
 #   make fuzz               fuzz every parser for FUZZ_SECONDS each (test/fuzz/; issue 13)
+#   make fuzz-bench         CPU time per input of each fuzz target (test/fuzz/README.md)
 #   make fp-check           every bundled rule against clean corpora (the bench corpus, node_modules,
 #                           system files, Python, Wine, Debian packages): hits -> fp-excluded.tsv
 #   make typecheck | lint   tsc --noEmit
@@ -165,9 +166,11 @@ shard-check: dist/ring3 .bench/corpus.stamp
 # Issue 13: mutation fuzzing of every parser that reads attacker-controlled bytes (test/fuzz/):
 # FUZZ_SECONDS per target (default 10), FUZZ_TARGETS to pick some; findings in .cache/fuzz/findings/.
 # fuzz-seeds rewrites the generated seeds of test/fuzz/corpus/ (found inputs there are kept).
+# FUZZ_EXECS=N ends a target after N inputs; fuzz-bench: CPU ms per input of each target (or
+# FUZZ_TARGETS) over the same 300 mutated inputs, for before/after measurements on a busy machine.
 FUZZ_SECONDS ?= 10
 FUZZ_TARGETS ?=
-.PHONY: fuzz fuzz-seeds
+.PHONY: fuzz fuzz-seeds fuzz-bench
 fuzz: $(DEPS)
 	$(NODE22) test/fuzz/build.mjs
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(NODE22) .cache/fuzz/fuzz.cjs $(FUZZ_TARGETS)
@@ -175,6 +178,10 @@ fuzz: $(DEPS)
 fuzz-seeds: $(DEPS)
 	$(NODE22) test/fuzz/build.mjs
 	$(NODE22) .cache/fuzz/fuzz.cjs seeds
+
+fuzz-bench: $(DEPS)
+	$(NODE22) test/fuzz/build.mjs
+	for t in $(or $(FUZZ_TARGETS),zip tar gzip zstd ar 7z pe elf hash-list path-list yara-parser compiled-rules); do $(NODE22) .cache/fuzz/fuzz.cjs bench $$t || exit 1; done
 
 typecheck lint: $(DEPS)
 	$(NODE22) node_modules/typescript/bin/tsc --noEmit -p tsconfig.json

@@ -25,8 +25,8 @@ export interface FileInput {
   root: string;
   follow: boolean;
   /**
-   * The real path of the scan root folder (links not followed). On Linux the opened file must
-   * resolve below it: a folder on the path swapped for a symbolic link after the walk (O_NOFOLLOW
+   * The real path of the scan root folder (links not followed). The opened file must resolve below
+   * it (outsideOf): a folder on the path swapped for a symbolic link after the walk (O_NOFOLLOW
    * guards only the last name) would otherwise let the scan read a file outside the scan.
    */
   within?: Uint8Array;
@@ -46,21 +46,45 @@ const ALL: AlgorithmSet = { md5: true, sha1: true, sha256: true };
 const napSlot = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Where an open file really is, when that is not below `within` (Linux: /proc/self/fd names the
- * file the descriptor holds; elsewhere, and when /proc is not mounted, no check is made).
+ * Why an open file is not to be read when it does not lie below `within` (the scan root's real
+ * path), or undefined when it does. Linux: /proc/self/fd names the file the descriptor holds.
+ * Elsewhere Node offers no openat, O_PATH or O_BENEATH to walk the path a name at a time without
+ * following links, so the check comes after the open: the path's real path now must lie below
+ * `within` and still name the opened file (fstat's device and inode). A path swapped back after
+ * the open names another file and fails the second test; only a hard link inside the scan can name
+ * a file from outside, and a hard link is the file itself (the walk would list it anyway). It
+ * costs a realpath and two stats per file. Not on Windows, where a link may be a junction and the
+ * root's real path may be spelled otherwise (untested there): only the walk's lstat guards.
  */
-function outsideOf(fd: number, within: Uint8Array): string | undefined {
-  if (process.platform !== "linux") return undefined;
-  let real: Buffer;
-  try {
-    real = fs.readlinkSync(`/proc/self/fd/${fd}`, { encoding: "buffer" });
-  } catch {
-    return undefined;
-  }
+export function outsideOf(fd: number, file: Uint8Array, within: Uint8Array, proc = process.platform === "linux"): string | undefined {
   const base = Buffer.from(within.buffer, within.byteOffset, within.byteLength);
   const prefix = base.length > 0 && base[base.length - 1] === 0x2f ? base : Buffer.concat([base, Buffer.from("/")]);
-  if (real.subarray(0, prefix.length).equals(prefix)) return undefined;
-  return displayPath(real).path;
+  const below = (real: Buffer) => real.subarray(0, prefix.length).equals(prefix);
+  const leads = (real: Buffer) => `replaced after listing: its path now leads out of the scan (to ${displayPath(real).path}); not read`;
+  if (proc) {
+    try {
+      const real = fs.readlinkSync(`/proc/self/fd/${fd}`, { encoding: "buffer" });
+      return below(real) ? undefined : leads(real);
+    } catch {
+      // no /proc: the portable check below
+    }
+  }
+  if (process.platform === "win32") return undefined;
+  const swapped = "replaced while being opened: its path no longer names the file that was opened; not read";
+  let real: Buffer;
+  try {
+    real = fs.realpathSync.native(Buffer.from(file.buffer, file.byteOffset, file.byteLength), { encoding: "buffer" });
+  } catch {
+    return swapped; // gone or cut since the open
+  }
+  if (!below(real)) return leads(real);
+  try {
+    const a = fs.fstatSync(fd, { bigint: true });
+    const b = fs.statSync(real, { bigint: true });
+    return a.dev === b.dev && a.ino === b.ino ? undefined : swapped;
+  } catch {
+    return swapped;
+  }
 }
 
 export class FileStage {
@@ -102,9 +126,9 @@ export class FileStage {
         // The walk saw a regular file; it may have been replaced since. Opening with O_NONBLOCK
         // made that safe, and nothing but a regular file is read.
         if (!st.isFile()) return unread({ code: "not-regular", message: describeType(st) });
-        if (input.within !== undefined && !input.follow) {
-          const outside = outsideOf(fd, input.within);
-          if (outside !== undefined) return unread({ code: "vanished", message: `replaced after listing: its path now leads out of the scan (to ${outside}); not read` });
+        if (input.within !== undefined && !input.follow && input.path !== null) {
+          const outside = outsideOf(fd, input.path, input.within);
+          if (outside !== undefined) return unread({ code: "vanished", message: outside });
         }
         uid = st.uid;
         statSize = st.size;

@@ -9,8 +9,11 @@
 //   fuzz.cjs [TARGET...]      fuzz (default: every target)
 //   fuzz.cjs seeds            write the generated seeds into the corpus (seeds.ts)
 //   fuzz.cjs one TARGET FILE  run one input in this thread: time, heap, what it threw
+//   fuzz.cjs bench TARGET [N] CPU time per input over N (300) fixed mutated inputs: a target's
+//                             cost without the load of the machine it shares (wall time is not)
 //
-// FUZZ_SECONDS (10) per target, FUZZ_INPUT_MS (2000) per input, FUZZ_HEAP_MB (512), FUZZ_SEED.
+// FUZZ_SECONDS (10) per target, FUZZ_INPUT_MS (2000) per input, FUZZ_HEAP_MB (512), FUZZ_SEED;
+// FUZZ_EXECS: a target ends once it ran that many inputs (FUZZ_SECONDS still bounds it).
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -24,10 +27,38 @@ import { TARGETS } from "./targets";
 const FINDINGS = path.join(ROOT, ".cache/fuzz/findings");
 const ZLIB_RETIRE = 20_000;
 
-/** Shared with the watchdog: [0] running (1) or not, [1] input length, [2] executions; then the start time; then the input. */
+/** Shared with the watchdog: [0] running (1) or not, [1] input length, [2] executions, [3] stop (1); then the start time; the worker's thread id; then the input. */
 const CONTROL = 16;
 function views(sab: SharedArrayBuffer) {
-  return { i32: new Int32Array(sab, 0, 3), since: new Float64Array(sab, 16, 1), input: new Uint8Array(sab, 24 + CONTROL, MAX_INPUT) };
+  return { i32: new Int32Array(sab, 0, 4), since: new Float64Array(sab, 16, 1), tid: new Int32Array(sab, 24, 1), input: new Uint8Array(sab, 24 + CONTROL, MAX_INPUT) };
+}
+
+/**
+ * A hang is an input that used more than its budget of the worker thread's CPU time (Linux:
+ * /proc/<pid>/task/<tid>/stat), not of wall time: with `nice -n 19` on a machine shared by other
+ * jobs (load 15 on 2 cores), inputs of 3 to 18 ms took over 2 s of wall time and were reported as
+ * hangs. An input that blocks without using CPU is still a hang after WALL_FACTOR budgets.
+ */
+const WALL_FACTOR = 20;
+const CLK_TCK = 100; // USER_HZ: the unit of /proc's utime and stime on Linux
+
+function threadCpuMs(tid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${process.pid}/task/${tid}/stat`, "latin1");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+/** This thread's id, where /proc/thread-self names it (0: unknown, and hangs are wall time). */
+function threadId(): number {
+  try {
+    return Number(path.basename(fs.readlinkSync("/proc/thread-self"))) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 interface WorkerInput {
@@ -43,10 +74,14 @@ async function workerMain(): Promise<void> {
   const { target: name, ms, seed, control } = workerData as WorkerInput;
   const target = TARGETS[name]!;
   const v = views(control);
-  const seeds = readCorpus(name).map((s) => s.data);
+  v.tid[0] = threadId();
+  const corpus = readCorpus(name).map((s) => s.data);
+  const small = corpus.filter((s) => s.length <= (target.maxSeedBytes ?? Infinity));
+  const seeds = small.length > 0 ? small : corpus;
   await target.setup?.();
   const end = Date.now() + ms;
   const once = (data: Uint8Array): void => {
+    if (Atomics.load(v.i32, 3) === 1) process.exit(0); // enough executions (FUZZ_EXECS)
     v.input.set(data.subarray(0, MAX_INPUT));
     v.i32[1] = data.length;
     v.since[0] = Date.now();
@@ -66,7 +101,7 @@ async function workerMain(): Promise<void> {
   const report = (input: Uint8Array, err: unknown): void =>
     parentPort!.postMessage({ type: "crash", input, error: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies FromWorker);
   // The seeds as they are first: each must pass.
-  for (const s of seeds) {
+  for (const s of corpus) {
     await target.before?.();
     try {
       once(s);
@@ -103,21 +138,30 @@ function save(target: string, kind: string, input: Uint8Array, note: string): st
 }
 
 /** One worker's run: resolves when it is done, or was ended for a hang or died of its heap. */
-function runWorker(name: string, ms: number, seed: number, budgetMs: number, heapMb: number, tally: Tally): Promise<void> {
+function runWorker(name: string, ms: number, seed: number, budgetMs: number, heapMb: number, tally: Tally, execs: number): Promise<void> {
   const control = new SharedArrayBuffer(24 + CONTROL + MAX_INPUT);
   const v = views(control);
   const worker = new Worker(__filename, { workerData: { target: name, ms, seed, control } satisfies WorkerInput, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
   const current = () => v.input.slice(0, Math.min(v.i32[1]!, MAX_INPUT));
   return new Promise((resolve) => {
     let hung = false;
+    // The input running when last looked at (its execution count) and the thread's CPU time then.
+    let seen = -1;
+    let cpuAtSeen = 0;
     const timer = setInterval(() => {
-      if (Atomics.load(v.i32, 0) === 1 && Date.now() - v.since[0]! > budgetMs) {
-        hung = true;
-        tally.hangs++;
-        const f = save(name, "hang", current(), `over ${budgetMs} ms per input`);
-        process.stdout.write(`fuzz: ${name}: HANG (over ${budgetMs} ms): ${f}\n`);
-        void worker.terminate();
-      }
+      const n = Atomics.load(v.i32, 2);
+      if (execs > 0 && n >= execs) Atomics.store(v.i32, 3, 1);
+      if (Atomics.load(v.i32, 0) !== 1) return;
+      const wall = Date.now() - v.since[0]!;
+      const cpu = v.tid[0]! > 0 ? threadCpuMs(v.tid[0]!) : undefined;
+      if (cpu !== undefined && n !== seen) (seen = n), (cpuAtSeen = cpu);
+      const why = cpu === undefined ? (wall > budgetMs ? `over ${budgetMs} ms per input` : "") : cpu - cpuAtSeen > budgetMs ? `over ${budgetMs} ms of CPU per input` : wall > WALL_FACTOR * budgetMs ? `over ${WALL_FACTOR * budgetMs} ms per input, CPU or not` : "";
+      if (why === "") return;
+      hung = true;
+      tally.hangs++;
+      const f = save(name, "hang", current(), why);
+      process.stdout.write(`fuzz: ${name}: HANG (${why}): ${f}\n`);
+      void worker.terminate();
     }, 100);
     worker.on("message", (m: FromWorker) => {
       if (m.type !== "crash") return;
@@ -153,7 +197,8 @@ async function fuzz(names: string[]): Promise<number> {
   const inputMs = Number(process.env.FUZZ_INPUT_MS ?? 2000);
   const heapMb = Number(process.env.FUZZ_HEAP_MB ?? 512);
   const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
-  process.stdout.write(`fuzz: ${names.length} target(s), ${seconds} s each, ${inputMs} ms per input, ${heapMb} MB heap, seed ${seed}\n`);
+  const execs = Number(process.env.FUZZ_EXECS ?? 0);
+  process.stdout.write(`fuzz: ${names.length} target(s), ${seconds} s each${execs > 0 ? ` or ${execs} executions` : ""}, ${inputMs} ms per input, ${heapMb} MB heap, seed ${seed}\n`);
   let findings = 0;
   for (const name of names) {
     const t = TARGETS[name]!;
@@ -161,8 +206,8 @@ async function fuzz(names: string[]): Promise<number> {
     const t0 = Date.now();
     let round = 0;
     // After a hang or a blow-up, a fresh worker goes on for the time left.
-    while (Date.now() - t0 < seconds * 1000 - 200) {
-      await runWorker(name, seconds * 1000 - (Date.now() - t0), seed + 1000 * round++, t.budgetMs ?? inputMs, heapMb, tally);
+    while (Date.now() - t0 < seconds * 1000 - 200 && !(execs > 0 && tally.execs >= execs)) {
+      await runWorker(name, seconds * 1000 - (Date.now() - t0), seed + 1000 * round++, t.budgetMs ?? inputMs, heapMb, tally, execs > 0 ? execs - tally.execs : 0);
       if (tally.hangs + tally.blowups > 20) break;
     }
     const s = (Date.now() - t0) / 1000;
@@ -198,6 +243,28 @@ async function main(): Promise<void> {
     }
     const m = process.memoryUsage();
     process.stdout.write(`${args[2]}: ${(performance.now() - t0).toFixed(0)} ms, heap ${m.heapUsed >> 20} MB, external ${m.external >> 20} MB, rss ${m.rss >> 20} MB ${thrown}\n`);
+    return;
+  }
+  if (args[0] === "bench") {
+    const name = args[1]!;
+    const t = TARGETS[name]!;
+    const n = Number(args[2] ?? 300);
+    const corpus = readCorpus(name).map((s) => s.data);
+    const seeds = corpus.filter((s) => s.length <= (t.maxSeedBytes ?? Infinity));
+    const cases = fc.sample(caseArb, { seed: 42, numRuns: n });
+    await t.setup?.();
+    const c0 = process.cpuUsage();
+    for (const c of cases) {
+      await t.before?.();
+      try {
+        t.run(apply(seeds, c));
+      } catch (err) {
+        if (!t.expected?.(err)) process.stdout.write(`CRASH: ${err instanceof Error ? err.message : String(err)}\n`);
+      }
+    }
+    const c = process.cpuUsage(c0);
+    const ms = (c.user + c.system) / 1000;
+    process.stdout.write(`fuzz bench: ${name}: ${n} inputs, ${(ms / n).toFixed(3)} ms of CPU per input (${Math.round((1000 * n) / ms)}/s of one core)\n`);
     return;
   }
   const unknown = args.filter((a) => !(a in TARGETS));

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { VERSION } from "../../src/cli/version";
-import { sourcesDigest, writeCompiled } from "../../src/engines/yara/compiled";
+import { readCompiled, sourcesDigest, writeCompiled } from "../../src/engines/yara/compiled";
 import { buildImage } from "../../src/engines/yara/image";
 import * as A from "../support/archives";
 import { buildPe } from "../unit/yara-module-pe-fixtures";
@@ -44,6 +44,39 @@ function elfSeeds(dir: string): Record<string, Uint8Array> {
     out[name] = new Uint8Array(fs.readFileSync(exe));
   }
   return out;
+}
+
+/**
+ * The compiled rule file with its fixed-size matcher tables (the 2^16-entry filters and key
+ * tables: 800 KB of the 808 KB) emptied and the rest laid out again. The header, the program
+ * layout, the rule list and attach read the same fields, so mutations land where they are read and an
+ * input costs a hash of 8 KB instead of 808 KB (the fuzz target mutates only this one; see
+ * maxSeedBytes in targets.ts).
+ */
+export function compactCompiled(file: Uint8Array): Buffer {
+  const { header, image } = readCompiled(file, "seed", VERSION);
+  const len = new DataView(image.buffer, image.byteOffset).getUint32(4, true);
+  const meta = JSON.parse(Buffer.from(image.subarray(8, 8 + len)).toString("utf8")) as { arrays: Record<string, ["i32" | "u8", number, number]> };
+  const start = (8 + len + 7) & ~7;
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (const [name, [kind, off, n]] of Object.entries(meta.arrays)) {
+    const bytes = kind === "i32" ? 4 * n : n;
+    const keep = bytes <= 4096 ? n : 0;
+    const kept = kind === "i32" ? 4 * keep : keep;
+    meta.arrays[name] = [kind, at, keep];
+    const padded = new Uint8Array((kept + 7) & ~7);
+    padded.set(image.subarray(start + off, start + off + kept));
+    parts.push(padded);
+    at += padded.length;
+  }
+  const json = Buffer.from(JSON.stringify(meta), "utf8");
+  const head = Buffer.alloc((8 + json.length + 7) & ~7);
+  head.writeUInt32LE(new DataView(image.buffer, image.byteOffset).getUint32(0, true), 0);
+  head.writeUInt32LE(json.length, 4);
+  json.copy(head, 8);
+  const { imageFormat: _, ...rest } = header;
+  return writeCompiled(Buffer.concat([head, ...parts]), rest);
 }
 
 export async function writeSeeds(corpus: string): Promise<void> {
@@ -101,7 +134,8 @@ export async function writeSeeds(corpus: string): Promise<void> {
   const sources = [RULES[1]!, 'rule h { strings: $a = { 41 42 [1-3] 43 } $b = /x[0-9]+y/ condition: $a or #b > 2 }'].map((t, i) => ({ name: `r${i}.yar`, text: t, namespace: "default" }));
   const built = buildImage(sources, {});
   if (!built.image) throw new Error(`seed rules do not compile: ${JSON.stringify(built.errors)}`);
-  seeds["compiled-rules"] = { set: writeCompiled(built.image, { ring3: VERSION, sourcesDigest: sourcesDigest(sources) }) };
+  const file = writeCompiled(built.image, { ring3: VERSION, sourcesDigest: sourcesDigest(sources) });
+  seeds["compiled-rules"] = { set: file, compact: compactCompiled(file) };
   fs.rmSync(tmp, { recursive: true, force: true });
 
   for (const [target, files] of Object.entries(seeds)) {

@@ -450,7 +450,7 @@ class FastEngine implements YaraEngine {
         const matches = stream.end();
         if (pool) this.streamBusy = false;
         this.st.matchMs += matchMs + performance.now() - m0;
-        if (stream.position !== source.size) throw new Error(`the file changed while being scanned: ${stream.position} bytes read, ${source.size} now`);
+        if (stream.position !== source.size) throw Object.assign(new Error(`the file changed while being scanned: ${stream.position} bytes read, ${source.size} now`), { code: "ECHANGED" });
         // A file that fit in one matcher window is in memory already: the conditions read it there.
         const held = stream.whole();
         return this.finish(matches, held ? FileReader.of(held) : FileReader.from(source), ext);

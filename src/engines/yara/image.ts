@@ -162,6 +162,9 @@ function decode(bytes: Uint8Array, rules = true): Decoded {
     const refsOff = arrays.refsOff as Int32Array;
     const refs = arrays.refs as Int32Array;
     meta.rules = names.map(([name, ns, tags], i) => [name, ns, flags![i]!, tags, 0, file![i]!, line![i]!, col![i]!, imports![i]!, first![i]!, count![i]!, Array.from(refs.subarray(refsOff[i]!, refsOff[i + 1]!))]);
+    // Each rule lists its patterns as a range: a damaged count made attach allocate one entry per
+    // pattern of a 2^29-long range until the heap ran out (issue 13's fuzzer).
+    for (const r of meta.rules) if (!(r[9] >= 0 && r[10] >= 0 && r[9] + r[10] <= meta.patterns)) throw new ImageError("damaged (a rule's patterns are out of range)");
     meta.files = json("filesJson") as string[];
     meta.imports = json("importsJson") as string[][];
     meta.patternIds = json("patternIdsJson") as string[];

@@ -194,7 +194,8 @@ export class FileReader implements ByteSource {
 
   private direct(start: number, length: number): Uint8Array {
     const got = this.source!.read(start, length);
-    if (got.length !== length) throw new Error(`short read: ${got.length} of ${length} bytes at ${start}`);
+    // The file shrank after its size was taken: the file's reason, not the engine's (scan/inspect.ts).
+    if (got.length !== length) throw Object.assign(new Error(`short read: ${got.length} of ${length} bytes at ${start}`), { code: "ESHRANK" });
     return got;
   }
 
