@@ -77,6 +77,14 @@ export function compare(e: { auto: YaraEngine; oracle: YaraEngine }, name: strin
   return { file: name, auto: a.filter((x) => !o.includes(x)), oracle: o.filter((x) => !a.includes(x)) };
 }
 
+/** compare(), plus how many rule evaluations of `auto` it took were decided here and deferred to YARA-X. */
+export function compareCounted(e: { auto: YaraEngine; oracle: YaraEngine }, name: string, data: Uint8Array): { disagreement: Disagreement | undefined; decided: number; deferred: number } {
+  const before = { ...e.auto.stats() }; // stats() is the live counter object
+  const disagreement = compare(e, name, data);
+  const after = e.auto.stats();
+  return { disagreement, decided: after.decided - before.decided, deferred: after.deferred - before.deferred };
+}
+
 /**
  * Files made to hit rules, from the rules' own strings: for each rule, its text and hex strings
  * rendered as bytes a match would contain (modifiers applied, wildcards filled, the shortest jump),

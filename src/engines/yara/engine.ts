@@ -601,36 +601,7 @@ class FastEngine implements YaraEngine {
   }
 
   private compileGroup(ordered: number[]): YaraScanner {
-    if (this.init.wasm) initYaraX(this.init.wasm); // once per thread; a no-op after the first
-    this.st.groupsCompiled++;
-    const rules = this.program.rules;
-    const compiler = new Compiler();
-    try {
-      for (const [k, v] of Object.entries(this.defines)) compiler.defineGlobal(k, v);
-      // Rules keep their namespace and their order (a rule may only refer to earlier ones).
-      const byNs = new Map<string, CompiledRule[]>();
-      for (const i of ordered) {
-        const r = rules[i]!;
-        let list = byNs.get(r.namespace);
-        if (!list) byNs.set(r.namespace, (list = []));
-        list.push(r);
-      }
-      for (const [ns, list] of byNs) {
-        compiler.newNamespace(ns);
-        const imports = new Set<string>();
-        for (const r of list) for (const m of r.imports) imports.add(m);
-        const text = [...imports].map((m) => `import "${m}"\n`).join("") + list.map((r) => r.text).join("\n");
-        try {
-          compiler.addSource(text);
-        } catch (err) {
-          const msg = compiler.errors.at(-1) ?? String(err);
-          throw new Error(`YARA-X rejects rules ring3 accepted (${list.map((r) => r.name).join(", ")}): ${msg.split("\n", 1)[0]}`);
-        }
-      }
-      return new YaraScanner(compiler.build(), this.init.perFileExternals, this.init.timeoutMs);
-    } finally {
-      compiler.free();
-    }
+    return compileRuleGroup(this.init, this.program.rules, this.defines, ordered, this.st);
   }
 }
 
