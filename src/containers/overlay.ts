@@ -51,7 +51,7 @@ export function peSections(d: Uint8Array): { name: string; vaddr: number; vsize:
 }
 
 /** Where an ELF's described bytes end: the furthest segment, section or section table. */
-export function elfEnd(d: Uint8Array): number {
+function elfEnd(d: Uint8Array): number {
   if (!startsWith(d, 0, "\x7fELF") || d.length < 64 || d[5] !== 1) return -1; // little-endian only
   const is64 = d[4] === 2;
   const num = (p: number) => (is64 ? u32(d, p) + u32(d, p + 4) * 2 ** 32 : u32(d, p));
@@ -136,34 +136,6 @@ function fileEntry(d: Uint8Array, p: number): { name: string; data: number; size
   }
   if (!/^\d{1,12}$/.test(parts[3]!) || !/^[\d.]+$/.test(parts[2]!)) return null;
   return { name: cleanName(parts[0]!), data: p, size: Number(parts[3]) };
-}
-
-/**
- * From an executable's first bytes and its size: whether bytes follow what its headers describe,
- * other than a PE's Authenticode signature (which every signed executable ends with). Used to
- * decide whether a large executable must be read whole, so that its overlay can be opened.
- */
-export function hasOverlay(head: Uint8Array, size: number): boolean {
-  const pe = peEnd(head);
-  if (pe >= 0) {
-    if (pe >= size) return false;
-    const [at, len] = certificateTable(head);
-    // The signature sits at the end, 8-byte aligned: what remains around it is padding.
-    const other = at >= pe && at + len <= size ? size - pe - len : size - pe;
-    return other > 8;
-  }
-  const elf = elfEnd(head);
-  return elf >= 0 && elf < size;
-}
-
-/** A PE's certificate table (data directory 4: a file offset, unlike the others), or [0, 0]. */
-function certificateTable(d: Uint8Array): [number, number] {
-  const opt = u32(d, 0x3c) + 24;
-  const magic = u16(d, opt);
-  const dirs = opt + (magic === 0x20b ? 112 : 96);
-  const count = u32(d, dirs - 4);
-  if (count < 5 || dirs + 5 * 8 > d.length) return [0, 0];
-  return [u32(d, dirs + 32), u32(d, dirs + 36)];
 }
 
 /** Identification: an executable whose overlay holds something to open (headers and tail only). */

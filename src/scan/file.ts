@@ -6,7 +6,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { identify } from "../containers";
-import { hasOverlay } from "../containers/overlay";
 import type { AlgorithmSet } from "../engines/hash/db";
 import { createDigester, digestBytes, type Digester } from "../engines/hash/digest";
 import type { ByteSource } from "../engines/yara/contracts";
@@ -143,7 +142,7 @@ export class FileStage {
       };
       const limit = this.engines.maxFilesize;
       // Over the limit, or large and not a container: streamed, never held whole.
-      if (statSize >= 0 && (sizePlan(statSize, limit) === "over" || (statSize >= STREAM_ABOVE && !this.containerAt(fd, statSize)))) {
+      if (statSize >= 0 && (sizePlan(statSize, limit) === "over" || (statSize >= STREAM_ABOVE && !this.containerAt(fd)))) {
         const out = this.streamed(fd, statSize, 0, top);
         return done({ ...base, ...out });
       }
@@ -211,16 +210,11 @@ export class FileStage {
     return { data, hashes };
   }
 
-  /**
-   * Whether the file's first bytes are a container's (with --no-archives nothing is one), or an
-   * executable's with bytes after it: an installer's or self-extractor's archive lies there, and
-   * only a whole read lets the overlay reader find it.
-   */
-  private containerAt(fd: number, size: number): boolean {
+  /** Whether the file's first bytes are a container's (with --no-archives nothing is one). */
+  private containerAt(fd: number): boolean {
     if (!this.engines.limits) return false;
     const n = fs.readSync(fd, this.head, 0, HEAD, 0); // positioned: the stream still starts at 0
-    const head = this.head.subarray(0, n);
-    return identify(head) !== null || hasOverlay(head, size);
+    return identify(this.head.subarray(0, n)) !== null;
   }
 
   /**

@@ -53,23 +53,6 @@ describe("carriers in the built binary", () => {
     expect(doc.summary.detected).toBe(4);
   });
 
-  it("an installer of 20 MiB (over the 16 MiB a plain file is streamed from) is read whole and its overlay opened", () => {
-    const d = path.join(dir, "large-sfx");
-    const zip = A.zip([{ name: "a.exe", data: eicar, method: "deflate" }]);
-    const body = [{ name: ".text", data: new Uint8Array(20 << 20).fill(0x90) }];
-    write(d, "setup.exe", Buffer.from(F.pe(body, zip)));
-    // The same executable with nothing after it: no container, streamed as before.
-    write(d, "plain.exe", Buffer.from(F.pe(body)));
-    const { code, doc } = scan(d);
-    expect(code).toBe(1);
-    const t = top(doc, "setup.exe");
-    expect(t.verdict).toBe("detected");
-    expect(t.container.format).toEqual(["sfx"]);
-    expect(doc.results.some((r: Json) => r.path === t.path && JSON.stringify(r.members) === '["a.exe"]' && r.verdict === "detected")).toBe(true);
-    expect(top(doc, "plain.exe")).toBeUndefined(); // clean: not listed without --all
-    expect(doc.summary).toMatchObject({ files: 2, detected: 1, clean: 1 });
-  });
-
   it("a truncated message and a PDF whose stream never ends: partial with archive-corrupt, never clean", () => {
     const d = path.join(dir, "damaged");
     const msg = F.mime([{ name: "a.bin", data: new Uint8Array(5000).fill(0x41) }]);

@@ -9,7 +9,6 @@ import * as zlib from "node:zlib";
 import { beforeAll, describe, expect, test } from "vitest";
 import { DEFAULT_LIMITS, createBudget, identify, openContainer, prepareSevenZip } from "../../src/containers";
 import { ovbaDecompress } from "../../src/containers/ole";
-import { hasOverlay } from "../../src/containers/overlay";
 import type { ContainerFormat, Limits } from "../../src/containers/types";
 import { upxLzma } from "../../src/containers/lzma";
 import { nrv } from "../../src/containers/upx";
@@ -501,29 +500,5 @@ describe("damaged input never throws and always ends", () => {
       expect(() => (out = members(bad, {}, format))).not.toThrow();
       for (const m of out) expect(m.data !== undefined || m.code !== undefined).toBe(true);
     }
-  });
-});
-
-describe("hasOverlay: what a large executable's first 4 KiB say about what follows it", () => {
-  const head = (d: Uint8Array) => d.subarray(0, 4096);
-  const exe = F.pe();
-  test("a PE with nothing after its sections, or only its Authenticode signature: none", () => {
-    expect(hasOverlay(head(exe), exe.length)).toBe(false);
-    // Data directory 4 (the certificate table) is a file offset: 0x30 bytes of signature at the end.
-    const signed = Uint8Array.from(exe);
-    const v = new DataView(signed.buffer);
-    v.setUint32(0x58 + 92, 16, true); // NumberOfRvaAndSizes
-    v.setUint32(0x58 + 96 + 32, exe.length, true);
-    v.setUint32(0x58 + 96 + 36, 0x30, true);
-    expect(hasOverlay(head(signed), exe.length + 0x30)).toBe(false);
-    expect(hasOverlay(head(signed), exe.length + 0x30 + 4096)).toBe(true);
-  });
-  test("a PE or an ELF followed by anything: an overlay; neither an executable: none", () => {
-    expect(hasOverlay(head(exe), exe.length + 100)).toBe(true);
-    const elf = new Uint8Array(64);
-    elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
-    expect(hasOverlay(elf, 64)).toBe(false);
-    expect(hasOverlay(elf, 65)).toBe(true);
-    expect(hasOverlay(new Uint8Array(4096).fill(0x41), 1 << 30)).toBe(false);
   });
 });
