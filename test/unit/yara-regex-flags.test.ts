@@ -150,6 +150,42 @@ const flagChunk = fc.constantFrom("a", "A", "b", "B", "k", "K", "\n", "é", "É"
 const flagData = fc.array(flagChunk, { maxLength: 10 }).map((c) => new Uint8Array(Buffer.concat(c.map((x) => (x === "\xe9" || x === "\xff" ? Buffer.from(x, "latin1") : Buffer.from(x, "utf8"))))));
 
 describe("scoped inline flags: i, s, U, u", () => {
+  it("a nocase regex that is only literals (every letter under (?-i)) folds them all, as YARA-X does", () => {
+    // YARA-X compiles a regex whose HIR is a literal, or an alternation of literals, as literal
+    // patterns with the pattern's `nocase`; capture groups, repetitions and classes keep it a regex.
+    const cases: [string, string][] = [
+      ["/(?-i)B/ nocase", "b"], ["/(?-i)Bk/ nocase", "bK"], ["/(?-i)(B)/ nocase", "b"], ["/(?-i)((B))/ nocase", "b"],
+      ["/(?-i)[B]/ nocase", "b"], ["/(?-i)B(?:k)/ nocase", "bk"], ["/(?-i)Bk|Cd/ nocase", "cD"], ["/(?-i)(Bk|Cd)/ nocase", "bk"],
+      ["/(?-i)(?:Bk|Cd)|E/ nocase", "e"], ["/(?-i)B|C/ nocase", "b"], ["/(?-i)B+/ nocase", "bb"], ["/(?-i)B(C)/ nocase", "bc"],
+      ["/(?-i)(Bk|Cd)|Ef/ nocase", "ef"], ["/(?-i)B(?i)k/ nocase", "bk"], ["/(?-i)B\\x43/ nocase", "bc"], ["/(?-i)B./ nocase", "bx"],
+      ["/(?-i)Bk|Cd/ nocase wide", "b\0k\0"], ["/(?-i)Bk/ nocase fullword", "x bk"], ["/(?-i)B/", "b"], ["/a(?-i)B/ nocase", "Ab"],
+    ];
+    for (const [decl, text] of cases) {
+      const d = Uint8Array.from(Buffer.from(text, "latin1"));
+      const want = theirs(decl, d);
+      expect(want, decl).not.toBeNull();
+      expect(ours(decl, d), `${decl} on ${JSON.stringify(text)}`).toBe(want);
+    }
+  });
+
+  it("`x matches /lit/i` with every letter under (?-i) is `icontains`, as in YARA-X", () => {
+    const cases: [string, string, boolean | typeof UNKNOWN][] = [
+      ["(?-i)B", "xbk", true], ["(?-i)Bk|Cd", "bk", false], ["(?-i)(B)", "b", false], ["(?-i)[B]", "b", true], ["(?-i)B", "c", false],
+      ["(?-i)é", "É", UNKNOWN],
+    ];
+    for (const [re, text, want] of cases) {
+      const d = new Uint8Array(Buffer.from(text, "utf8"));
+      const lit = Array.from(d, (b) => "\\x" + b.toString(16).padStart(2, "0")).join("");
+      const r = oracleCompile(`rule t { condition: "${lit}" matches /${re}/i }`);
+      try {
+        expect(r.scan(new Uint8Array(0)).length === 1, `YARA-X: /${re}/i on ${text}`).toBe(want === UNKNOWN ? true : want);
+      } finally {
+        r.free();
+      }
+      expect(compileYaraRegex(re, { nocase: true, dotAll: false }).test(d), `/${re}/i on ${text}`).toBe(want);
+    }
+  });
+
   it("patterns match exactly what YARA-X finds", () => {
     let compared = 0;
     fc.assert(

@@ -126,6 +126,8 @@ export function parseYaraRegex(source: string, flags: { nocase: boolean; dotAll:
    * refused if one of them can be met before the match has consumed a byte (see below).
    */
   const startSensitive = new Set<Node>();
+  /** How many capturing groups enclose a node directly (regex-syntax keeps them in its HIR). */
+  const captures = new Map<Node, number>();
 
   /** A set made under the current flags: case folded (ASCII; see foldUnicode for `(?u)`). */
   function folded(set: ByteSet): ByteSet {
@@ -232,20 +234,29 @@ export function parseYaraRegex(source: string, flags: { nocase: boolean; dotAll:
     if (c === "(") {
       i++;
       const outer = f;
+      let capturing = true;
       if (s[i] === "?") {
         i++;
+        capturing = false;
         if (s[i] === ":") i++;
         else if ((s[i] === "P" && s[i + 1] === "<") || s[i] === "<") {
           // A named group matches as any group does.
           const m = /^P?<[A-Za-z_][A-Za-z0-9_.[\]]*>/.exec(s.slice(i));
           if (!m) fail("bad group name");
           i += m![0].length;
+          capturing = true;
         } else if (inlineFlags() === "set") return null;
       }
-      const inner = alternation();
+      let inner = alternation();
       if (s[i] !== ")") fail("unclosed group");
       i++;
       f = outer;
+      if (capturing) {
+        // `((B))` is a copy of the node counted twice.
+        const depth = captures.get(inner) ?? 0;
+        if (depth > 0) inner = { ...inner } as Node;
+        captures.set(inner, depth + 1);
+      }
       return inner;
     }
     if (c === "[") {
@@ -390,7 +401,75 @@ export function parseYaraRegex(source: string, flags: { nocase: boolean; dotAll:
   const node = alternation();
   if (i < s.length) fail("unbalanced )");
   if (startSensitive.size > 0 && metAtStart(node, startSensitive)) fail("$ or \\b{end} where the match may not have begun");
+  if (flags.nocase && isLiteralForNocase(node, captures, use)) {
+    // A `nocase` regex that is only literal bytes (every letter under `(?-i)`) is no regex for
+    // YARA-X: a pattern that is a literal or an alternation of literals becomes literal patterns
+    // with the pattern's `nocase` (compiler c_alternation_literal), and `x matches /lit/i` becomes
+    // `x icontains "lit"` (ast2ir), so `(?-i)` is lost and every letter folds. icontains folds
+    // beyond ASCII: a literal with non-ASCII bytes is left to YARA-X there.
+    if (use === "matches" && !literalAscii(node)) fail("non-ASCII literal in a case-insensitive `matches`");
+    return foldAll(node);
+  }
   return node;
+}
+
+/** One byte (a set of one member): what regex-syntax makes a literal of (`B`, `[B]`, `\x42`). */
+function singleByte(n: Node): boolean {
+  if (n.t !== "set") return false;
+  let count = 0;
+  for (const w of n.set) {
+    let v = w;
+    while (v !== 0) {
+      v &= v - 1;
+      if (++count > 1) return false;
+    }
+  }
+  return count === 1;
+}
+
+/** A concatenation of single bytes with no capturing group inside: one HIR Literal. */
+function isLiteral(n: Node, captures: Map<Node, number>): boolean {
+  if (singleByte(n)) return true;
+  return n.t === "cat" && n.items.length > 0 && n.items.every((x) => !captures.has(x) && isLiteral(x, captures));
+}
+
+/**
+ * Whether regex-syntax's HIR of the (case-sensitive) regex is what YARA-X takes as literal bytes:
+ * for `matches`, a Literal (as_literal_bytes); for patterns, also an alternation of literals (not
+ * all single bytes, which regex-syntax makes a class), either possibly inside one capturing group
+ * (Hir::is_alternation_literal).
+ */
+function isLiteralForNocase(node: Node, captures: Map<Node, number>, use: RegexUse): boolean {
+  const depth = captures.get(node) ?? 0;
+  if (use === "matches") return depth === 0 && isLiteral(node, captures);
+  if (depth > 1) return false;
+  if (isLiteral(node, captures)) return true;
+  if (node.t !== "alt") return false;
+  const alts: Node[] = [];
+  const flat = (n: Node): void => {
+    if (n.t === "alt" && !captures.has(n)) n.alts.forEach(flat);
+    else alts.push(n);
+  };
+  node.alts.forEach(flat);
+  return alts.every((a) => !captures.has(a) && isLiteral(a, captures)) && !alts.every(singleByte);
+}
+
+function literalAscii(n: Node): boolean {
+  if (n.t === "set") return firstMember(n.set) < 0x80;
+  return n.t === "cat" && n.items.every(literalAscii);
+}
+
+function foldAll(n: Node): Node {
+  switch (n.t) {
+    case "set":
+      return { t: "set", set: foldCase(n.set.slice()) };
+    case "cat":
+      return { t: "cat", items: n.items.map(foldAll) };
+    case "alt":
+      return { t: "alt", alts: n.alts.map(foldAll) };
+    default:
+      return n;
+  }
 }
 
 /**
