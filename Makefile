@@ -3,7 +3,8 @@
 #
 #   make [build]            dist/ring3 (linux-x64) and dist/ring3.exe (win-x64), single executables
 #   make scan TARGET=DIR    build, then dist/ring3 scan DIR $(ARGS)
-#   make test               build, then every test (test/unit, test/e2e) with vitest
+#   make test               build, then every test (test/unit, test/e2e) with vitest (FC_SEED=random:
+#                           property tests draw afresh instead of from the fixed seed)
 #   make test-windows       run dist/ring3.exe under wine: --version and an EICAR scan
 #   make bench              compare with yara and clamscan on a generated corpus (the shared
 #                           compare.sh), then scripts/bench-once.sh: --stats, archives, RSS, start;
