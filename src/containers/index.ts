@@ -12,7 +12,7 @@ import { readSis } from "./sis";
 import { readSzdd } from "./szdd";
 import { isUpx, readUpx } from "./upx";
 import { EMPTY_NAME, problem, remainingOf } from "./budget";
-import { readWith7z } from "./sevenzip";
+import { readWith7z, SevenZipWanted } from "./sevenzip";
 import { readGzip, readZstd } from "./stream";
 import { readTar } from "./tar";
 import type { Budget, ContainerFormat, ContainerReader, Member } from "./types";
@@ -20,7 +20,7 @@ import { readZip } from "./zip";
 
 export { DEFAULT_LIMITS, createBudget, type RingBudget } from "./budget";
 export { identify } from "./identify";
-export { prepareSevenZip, sevenZipReady } from "./sevenzip";
+export { prepareSevenZip, sevenZipOnDemand, sevenZipReady, SevenZipWanted } from "./sevenzip";
 
 const NATIVE: Partial<Record<ContainerFormat, ContainerReader>> = {
   zip: readZip,
@@ -69,6 +69,7 @@ export function* openContainer(format: ContainerFormat, data: Uint8Array, budget
     const layered = LAYERED[format];
     yield* reader ? reader(data, budget) : layered ? layered(data, budget) : readWith7z(format, data, budget);
   } catch (err) {
+    if (err instanceof SevenZipWanted) throw err;
     yield { name: EMPTY_NAME, problem: problem("archive-corrupt", `${format}: ${(err as Error).message}`) };
   }
 }

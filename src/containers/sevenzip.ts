@@ -82,16 +82,43 @@ function defaultWasm(): Uint8Array {
 
 /**
  * Compiles 7z-wasm once and instantiates the spares. Await it before opening a format read through
- * 7z-wasm; until then those formats come back `archive-unsupported`.
+ * 7z-wasm; until then those formats come back `archive-unsupported` (or, on demand, SevenZipWanted).
  */
 export async function prepareSevenZip(wasm?: Uint8Array): Promise<void> {
-  compiled ??= new WebAssembly.Module(wasm ?? defaultWasm());
+  compiled ??= new WebAssembly.Module(wasm ?? onDemand ?? defaultWasm());
   await refill();
 }
 
-/** An instance is ready now (readers that can do without 7z-wasm check before using it). */
-export function sevenZipLoaded(): boolean {
-  return pool.length > 0;
+/**
+ * Thrown by a reader that needs 7z-wasm before any instance was made, when instantiation is on
+ * demand: the caller (the scan worker) prepares 7z-wasm and scans the file again.
+ */
+export class SevenZipWanted extends Error {
+  constructor() {
+    super("7z-wasm wanted: prepare it and scan the file again");
+  }
+}
+
+/** The WASM bytes to compile when a file first needs 7z-wasm (see sevenZipOnDemand). */
+let onDemand: Uint8Array | undefined;
+
+/**
+ * Instantiates 7z-wasm only when a file first needs it. Its instances cost 17 MB of WASM memory
+ * each (two per worker); most scans never meet a format only 7-Zip reads.
+ */
+export function sevenZipOnDemand(wasm: Uint8Array): void {
+  onDemand = wasm;
+}
+
+/**
+ * Whether an instance is ready for a reader to use now. Before the first instance, on demand,
+ * throws SevenZipWanted (the file is scanned again once 7z-wasm is ready); afterwards, false
+ * while the spares are being replaced.
+ */
+export function sevenZipAvailable(): boolean {
+  if (pool.length > 0) return true;
+  if (onDemand !== undefined && created === 0) throw new SevenZipWanted();
+  return false;
 }
 
 /** Resolves once an instance is ready again (after errors retired some). */
@@ -261,7 +288,7 @@ const SINGLE_STREAM: ReadonlySet<ContainerFormat> = new Set(["xz", "bzip2"]);
 const enc = new TextEncoder();
 
 export function* readWith7z(format: ContainerFormat, data: Uint8Array, budget: Budget): Iterable<Member> {
-  const inst = take();
+  const inst = sevenZipAvailable() ? take() : undefined;
   if (!inst) {
     yield { name: EMPTY_NAME, problem: problem("archive-unsupported", `${format}: 7z-wasm is not loaded (prepareSevenZip)`) };
     return;

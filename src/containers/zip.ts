@@ -5,7 +5,7 @@
 import * as zlib from "node:zlib";
 import { EMPTY_NAME, capProblem, membersProblem, outputCap, problem, remainingOf, timeProblem } from "./budget";
 import { crc32, decode, noteZlibFailure } from "./inflate";
-import { readWith7z, sevenZipLoaded } from "./sevenzip";
+import { readWith7z, sevenZipAvailable } from "./sevenzip";
 import type { Budget, ContainerProblem, Member } from "./types";
 
 const SIG_LOCAL = 0x04034b50;
@@ -328,7 +328,7 @@ function unpack(r: Reader, e: Entry, start: number | ContainerProblem, overlaps:
     const d = decode(e.method === 8 ? "deflate-raw" : "zstd", packed, cap, budget, "zip member", e.size);
     data = d.data;
     trouble = d.problem;
-  } else if (VIA_7Z.has(e.method) && sevenZipLoaded()) {
+  } else if (VIA_7Z.has(e.method) && sevenZipAvailable()) {
     if (e.size > cap.limit) return { name, problem: capProblem(cap, budget, "zip member") };
     // 7-Zip reads these methods; it is handed a one-member zip so that the archive's names, and
     // the rest of its members, never reach it. It charges the budget itself.

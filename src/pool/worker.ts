@@ -3,7 +3,7 @@
 // file it writes the file's id in the control block it shares with the pool, so that a crash or a
 // hang is pinned on that file while the rest of the batch goes to another worker.
 import { parentPort, workerData } from "node:worker_threads";
-import { prepareSevenZip, sevenZipReady } from "../containers";
+import { prepareSevenZip, sevenZipOnDemand, sevenZipReady, SevenZipWanted } from "../containers";
 import { zlibFailures } from "../containers/inflate";
 import { HashDb } from "../engines/hash/db";
 import { createEngine, emptyStats, subtractStats, type EngineStats, type YaraEngine } from "../engines/yara/engine";
@@ -44,8 +44,9 @@ async function setup(): Promise<void> {
   const hashDb = init.hashDb ? HashDb.fromShared(init.hashDb) : undefined;
   stage = new FileStage({ hashDb, yara, yaraTimeoutMs: init.timeoutMs, maxFilesize: init.maxFilesize, reportClean: init.hashClean, limits: init.archives });
   // Without its WASM the 7z-wasm formats come back archive-unsupported: partial, never clean.
-  // Prepared after "ready" (compiling it cost ~50-150 ms of every start); files wait for it.
-  if (init.archives && init.sevenZipWasm) sevenZip = new Promise<void>((r) => setImmediate(r)).then(() => prepareSevenZip(init.sevenZipWasm!)).catch(crash);
+  // Compiled and instantiated when a file first needs it (see scanTask): two instances hold 34 MB
+  // of WASM memory, and most scans never meet a format only 7-Zip reads.
+  if (init.archives && init.sevenZipWasm) sevenZipOnDemand(init.sevenZipWasm);
   post({ type: "ready" });
 }
 
@@ -109,7 +110,7 @@ async function drain(): Promise<void> {
       let answer: Answer;
       try {
         if (FAILPOINT) failpoint(task);
-        const out = stage.scan(task, release);
+        const out = await scanTask(task);
         answer = { id, result: out.result, members: out.members };
       } catch (err) {
         if (!(err instanceof EngineTrap)) throw err;
@@ -143,6 +144,28 @@ async function drain(): Promise<void> {
   } finally {
     draining = false;
   }
+}
+
+/**
+ * One file through the stage. The first file that needs 7z-wasm is scanned again once it is ready
+ * (its first pass ended at SevenZipWanted, before any result); standard input, which cannot be
+ * read twice, gets 7z-wasm before it is read.
+ */
+async function scanTask(task: TaskMessage["task"]): Promise<ReturnType<FileStage["scan"]>> {
+  if (task.path === null && init.archives && init.sevenZipWasm) await prepare7z();
+  try {
+    return stage.scan(task, release);
+  } catch (err) {
+    if (!(err instanceof SevenZipWanted)) throw err;
+  }
+  await prepare7z();
+  return stage.scan(task, release);
+}
+
+function prepare7z(): Promise<void> {
+  sevenZip = prepareSevenZip(init.sevenZipWasm!);
+  sevenZip.catch(crash);
+  return sevenZip;
 }
 
 /** Failed zlib calls after which a worker retires: about 64 MB of native memory left by Node's zlib. */

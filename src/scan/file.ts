@@ -5,7 +5,7 @@
 // holds the buffers it reuses from file to file.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { identify } from "../containers";
+import { identify, SevenZipWanted } from "../containers";
 import type { AlgorithmSet } from "../engines/hash/db";
 import { createDigester, digestBytes, type Digester } from "../engines/hash/digest";
 import type { ByteSource } from "../engines/yara/contracts";
@@ -96,7 +96,8 @@ export class FileStage {
   constructor(readonly engines: Engines) {}
 
   /**
-   * Scans one file; throws only EngineTrap (the engine's instance is not to be trusted again).
+   * Scans one file; throws only EngineTrap (the engine's instance is not to be trusted again) and
+   * SevenZipWanted (7z-wasm is instantiated on demand: prepare it, then scan the file again).
    * `opened` hears the size of a regular file once it is open, before it is read.
    */
   scan(input: FileInput, opened?: (size: number) => void): Inspected {
@@ -161,7 +162,7 @@ export class FileStage {
       });
       return done(out.result, out.members);
     } catch (err) {
-      if (err instanceof EngineTrap) throw err;
+      if (err instanceof EngineTrap || err instanceof SevenZipWanted) throw err;
       const r = reasonForError(err as NodeJS.ErrnoException);
       return unread({ code: r.code, message: r.message });
     } finally {

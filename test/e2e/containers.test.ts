@@ -221,6 +221,40 @@ describe("detection inside containers", () => {
     expect(sea.code).toBe(1);
     expectFound(sea.doc, file, chain);
   });
+
+  // 7z-wasm is instantiated when a worker first needs it: the file that asked is scanned again.
+  it("the first file that needs 7z-wasm in a worker is scanned again once, and reported once", () => {
+    const d = folder("sevenzip-on-demand");
+    write(d, "x/eicar.com", EICAR);
+    write(d, "plain.txt", "nothing here\n");
+    sh(d, "tar", "czf", "first.tar.gz", "x/eicar.com");
+    sh(d, "tar", "cJf", "second.tar.xz", "x/eicar.com");
+    fs.writeFileSync(path.join(d, "third.bz2"), spawnSync("bzip2", ["-c", "x/eicar.com"], { cwd: d }).stdout);
+    // A zip whose member is bzip2-compressed: zip hands that member to 7-Zip.
+    sh(d, "zip", "-q", "-Z", "bzip2", "fourth.zip", "x/eicar.com");
+    fs.rmSync(path.join(d, "x"), { recursive: true });
+    const r = ring3(["scan", "--workers", "1", "--all", "--format", "json", d]);
+    expect(r.code, r.stderr).toBe(1);
+    const doc = json(r);
+    const paths = doc.results.map((x: Json) => `${x.path}!${(x.members ?? []).join("!")}`);
+    expect(new Set(paths).size, "each file and member once").toBe(paths.length);
+    expect(doc.results.filter((x: Json) => x.members === undefined).map((x: Json) => path.basename(x.path)).sort()).toEqual(["first.tar.gz", "fourth.zip", "plain.txt", "second.tar.xz", "third.bz2"]);
+    expectFound(doc, "second.tar.xz", ["x/eicar.com"]);
+    expectFound(doc, "third.bz2", ["third"]);
+    const zipped = doc.results.find((x: Json) => x.path.endsWith("fourth.zip") && JSON.stringify(x.members) === JSON.stringify(["x/eicar.com"]));
+    expect(zipped?.verdict, JSON.stringify(doc.results)).toBe("detected");
+    expect(doc.summary.incomplete ?? 0).toBe(0);
+  });
+
+  it("standard input that needs 7z-wasm gets it before it is read (a pipe cannot be read twice)", () => {
+    const d = folder("sevenzip-stdin");
+    write(d, "x/eicar.com", EICAR);
+    const xz = spawnSync("xz", ["-c", "x/eicar.com"], { cwd: d }).stdout;
+    const r = ring3(["scan", "--format", "json", "-"], { input: xz });
+    expect(r.code, r.stderr).toBe(1);
+    const doc = json(r);
+    expect(doc.results.find((x: Json) => x.members !== undefined)?.verdict, JSON.stringify(doc.results)).toBe("detected");
+  });
 });
 
 describe("the member chain in every format", () => {
