@@ -210,13 +210,11 @@ function program(name: string): { header: CompiledHeader; image: Uint8Array } {
   const { index, body } = bundledAsset();
   const p = index.programs.find((x) => x.name === name);
   if (!p) throw new Error(`the bundled signatures: no program ${name}`);
-  let file: Uint8Array = unpack(body.subarray(p.offset, p.offset + p.length));
-  // The image's arrays are viewed where they lie: an aligned copy only if the output is not.
-  if (file.byteOffset % 8 !== 0) {
-    const aligned = new Uint8Array(new ArrayBuffer(file.length));
-    aligned.set(file);
-    file = aligned;
-  }
+  const out = unpack(body.subarray(p.offset, p.offset + p.length));
+  // Copied once into shared memory, where the image's arrays are viewed (aligned: offset 0) and
+  // where the workers attach to it: the decompressed buffer is dropped, not kept beside its copy.
+  const file = new Uint8Array(new SharedArrayBuffer(out.length));
+  file.set(out);
   return readCompiled(file, `the bundled signatures (${name})`, VERSION);
 }
 
