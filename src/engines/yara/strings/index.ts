@@ -34,6 +34,8 @@ export interface PatternSet {
  * on either side of an atom). A match this long or longer is not confirmed either way: incomplete.
  */
 const MAX_SURE_LENGTH = 4000;
+/** Text made at once for the regex verifiers of data larger than this (see ScanRun.textOf). */
+const TEXT_WINDOW = 256 << 10;
 /** Candidate start ranges shorter than this are verified start by start (sticky), not searched. */
 const FEW_STARTS = 16;
 /** How far before an atom hit a regex match may start (YARA-X's backward scan limit). */
@@ -671,7 +673,11 @@ type RegexVariant = Extract<Variant, { kind: "regex" }>;
  */
 class ScanRun {
   private data: Uint8Array = new Uint8Array(0);
+  /** The data as latin1 text, whole: only for regexes that need it (anchored, without atoms). */
   private text: string | undefined;
+  /** Latin1 text of data[windowBase, windowBase + window.length), for the verifiers (textOf). */
+  private window: string | undefined;
+  private windowBase = 0;
   private epoch = 0;
   // Per pattern.
   private readonly pEpoch: Int32Array;
@@ -742,6 +748,7 @@ class ScanRun {
   begin(data: Uint8Array): void {
     this.data = data;
     this.text = undefined;
+    this.window = undefined;
     this.epoch++;
     this.touched = [];
     this.records = 0;
@@ -898,14 +905,13 @@ class ScanRun {
    * anchored, else in a window from two bytes before s (for \b, wide \b) long enough for any sure match.
    */
   private execAt(v: RegexVariant, re: RegExp, s: number): RegExpExecArray | null {
-    const text = this.latin1();
     if (v.anchored) {
       re.lastIndex = s;
-      return re.exec(text);
+      return re.exec(this.latin1());
     }
     const from = Math.max(0, s - 2);
     const reach = v.maxWidth !== null && v.maxWidth < MAX_SURE_LENGTH ? v.maxWidth + 2 : MAX_SURE_LENGTH + 2;
-    const window = text.slice(from, Math.min(text.length, s + reach));
+    const window = this.textOf(from, Math.min(this.data.length, s + reach));
     re.lastIndex = s - from;
     return re.exec(window);
   }
@@ -913,10 +919,10 @@ class ScanRun {
   private verifyRegex(v: RegexVariant, lo: number, hi: number): void {
     const rx = regexesOf(v);
     if (rx === null) return this.undecided(v.pattern);
-    const text = this.latin1();
-    const n = text.length;
+    const n = this.data.length;
     if (v.anchored) {
       // ^ and $ need the whole data; sticky, one start at a time (a global search could run to the end).
+      const text = this.latin1();
       const re = rx.sticky;
       for (let s = lo; s <= hi && s <= n; s++) {
         re.lastIndex = s;
@@ -930,7 +936,7 @@ class ScanRun {
     // never cut by the window's end unless it reaches MAX_SURE_LENGTH, which makes it incomplete.
     const from = Math.max(0, lo - 2);
     const reach = v.maxWidth !== null && v.maxWidth < MAX_SURE_LENGTH ? v.maxWidth + 2 : MAX_SURE_LENGTH + 2;
-    const window = text.slice(from, Math.min(n, hi + reach));
+    const window = this.textOf(from, Math.min(n, hi + reach));
     if (hi - lo < FEW_STARTS) {
       // A few starts: one sticky exec each. A global search would go on looking for the leftmost
       // match past `hi`, up to the end of the window (4 KB for an unbounded regex), on every hit.
@@ -981,6 +987,23 @@ class ScanRun {
     return (this.text ??= binaryString(this.data));
   }
 
+  /**
+   * The latin1 text of data[from, to): a slice of the whole text when the data is small or the
+   * whole text exists, else of a window made for it (TEXT_WINDOW or more from `from`) and kept while
+   * the verifiers' ranges stay inside it. A large file or member is never turned into one string
+   * (a 128 MB archive was 128 MB of V8 heap per file) just to verify matches around a few hits.
+   */
+  private textOf(from: number, to: number): string {
+    if (this.text !== undefined || this.data.length <= TEXT_WINDOW) return this.latin1().slice(from, to);
+    const base = this.windowBase;
+    if (this.window === undefined || from < base || to > base + this.window.length) {
+      this.window = binaryString(this.data.subarray(from, Math.min(this.data.length, Math.max(to, from + TEXT_WINDOW))));
+      this.windowBase = from;
+      return this.window.slice(0, to - from);
+    }
+    return this.window.slice(from - base, to - base);
+  }
+
   private confirm(v: RegexVariant, start: number, length: number): void {
     if (length >= MAX_SURE_LENGTH) {
       this.undecided(v.pattern);
@@ -1016,6 +1039,7 @@ class ScanRun {
     hits.sort((a, b) => a - b);
     this.data = new Uint8Array(0);
     this.text = undefined;
+    this.window = undefined;
     return { get: (p) => table.get(p), hits: () => hits };
   }
 }
