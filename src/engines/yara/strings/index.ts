@@ -34,8 +34,11 @@ export interface PatternSet {
  * on either side of an atom). A match this long or longer is not confirmed either way: incomplete.
  */
 const MAX_SURE_LENGTH = 4000;
-/** Text made at once for the regex verifiers of data larger than this (see ScanRun.textOf). */
-const TEXT_WINDOW = 256 << 10;
+/** Data up to this size is made latin1 text whole for the regex verifiers; larger data in blocks (ScanRun.textOf). */
+const WHOLE_TEXT_MAX = 16 << 20;
+const TEXT_BLOCK = 1 << 20;
+/** Blocks of text kept per scan of large data. */
+const TEXT_WINDOWS = 4;
 /** Candidate start ranges shorter than this are verified start by start (sticky), not searched. */
 const FEW_STARTS = 16;
 /** How far before an atom hit a regex match may start (YARA-X's backward scan limit). */
@@ -675,9 +678,8 @@ class ScanRun {
   private data: Uint8Array = new Uint8Array(0);
   /** The data as latin1 text, whole: only for regexes that need it (anchored, without atoms). */
   private text: string | undefined;
-  /** Latin1 text of data[windowBase, windowBase + window.length), for the verifiers (textOf). */
-  private window: string | undefined;
-  private windowBase = 0;
+  /** Latin1 text of parts of large data, for the verifiers (textOf). */
+  private windows: { base: number; text: string }[] = [];
   private epoch = 0;
   // Per pattern.
   private readonly pEpoch: Int32Array;
@@ -748,7 +750,7 @@ class ScanRun {
   begin(data: Uint8Array): void {
     this.data = data;
     this.text = undefined;
-    this.window = undefined;
+    this.windows = [];
     this.epoch++;
     this.touched = [];
     this.records = 0;
@@ -988,20 +990,20 @@ class ScanRun {
   }
 
   /**
-   * The latin1 text of data[from, to): a slice of the whole text when the data is small or the
-   * whole text exists, else of a window made for it (TEXT_WINDOW or more from `from`) and kept while
-   * the verifiers' ranges stay inside it. A large file or member is never turned into one string
-   * (a 128 MB archive was 128 MB of V8 heap per file) just to verify matches around a few hits.
+   * The latin1 text of data[from, to). Data up to WHOLE_TEXT_MAX is made text once, whole (the
+   * verifiers of one file jump between patterns, so windows would be made again and again); larger
+   * data (a container held whole, up to --max-filesize) through windows of TEXT_BLOCK-aligned
+   * blocks, the last few kept, so that it is never one string of 128 MB on the V8 heap.
    */
   private textOf(from: number, to: number): string {
-    if (this.text !== undefined || this.data.length <= TEXT_WINDOW) return this.latin1().slice(from, to);
-    const base = this.windowBase;
-    if (this.window === undefined || from < base || to > base + this.window.length) {
-      this.window = binaryString(this.data.subarray(from, Math.min(this.data.length, Math.max(to, from + TEXT_WINDOW))));
-      this.windowBase = from;
-      return this.window.slice(0, to - from);
-    }
-    return this.window.slice(from - base, to - base);
+    if (this.text !== undefined || this.data.length <= WHOLE_TEXT_MAX) return this.latin1().slice(from, to);
+    for (const w of this.windows) if (from >= w.base && to <= w.base + w.text.length) return w.text.slice(from - w.base, to - w.base);
+    const base = from - (from % TEXT_BLOCK);
+    const end = Math.min(this.data.length, Math.ceil(Math.max(to, base + TEXT_BLOCK) / TEXT_BLOCK) * TEXT_BLOCK);
+    const w = { base, text: binaryString(this.data.subarray(base, end)) };
+    if (this.windows.length >= TEXT_WINDOWS) this.windows.shift();
+    this.windows.push(w);
+    return w.text.slice(from - base, to - base);
   }
 
   private confirm(v: RegexVariant, start: number, length: number): void {
@@ -1039,7 +1041,7 @@ class ScanRun {
     hits.sort((a, b) => a - b);
     this.data = new Uint8Array(0);
     this.text = undefined;
-    this.window = undefined;
+    this.windows = [];
     return { get: (p) => table.get(p), hits: () => hits };
   }
 }
