@@ -87,7 +87,7 @@ export function outsideOf(fd: number, file: Uint8Array, within: Uint8Array, proc
 }
 
 export class FileStage {
-  /** One buffer, grown to the largest file seen (bounded by --max-filesize + 1). */
+  /** One buffer, grown to the largest file held whole (up to --max-filesize + 1; kept up to STREAM_ABOVE). */
   private buffer = Buffer.allocUnsafe(CHUNK);
   private readonly head = Buffer.allocUnsafe(STDIN_HEAD);
   private readonly source = new FileSource();
@@ -167,6 +167,9 @@ export class FileStage {
       return unread({ code: r.code, message: r.message });
     } finally {
       if (fd !== 0) fs.closeSync(fd);
+      // A container held whole may have grown the buffer to --max-filesize: not kept for the next
+      // file (plain files this large are streamed, so the next one rarely needs it).
+      if (this.buffer.length > STREAM_ABOVE + 1) this.buffer = Buffer.allocUnsafe(CHUNK);
     }
   }
 

@@ -53,6 +53,8 @@ export class FileSource implements ByteSource {
     this.fd = fd;
     this._size = size;
     this.held.fill(-1);
+    // One large read (a module's table, a rule's range) need not be held for the next file.
+    if (this.scratch.length > 1 << 20) this.scratch = Buffer.alloc(0);
     return this;
   }
 
