@@ -84,7 +84,13 @@ export function heapLimit(env: string | undefined): number {
  * 15 against 48 s once and 31 against 22 s the other way round: its sys time swings with the
  * shared machine (1.4-11 s), not with this setting (page faults 99k-126k either way).
  */
-const WORKER_YOUNG_MB = 4;
+const WORKER_YOUNG_MB = youngLimit(process.env.RING3_WORKER_YOUNG_MB);
+/** RING3_WORKER_YOUNG_MB: 1-64 MB, or 0 for V8's default. */
+export function youngLimit(env: string | undefined): number | undefined {
+  if (env === undefined || env === "") return 4;
+  const n = Number(env);
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : n === 0 ? undefined : 4;
+}
 /** A file in the batch of a worker that died on another file is retried at most this often. */
 const MAX_REQUEUES = 3;
 
@@ -159,7 +165,7 @@ export class Pool {
       workerData: { ...this.opts.init, control },
       // The JS heap of a worker stays small (bytes live in Buffers and WASM memory); a runaway
       // heap ends that worker, not the scan.
-      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, ...(WORKER_YOUNG_MB !== undefined ? { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } : {}) },
       stdout: false,
       stderr: false,
     });
