@@ -7,7 +7,7 @@ import { declare } from "../../src/engines/yara/strings/declare";
 import { oracleStringMatches } from "../support/yarax-oracle";
 
 function ours(decls: string[], data: Uint8Array): string[] {
-  const table = compilePatterns(decls.map(declare)).set.scan(data);
+  const table = compilePatterns(decls.map((d) => declare(d))).set.scan(data);
   return decls.map((_, i) => {
     const m = table.get(i);
     if (!m) return "-";
