@@ -11,7 +11,7 @@ import { readIncludes } from "../engines/yara/includes";
 import { deferredWarnings } from "../engines/yara/deferred";
 import { buildImage, countRules, ImageError, imageSources, imageSummary, mergeImages, MergeError, referencedExternals } from "../engines/yara/image";
 import { RuleCompileError } from "../pool/pool";
-import { bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
+import { bundledHashDb, bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
 import { getAsset } from "../util/assets";
 import { VERSION } from "./version";
 import type { SignatureInfo } from "../types";
@@ -229,9 +229,13 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
   // unless --pack names others.
   const named = opts.packs ?? [];
   const packs = opts.bundled ? chosenPacks(opts.engine === "yara-x" && named.length === 0 ? [CORE_PACK] : named, opts.noPacks ?? []) : [];
+  // The default packs' hash lists come indexed from the build; with other lists beside them
+  // (--hashes) or other packs, all are indexed here.
+  let prebuilt: HashDb | undefined;
   if (opts.bundled) {
     sources.push("bundled");
-    for (const f of bundledHashes(packs)) lists.push({ name: f.name, text: f.text });
+    prebuilt = opts.hashes.length === 0 ? bundledHashDb(packs) : undefined;
+    if (!prebuilt) for (const f of bundledHashes(packs)) lists.push({ name: f.name, text: f.text });
   }
   const t0 = performance.now();
   const inputs: RuleInput[] = [];
@@ -262,7 +266,7 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
     perFileExternals = set.fileExternals.filter((k) => settable.includes(k));
   }
   const ruleMs = Math.round(performance.now() - t0);
-  let hashDb: HashDb | null = null;
+  let hashDb: HashDb | null = prebuilt ?? null;
   if (lists.length > 0) {
     try {
       hashDb = HashDb.build(lists);

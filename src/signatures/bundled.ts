@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
+import { HashDb } from "../engines/hash/db";
 import { readHashList } from "../engines/hash/lists";
 import { readCompiled, sourcesDigest, writeCompiled, type CompiledHeader } from "../engines/yara/compiled";
 import { buildImage, countRules, imageSummary, mergeImages } from "../engines/yara/image";
@@ -69,6 +70,8 @@ interface BundledIndex {
   packs: BundledPack[];
   /** Each pack's compiled rule file, and the default packs' merged in one ("default"): where its stream lies after the index. */
   programs: { name: string; packs: string[]; offset: number; length: number }[];
+  /** The default packs' hash lists, indexed at build time (HashDb.toBytes): where its stream lies. */
+  hashDb?: { packs: string[]; offset: number; length: number };
 }
 
 const CORE: Omit<PackSource, "name" | "imported"> = {
@@ -178,8 +181,13 @@ export function compileBundled(signaturesDir: string): Buffer {
   }
   const on = packs.filter((p) => p.source.default);
   add("default", on.map((p) => p.source.name), mergeImages(images), on.flatMap((p) => [...p.yara, ...p.hashes]));
+  // The lists exactly as a scan of the default packs gives them to HashDb.build (bundledHashes).
+  const db = pack(HashDb.build(on.flatMap((p) => p.hashes).map((f) => ({ name: f.name, text: f.text }))).toBytes());
+  const hashDb = { packs: on.map((p) => p.source.name), offset: at, length: db.length };
+  streams.push(db);
+  at += db.length;
   const all = packs.flatMap((p) => [...p.yara, ...p.hashes]);
-  const index = pack(Buffer.from(JSON.stringify({ contentId: contentIdOf(all, []), version: BUNDLED_VERSION, packs: entries, programs } satisfies BundledIndex), "utf8"));
+  const index = pack(Buffer.from(JSON.stringify({ contentId: contentIdOf(all, []), version: BUNDLED_VERSION, packs: entries, programs, hashDb } satisfies BundledIndex), "utf8"));
   const head = Buffer.alloc(8);
   head.write(ASSET_MAGIC, 0, "latin1");
   head.writeUInt32LE(index.length, 4);
@@ -262,6 +270,18 @@ export function bundledCompiled(packs: readonly string[] = selectPacks()): { hea
   const out = { header, image: parts.length === 1 ? parts[0]!.image : mergeImages(parts.map((p) => p.image), true) };
   programs.set(key, out);
   return out;
+}
+
+/**
+ * The hash database of exactly these packs when it was indexed at build time (the default
+ * packs), else undefined: the caller builds it from bundledHashes.
+ */
+export function bundledHashDb(packs: readonly string[]): HashDb | undefined {
+  const { index, body } = bundledAsset();
+  const h = index.hashDb;
+  const order = index.packs.map((p) => p.name).filter((n) => packs.includes(n));
+  if (!h || h.packs.join(",") !== order.join(",")) return undefined;
+  return HashDb.fromBytes(unpack(body.subarray(h.offset, h.offset + h.length)));
 }
 
 export function bundledContentId(): string {

@@ -277,3 +277,22 @@ describe("signature-base hash-iocs.txt in the database", () => {
     expect(more.lookup(bytes.length, digestBytes(bytes, more.algorithmsFor(bytes.length))).map((f) => f.rule)).toEqual(["Test line"]);
   });
 });
+
+describe("toBytes and fromBytes (the bundled lists are indexed at build time)", () => {
+  test("give back a database with the same counts, sizes wanted and findings", () => {
+    const again = HashDb.fromBytes(db.toBytes());
+    expect(again.count).toBe(db.count);
+    expect(again.counts).toEqual(db.counts);
+    for (const size of [1, 68, 69, 100, 512, 5e9]) {
+      expect(again.algorithmsFor(size)).toEqual(db.algorithmsFor(size));
+      for (const h of [E, OTHER, { md5: "1".repeat(32) }, { sha1: "3".repeat(40) }]) expect(again.lookup(size, h)).toEqual(db.lookup(size, h));
+    }
+    expect(brief(again.lookup(68, E))).toContain("sha256:bundled/hashes/test.hsb:EICAR-Test-File");
+  });
+
+  test("refuse bytes that are cut short", () => {
+    const bytes = db.toBytes();
+    expect(() => HashDb.fromBytes(bytes.subarray(0, 3))).toThrow(/hash database/);
+    expect(() => HashDb.fromBytes(bytes.subarray(0, bytes.length - 10))).toThrow(/hash database/);
+  });
+});
