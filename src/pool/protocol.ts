@@ -11,8 +11,11 @@ import type { FileInput } from "../scan";
 import type { ScanResult } from "../types";
 
 export interface WorkerInit {
-  /** YARA-X's WASM bytes (shared): compiled in the worker only when it first needs YARA-X. */
-  wasm: Uint8Array;
+  /**
+   * YARA-X's WASM bytes (shared): compiled in the worker only when it first needs YARA-X. Null in
+   * the single executable: a worker that needs them reads its own asset (most scans never do).
+   */
+  wasm: Uint8Array | null;
   /** The scan's compiled rule program (shared; engine.ts attaches to it), or null. */
   program: Uint8Array | null;
   /** --engine yara-x: the rules as sources (YARA-X compiles text); else empty. */

@@ -3,6 +3,7 @@
 // and WASM module per call inside yara-x: 2-170 ms by rule-set size, see ARCHITECTURE.md); the
 // fast path that avoids it for most files is issue #3's job.
 import { initSync, Compiler, type Rules, type Scanner } from "@virustotal/yara-x";
+import { getAsset, inSea } from "../../util/assets";
 import type { Finding, Severity, StringMatch } from "../../types";
 import { MAX_STRING_MATCHES, SEVERITIES } from "../../types";
 import { expandIncludes } from "./includes";
@@ -37,8 +38,13 @@ export interface Diagnostic {
 let externrefs: WebAssembly.Table | undefined;
 
 /** Instantiates the YARA-X WASM module (once per thread). */
-export function initYaraX(module: WebAssembly.Module | Uint8Array): void {
+export function initYaraX(module: WebAssembly.Module | Uint8Array | undefined): void {
   if (externrefs) return;
+  // The single executable gives no bytes to its workers: they are its asset.
+  if (module === undefined) {
+    if (!inSea()) return;
+    module = getAsset("yara_x_js_bg.wasm");
+  }
   // WebAssembly.Module takes no view of shared memory: the scan's shared bytes are copied once.
   if (module instanceof Uint8Array && module.buffer instanceof SharedArrayBuffer) module = new Uint8Array(module);
   externrefs = initSync({ module }).__wbindgen_externrefs;
