@@ -133,7 +133,7 @@ export async function compileRules(paths: string[], defineArgs: Record<string, s
   const inputs = paths.map(readRuleInput);
   let set: Awaited<ReturnType<typeof compileRuleSet>>;
   try {
-    set = await compileRuleSet({ bundled: false, rules: inputs, defines });
+    set = await compileRuleSet({ bundled: false, rules: inputs, defines, thread: true });
   } catch (err) {
     if (!(err instanceof RuleCompileError)) throw err;
     for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + "\n");

@@ -2,6 +2,7 @@
 // --rules files/folders and --hashes lists. Rule files are read here (they are configuration,
 // not scanned content) and compiled once into the program every worker attaches to.
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { HashDb, type HashListInput } from "../engines/hash/db";
@@ -9,7 +10,7 @@ import { FILE_EXTERNALS, parseExternalValue, type Diagnostic, type ExternalValue
 import { CompiledFileError, isCompiled, MAGIC, readCompiled, type CompiledHeader } from "../engines/yara/compiled";
 import { readIncludes } from "../engines/yara/includes";
 import { deferredWarnings } from "../engines/yara/deferred";
-import { buildImage, countRules, ImageError, imageSources, imageSummary, mergeImages, MergeError, referencedExternals } from "../engines/yara/image";
+import { buildImage, countRules, ImageError, imageSources, imageSummary, joinParts, mergeImages, MergeError, referencedExternals, splitSources } from "../engines/yara/image";
 import { RuleCompileError } from "../pool/pool";
 import { bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
 import { getAsset } from "../util/assets";
@@ -187,22 +188,56 @@ export async function compileRuleSet(inputs: {
   return { image, yaraRules: s.yaraRules, fileExternals: s.fileExternals };
 }
 
-/** buildImage in the `compile.js` thread (see compile-worker.ts); in this thread without that asset (sources, tests). */
-function buildInThread(sources: RuleSource[], defines: Record<string, ExternalValue>): Promise<{ image?: Uint8Array; errors: Diagnostic[] }> {
+/**
+ * buildImage in `compile.js` threads (see compile-worker.ts): the sources cut into parts by file,
+ * one thread per core (at most MAX_PARTS), their images merged; the whole set in one thread when
+ * a part cannot be compiled alone (image.ts, buildPart). In this thread without that asset
+ * (sources, tests).
+ */
+async function buildInThread(sources: RuleSource[], defines: Record<string, ExternalValue>): Promise<{ image?: Uint8Array; errors: Diagnostic[] }> {
   let code: string;
   try {
     code = getAsset("compile.js").toString("utf8");
   } catch {
-    return Promise.resolve(buildImage(sources, defines));
+    return buildImage(sources, defines);
   }
-  return new Promise((resolve, reject) => {
-    const w = new Worker(code, { eval: true, workerData: { sources, defines } });
-    let answer: { image?: Uint8Array; errors: Diagnostic[] } | undefined;
-    w.once("message", (m: { image?: Uint8Array; errors?: Diagnostic[] }) => (answer = { image: m.image, errors: m.errors ?? [] }));
-    w.once("error", reject);
-    w.once("exit", (code) => (answer ? resolve(answer) : reject(new Error(`the rule compiler's thread ended (exit code ${code}) without an answer`))));
-  });
+  type Answer = { image?: Uint8Array | null; errors?: Diagnostic[] };
+  const started: Worker[] = [];
+  const run = (data: { sources: RuleSource[]; defines: Record<string, ExternalValue>; part?: boolean }): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const w = new Worker(code, { eval: true, workerData: data });
+      started.push(w);
+      let answer: Answer | undefined;
+      w.once("message", (m: Answer) => (answer = m));
+      w.once("error", reject);
+      w.once("exit", (code) => (answer ? resolve(answer) : reject(new Error(`the rule compiler's thread ended (exit code ${code}) without an answer`))));
+    });
+  const parts = splitSources(sources, Math.min(os.availableParallelism(), MAX_PARTS));
+  if (parts.length > 1) {
+    // A part that must be compiled with the whole set ends the others' work at once.
+    const whole = Promise.all(
+      parts.map((p) =>
+        run({ sources: p, defines, part: true }).then((m) => {
+          if (!m.image) throw new WholeSet();
+          return m.image;
+        }),
+      ),
+    ).catch((err: unknown) => {
+      for (const w of started) void w.terminate();
+      if (err instanceof WholeSet) return null;
+      throw err;
+    });
+    const image = joinParts((await whole) ?? [null]);
+    if (image) return { image, errors: [] };
+  }
+  const m = await run({ sources, defines });
+  return { image: m.image ?? undefined, errors: m.errors ?? [] };
 }
+
+/** Compile threads at most: past a few parts, the merge and the threads' starts eat the gain. */
+const MAX_PARTS = 4;
+
+class WholeSet extends Error {}
 
 /** A --define may set a compiled program's external to another value, not to another type. */
 function checkDefines(p: string, compiled: Record<string, ExternalValue>, scan: Record<string, ExternalValue>): void {

@@ -197,6 +197,87 @@ export function buildImage(sources: RuleSource[], defines: Record<string, Extern
     if (!d) return { errors };
     ({ parsed, program, deferred } = d);
   }
+  return { image: imageOf(sources, defines, parsed, program, deferred), errors: [] };
+}
+
+/**
+ * One part of a compile split by file (compileInParts): its image in a SharedArrayBuffer, or null
+ * when the part alone might not compile as it does within the whole set. A part knows none of the
+ * rules of the parts before it, so any error (a reference to one of them, say) and any rule whose
+ * name would shadow what a later part's identifier means without it (an external, a builtin such
+ * as uint16 here, a module in joinParts) send the whole set to buildImage, which gives the single
+ * compile's answer, diagnostics and YARA-X deferrals included. Two parts defining one name are
+ * caught by mergeImages (MergeError).
+ */
+export function buildPart(sources: RuleSource[], defines: Record<string, ExternalValue>): Uint8Array | null {
+  const parsed: SourceFile[] = [];
+  for (const src of sources) {
+    const out = parse(src.text, { file: src.name, namespace: src.namespace, include: includer(src) });
+    if (out.errors.length > 0 || !out.source) return null;
+    parsed.push(out.source);
+  }
+  const compiled = compileProgram(parsed, { externals: defines });
+  if (!compiled.program || compiled.errors.length > 0) return null;
+  if (compiled.program.rules.some((r) => Object.hasOwn(defines, r.name) || SHADOWED_BUILTIN.test(r.name))) return null;
+  return imageOf(sources, defines, parsed, compiled.program, [], true);
+}
+
+/** The builtin functions a rule of the same name shadows (eval/compile.ts: BUILTINS, FLOATS). */
+const SHADOWED_BUILTIN = /^(?:u?int(?:8|16|32)(?:be)?|float(?:32|64)(?:be)?)$/;
+
+/**
+ * The sources cut into at most `n` runs of whole files, in order, of about equal text length (the
+ * compile's cost follows it). Fewer parts when the set is small: a part costs a thread's start.
+ */
+export function splitSources(sources: RuleSource[], n: number, minPart = PART_MIN_BYTES): RuleSource[][] {
+  const prefix = [0];
+  for (const s of sources) prefix.push(prefix[prefix.length - 1]! + s.text.length + Object.values(s.includes ?? {}).reduce((a, t) => a + t.length, 0));
+  const total = prefix[sources.length]!;
+  const parts = Math.max(1, Math.min(n, Math.floor(total / minPart), sources.length));
+  // Each cut at the file boundary nearest its share, leaving at least one file to every part.
+  const cuts = [0];
+  for (let k = 1; k < parts; k++) {
+    const goal = (total * k) / parts;
+    let at = cuts[k - 1]! + 1;
+    while (at < sources.length - (parts - k) && Math.abs(prefix[at + 1]! - goal) <= Math.abs(prefix[at]! - goal)) at++;
+    cuts.push(at);
+  }
+  cuts.push(sources.length);
+  return cuts.slice(1).map((end, k) => sources.slice(cuts[k], end));
+}
+
+/** Below this much rule text per part, splitting costs more (a thread's start, the merge) than it saves. */
+const PART_MIN_BYTES = 1 << 20;
+
+/**
+ * The parts' images as one (mergeImages), or null when the set must be compiled whole: a part
+ * that was null, a rule named as a module some part imports (within one compile the rule wins),
+ * or a rule name defined in two parts (buildImage names both places).
+ */
+export function joinParts(parts: (Uint8Array | null)[]): Uint8Array | null {
+  if (parts.some((p) => p === null)) return null;
+  // A rule and a module can only meet in one namespace, where mergeImages reads the rule names.
+  const modules = new Set(parts.flatMap((p) => decode(p!, false).meta.moduleNames));
+  try {
+    return mergeImages(parts as Uint8Array[], true, modules);
+  } catch (err) {
+    if (err instanceof MergeError) return null;
+    throw err;
+  }
+}
+
+/** buildImage by parts, one after the other (the threads' result without threads: tests, tools). */
+export function buildImageInParts(sources: RuleSource[], defines: Record<string, ExternalValue>, n: number, minPart?: number): { image?: Uint8Array; errors: Diagnostic[] } {
+  const parts = splitSources(sources, n, minPart);
+  if (parts.length > 1) {
+    const image = joinParts(parts.map((p) => buildPart(p, defines)));
+    if (image) return { image, errors: [] };
+  }
+  return buildImage(sources, defines);
+}
+
+/** The image of a compiled program (`parsed` are its sources' trees; `shared`: in a SharedArrayBuffer). */
+function imageOf(sources: RuleSource[], defines: Record<string, ExternalValue>, parsed: SourceFile[], program: Program, deferred: DeferredRule[], shared = false): Uint8Array {
   const deferredIndex = new Set<number>();
   parsed.flatMap((s) => s.rules).forEach((r, i) => r.condition.type === "deferred" && deferredIndex.add(i));
   const { tables } = compilePatternTables(program.decls);
@@ -266,7 +347,7 @@ export function buildImage(sources: RuleSource[], defines: Record<string, Extern
     deferred,
   };
   const arrays: Record<string, Typed> = { ...tableArrays(tables), patPrivate, anchors: anchorPairs, trapMemo: new Int32Array(rows.length), textOff, text: Buffer.concat(texts), metaOff, metaJson: Buffer.concat(metas), ...ruleArrays(rows, files, importSets, program.decls.map((d) => d.id)) };
-  return { image: encode(meta, arrays), errors: [] };
+  return encode(meta, arrays, shared);
 }
 
 function jsonBytes(v: unknown): Buffer {
@@ -310,8 +391,11 @@ function tableArrays(t: PatternTables): Record<string, Typed> {
 /** Rules of two images that cannot share a program (the same name in one namespace). */
 export class MergeError extends Error {}
 
-/** `shared`: the result in a SharedArrayBuffer (a single image is returned as it is). */
-export function mergeImages(images: Uint8Array[], shared = false): Uint8Array {
+/**
+ * `shared`: the result in a SharedArrayBuffer (a single image is returned as it is). `reserved`:
+ * names that no rule of images sharing a namespace may have (a MergeError; joinParts).
+ */
+export function mergeImages(images: Uint8Array[], shared = false, reserved?: ReadonlySet<string>): Uint8Array {
   if (images.length === 1) return images[0]!;
   // Rule names are read only where two images share a namespace (then a name may be defined twice).
   const spaces = images.map((b) => decode(b, false).meta.namespaces);
@@ -346,6 +430,7 @@ export function mergeImages(images: Uint8Array[], shared = false): Uint8Array {
         const key = `${r[1]}\u0000${r[0]}`;
         const where = meta.files[r[5]]!;
         if (seen.has(key)) throw new MergeError(`rule ${r[0]} in namespace ${r[1]} is defined twice (${seen.get(key)} and ${where})`);
+        if (reserved?.has(r[0])) throw new MergeError(`rule ${r[0]} in namespace ${r[1]} is named as a module`);
         seen.set(key, where);
       }
     }
