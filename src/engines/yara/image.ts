@@ -149,14 +149,7 @@ function decode(bytes: Uint8Array, rules = true): Decoded {
   }
   for (const k of [...RULE_JSON, ...RULE_INTS, "refsOff", "refs", "textOff", "text", "metaOff", "metaJson"]) if (!arrays[k]) throw new ImageError(`damaged (no ${k})`);
   if (rules) {
-    const json = (k: string): unknown => {
-      const a = arrays[k] as Uint8Array;
-      try {
-        return JSON.parse(Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("utf8"));
-      } catch {
-        throw new ImageError("damaged (unreadable rule list)");
-      }
-    };
+    const json = (k: string): unknown => jsonArray(arrays[k] as Uint8Array);
     const names = json("rulesJson") as [string, string, string[]][];
     const [flags, file, line, col, imports, first, count] = RULE_INTS.map((k) => arrays[k] as Int32Array);
     const refsOff = arrays.refsOff as Int32Array;
@@ -170,6 +163,15 @@ function decode(bytes: Uint8Array, rules = true): Decoded {
     meta.patternIds = json("patternIdsJson") as string[];
   }
   return { meta, arrays };
+}
+
+/** One of the rule list's JSON arrays (RULE_JSON), read back. */
+function jsonArray(a: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("utf8"));
+  } catch {
+    throw new ImageError("damaged (unreadable rule list)");
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -398,9 +400,9 @@ export class MergeError extends Error {}
 export function mergeImages(images: Uint8Array[], shared = false, reserved?: ReadonlySet<string>): Uint8Array {
   if (images.length === 1) return images[0]!;
   // Rule names are read only where two images share a namespace (then a name may be defined twice).
-  const spaces = images.map((b) => decode(b, false).meta.namespaces);
+  const parts = images.map((b) => decode(b, false));
+  const spaces = parts.map((p) => p.meta.namespaces);
   const overlap = new Set(spaces.flat()).size < spaces.reduce((n, x) => n + x.length, 0);
-  const parts = images.map((b) => decode(b, overlap));
   const metas = parts.map((p) => p.meta);
   const seen = new Map<string, string>();
   const always: number[] = [];
@@ -426,13 +428,17 @@ export function mergeImages(images: Uint8Array[], shared = false, reserved?: Rea
     fileOff.push(nFiles);
     importOff.push(nImports);
     if (overlap) {
-      for (const r of meta.rules) {
-        const key = `${r[1]}\u0000${r[0]}`;
-        const where = meta.files[r[5]]!;
-        if (seen.has(key)) throw new MergeError(`rule ${r[0]} in namespace ${r[1]} is defined twice (${seen.get(key)} and ${where})`);
-        if (reserved?.has(r[0])) throw new MergeError(`rule ${r[0]} in namespace ${r[1]} is named as a module`);
+      // Only names, namespaces and files: the whole rule list (decode) is for attaching.
+      const names = jsonArray(arrays.rulesJson as Uint8Array) as [string, string, string[]][];
+      const files = jsonArray(arrays.filesJson as Uint8Array) as string[];
+      const rFile = arrays.rFile as Int32Array;
+      names.forEach(([name, ns], i) => {
+        const key = `${ns}\u0000${name}`;
+        const where = files[rFile[i]!]!;
+        if (seen.has(key)) throw new MergeError(`rule ${name} in namespace ${ns} is defined twice (${seen.get(key)} and ${where})`);
+        if (reserved?.has(name)) throw new MergeError(`rule ${name} in namespace ${ns} is named as a module`);
         seen.set(key, where);
-      }
+      });
     }
     for (const i of meta.always) always.push(i + nRules);
     for (const g of meta.guarded) {
