@@ -890,7 +890,9 @@ export function anchoredPatterns(sources: SourceFile[], program: Program): Map<n
   for (const src of sources) {
     for (const rule of src.rules) {
       const compiled = byName.get(`${rule.namespace}\u0000${rule.name}`);
-      if (!compiled || rule.strings.length === 0) continue;
+      // Only `$a at N` anchors, so a rule whose text has no `at` has none: most rules are skipped
+      // without walking their condition (the walk was 5 % of signature-base's compile).
+      if (!compiled || rule.strings.length === 0 || !AT_WORD.test(rule.text)) continue;
       const uses = new Map<string, number | null>(); // id -> the one anchor offset, or null
       const other = (id: string) => uses.set(id, null);
       const visit = (e: Expr | undefined): void => {
@@ -938,6 +940,8 @@ export function anchoredPatterns(sources: SourceFile[], program: Program): Map<n
   }
   return out;
 }
+
+const AT_WORD = /\bat\b/;
 
 /**
  * A pattern YARA-X treats as one literal byte string: text without nocase, xor or base64 (wide,
