@@ -241,7 +241,7 @@ function catChoice(items: Node[], top: boolean): AtomChoice | null {
         if (!m || product * m.length > MAX_EXPANSIONS) break;
         product *= m.length;
         let low = Infinity;
-        for (const b of m) low = Math.min(low, byteScore(b));
+        for (let x = 0; x < m.length; x++) low = Math.min(low, byteScore(m[x]!));
         score += low + 3;
         if (m.length === 1 && m[0] === 0) zeros++;
         // As atomQuality: repeated bytes and small integers (01 00 00 00) are common.
