@@ -2,7 +2,6 @@
 // --rules files/folders and --hashes lists. Rule files are read here (they are configuration,
 // not scanned content) and compiled once into the program every worker attaches to.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { HashDb, type HashListInput } from "../engines/hash/db";
@@ -189,10 +188,10 @@ export async function compileRuleSet(inputs: {
 }
 
 /**
- * buildImage in `compile.js` threads (see compile-worker.ts): the sources cut into parts by file,
- * one thread per core (at most MAX_PARTS), their images merged; the whole set in one thread when
- * a part cannot be compiled alone (image.ts, buildPart). In this thread without that asset
- * (sources, tests).
+ * buildImage in `compile.js` threads (see compile-worker.ts): the sources cut into COMPILE_PARTS
+ * parts by file, a thread each, their images merged; the whole set in one thread when a part
+ * cannot be compiled alone (image.ts, buildPart). In this thread without that asset (sources,
+ * tests).
  */
 async function buildInThread(sources: RuleSource[], defines: Record<string, ExternalValue>): Promise<{ image?: Uint8Array; errors: Diagnostic[] }> {
   let code: string;
@@ -212,7 +211,7 @@ async function buildInThread(sources: RuleSource[], defines: Record<string, Exte
       w.once("error", reject);
       w.once("exit", (code) => (answer ? resolve(answer) : reject(new Error(`the rule compiler's thread ended (exit code ${code}) without an answer`))));
     });
-  const parts = splitSources(sources, Math.min(os.availableParallelism(), MAX_PARTS));
+  const parts = splitSources(sources, COMPILE_PARTS);
   if (parts.length > 1) {
     // A part that must be compiled with the whole set ends the others' work at once.
     const whole = Promise.all(
@@ -234,8 +233,12 @@ async function buildInThread(sources: RuleSource[], defines: Record<string, Exte
   return { image: m.image ?? undefined, errors: m.errors ?? [] };
 }
 
-/** Compile threads at most: past a few parts, the merge and the threads' starts eat the gain. */
-const MAX_PARTS = 4;
+/**
+ * Parts of a large rule set, whatever the machine: the program (and a `rules compile` file) is
+ * then the same bytes on every machine. Two, as a scan has at least two cores to count on; each
+ * thread pays its own start, JIT and heap (+25 % CPU in all with two parts for signature-base).
+ */
+const COMPILE_PARTS = 2;
 
 class WholeSet extends Error {}
 

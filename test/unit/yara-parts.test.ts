@@ -110,7 +110,7 @@ function setFiles(): { name: string; data: Uint8Array }[] {
 describe("a rule set compiled in parts is the program of one compile", () => {
   beforeAll(() => initEngines());
 
-  test("splitSources: runs of whole files in order, of about equal size, fewer for a small set", () => {
+  test("splitSources: runs of whole files in order, of about equal cost (text and rules), fewer for a small set", () => {
     const files = Array.from({ length: 9 }, (_, i) => src(`f${i}.yar`, "x".repeat(1000 * (i + 1))));
     for (const n of [1, 2, 3, 4]) {
       const parts = splitSources(files, n, 1);
@@ -119,8 +119,15 @@ describe("a rule set compiled in parts is the program of one compile", () => {
       const sizes = parts.map((p) => p.reduce((a, s) => a + s.text.length, 0));
       expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(9000);
     }
-    expect(splitSources(files, 4).length).toBe(1); // 45 KB: below the size worth a thread
+    expect(splitSources(files, 4).length).toBe(1); // 45 KB: below the cost worth a thread
     expect(splitSources(files.slice(0, 2), 4, 1).length).toBe(2);
+    // Many small rules weigh as much as one long text.
+    const rules = "rule r { condition: true }\n".repeat(64);
+    const mixed = [src("a.yar", "x".repeat(10_000)), src("many.yar", rules), src("c.yar", "x".repeat(10_000)), src("long.yar", "x".repeat(500_000))];
+    expect(splitSources(mixed, 2, 1).map((p) => p.map((s) => s.name))).toEqual([
+      ["/rules/a.yar", "/rules/many.yar"],
+      ["/rules/c.yar", "/rules/long.yar"],
+    ]);
   });
 
   test("files over two namespaces, private and global rules, references: same rules and findings", () => {
