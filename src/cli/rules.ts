@@ -152,6 +152,6 @@ export async function compileRules(paths: string[], defineArgs: Record<string, s
     throw new UsageError(`-o ${output}: ${(err as Error).message}`);
   }
   const ms = Math.round(performance.now() - t0);
-  process.stderr.write(`${output}: ${imageSummary(set.image).rules} rule(s) from ${digestOf.length} file(s), ${file.length} bytes, in ${ms} ms\n`);
+  process.stderr.write(`${output}: ${imageSummary(set.image).rules} rule(s) from ${digestOf.length} file(s), ${file.length} bytes, in ${ms} ms${set.parts > 1 ? ` (${set.parts} parts compiled side by side)` : ""}\n`);
   return 0;
 }

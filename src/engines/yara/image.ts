@@ -269,14 +269,20 @@ const PART_MIN_COST = 1 << 20;
  */
 export function joinParts(parts: (Uint8Array | null)[]): Uint8Array | null {
   if (parts.some((p) => p === null)) return null;
-  // A rule and a module can only meet in one namespace, where mergeImages reads the rule names.
-  const modules = new Set(parts.flatMap((p) => decode(p!, false).meta.moduleNames));
   try {
-    return mergeImages(parts as Uint8Array[], true, modules);
+    return mergeImages(parts as Uint8Array[], true, partModules(parts as Uint8Array[]));
   } catch (err) {
     if (err instanceof MergeError) return null;
     throw err;
   }
+}
+
+/**
+ * The modules the parts import: no rule of theirs may have such a name (mergeImages' `reserved`;
+ * a rule and a module only meet within a namespace, where mergeImages reads the rule names).
+ */
+export function partModules(parts: Uint8Array[]): Set<string> {
+  return new Set(parts.flatMap((p) => decode(p, false).meta.moduleNames));
 }
 
 /** buildImage by parts, one after the other (the threads' result without threads: tests, tools). */
