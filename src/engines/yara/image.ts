@@ -203,13 +203,14 @@ export function buildImage(sources: RuleSource[], defines: Record<string, Extern
 }
 
 /**
- * One part of a compile split by file (compileInParts): its image in a SharedArrayBuffer, or null
- * when the part alone might not compile as it does within the whole set. A part knows none of the
- * rules of the parts before it, so any error (a reference to one of them, say) and any rule whose
- * name would shadow what a later part's identifier means without it (an external, a builtin such
- * as uint16 here, a module in joinParts) send the whole set to buildImage, which gives the single
- * compile's answer, diagnostics and YARA-X deferrals included. Two parts defining one name are
- * caught by mergeImages (MergeError).
+ * One part of a compile split by file (splitSources; cli/signatures.ts runs each in a thread and
+ * merges them, as joinParts does): its image in a SharedArrayBuffer, or null when the part alone
+ * might not compile as it does within the whole set. A part knows none of the rules of the parts
+ * before it, so any error (a reference to one of them, say) and any rule whose name would shadow
+ * what a later part's identifier means without it (an external, a builtin such as uint16 here, a
+ * module in joinParts) send the whole set to buildImage, which gives the single compile's answer,
+ * diagnostics and YARA-X deferrals included. Two parts defining one name are caught by
+ * mergeImages (MergeError).
  */
 export function buildPart(sources: RuleSource[], defines: Record<string, ExternalValue>): Uint8Array | null {
   const parsed: SourceFile[] = [];
