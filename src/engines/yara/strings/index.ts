@@ -203,12 +203,11 @@ function declKey(d: StringDecl): string {
 function hexKey(tokens: HexToken[]): string {
   keyLength = 0;
   hexUnits(tokens);
-  return KEY_DECODER.decode(keyUnits.subarray(0, keyLength));
+  return Buffer.from(keyUnits.buffer, 0, 2 * keyLength).toString("utf16le");
 }
 
 let keyUnits = new Uint16Array(1024);
 let keyLength = 0;
-const KEY_DECODER = new TextDecoder("utf-16le");
 
 function unit(c: number): void {
   if (keyLength === keyUnits.length) {
