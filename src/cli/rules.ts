@@ -133,7 +133,7 @@ export async function compileRules(paths: string[], defineArgs: Record<string, s
   const inputs = paths.map(readRuleInput);
   let set: Awaited<ReturnType<typeof compileRuleSet>>;
   try {
-    set = await compileRuleSet({ bundled: false, rules: inputs, defines, thread: true });
+    set = await compileRuleSet({ bundled: false, rules: inputs, defines });
   } catch (err) {
     if (!(err instanceof RuleCompileError)) throw err;
     for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + "\n");
@@ -152,6 +152,6 @@ export async function compileRules(paths: string[], defineArgs: Record<string, s
     throw new UsageError(`-o ${output}: ${(err as Error).message}`);
   }
   const ms = Math.round(performance.now() - t0);
-  process.stderr.write(`${output}: ${imageSummary(set.image).rules} rule(s) from ${digestOf.length} file(s), ${file.length} bytes, in ${ms} ms${set.parts > 1 ? ` (${set.parts} parts compiled side by side)` : ""}\n`);
+  process.stderr.write(`${output}: ${imageSummary(set.image).rules} rule(s) from ${digestOf.length} file(s), ${file.length} bytes, in ${ms} ms\n`);
   return 0;
 }

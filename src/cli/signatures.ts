@@ -257,9 +257,9 @@ async function buildInThread(sources: RuleSource[], defines: Record<string, Exte
 }
 
 /**
- * Parts of a large rule set, whatever the machine: the program (and a `rules compile` file) is
- * then the same bytes on every machine. Two, as a scan has at least two cores to count on; each
- * thread pays its own start, JIT and heap (+25 % CPU in all with two parts for signature-base).
+ * Parts of a large rule set, whatever the machine: the program is then the same bytes on every
+ * machine. Two, as a scan has at least two cores to count on; each thread pays its own start, JIT
+ * and heap (+15-25 % CPU in all with two parts for signature-base).
  */
 const COMPILE_PARTS = 2;
 
