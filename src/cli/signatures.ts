@@ -9,7 +9,7 @@ import { FILE_EXTERNALS, parseExternalValue, type Diagnostic, type ExternalValue
 import { CompiledFileError, isCompiled, MAGIC, readCompiled, type CompiledHeader } from "../engines/yara/compiled";
 import { readIncludes } from "../engines/yara/includes";
 import { deferredWarnings } from "../engines/yara/deferred";
-import { buildImage, countRules, ImageError, imageSources, imageSummary, mergeImages, MergeError, referencedExternals } from "../engines/yara/image";
+import { buildImage, countRules, ImageError, imageSources, imageSummary, joinParts, mergeImages, MergeError, partModules, referencedExternals, splitSources } from "../engines/yara/image";
 import { RuleCompileError } from "../pool/pool";
 import { bundledHashDb, bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
 import { getAsset } from "../util/assets";
@@ -155,54 +155,115 @@ export async function compileRuleSet(inputs: {
   defines: Record<string, ExternalValue>;
   /** Compile sources in a thread of their own, whose memory is freed when it ends (a scan). */
   thread?: boolean;
-}): Promise<{ image: Uint8Array | null; yaraRules: number; fileExternals: (keyof FileExternals)[] }> {
+}): Promise<{ image: Uint8Array | null; yaraRules: number; fileExternals: (keyof FileExternals)[]; /** Threads the sources were compiled in side by side (0: none, 1: whole). */ parts: number }> {
+  const sources = inputs.rules.flatMap((r) => (r.kind === "sources" ? r.files : []));
+  // The compile starts first: the bundled image and the compiled files are read meanwhile.
+  const pending: Promise<{ image?: Uint8Array; parts?: Uint8Array[]; errors: Diagnostic[] }> | undefined =
+    sources.length === 0 ? undefined : inputs.thread ? buildInThread(sources, inputs.defines) : Promise.resolve(buildImage(sources, inputs.defines));
+  pending?.catch(() => undefined); // awaited below; not "unhandled" if reading the others throws first
   const images: Uint8Array[] = [];
   let pendingAt = -1;
-  const sources: RuleSource[] = [];
   if (inputs.bundled) images.push(bundledCompiled(inputs.packs).image);
   for (const r of inputs.rules) {
     if (r.kind === "compiled") {
       checkDefines(r.path, imageSummary(r.image).defines, inputs.defines);
       images.push(r.image);
+    } else if (pendingAt < 0) pendingAt = images.push(new Uint8Array(0)) - 1;
+  }
+  let parts: Uint8Array[] | undefined;
+  if (pending) {
+    const built = await pending;
+    if (built.parts) {
+      // Merged once, with the other images (a second pass over the parts' merge cost ~0.1 s).
+      parts = built.parts;
+      images.splice(pendingAt, 1, ...parts);
     } else {
-      if (pendingAt < 0) pendingAt = images.push(new Uint8Array(0)) - 1;
-      sources.push(...r.files);
+      if (!built.image) throw new RuleCompileError(built.errors);
+      images[pendingAt] = built.image;
     }
   }
-  if (pendingAt >= 0) {
-    const built = inputs.thread ? await buildInThread(sources, inputs.defines) : buildImage(sources, inputs.defines);
-    if (!built.image) throw new RuleCompileError(built.errors);
-    images[pendingAt] = built.image;
-  }
-  if (images.length === 0) return { image: null, yaraRules: 0, fileExternals: [] };
+  if (images.length === 0) return { image: null, yaraRules: 0, fileExternals: [], parts: 0 };
   for (const im of inputs.bundled ? images.slice(1) : images) for (const w of deferredWarnings(imageSummary(im).deferred)) process.stderr.write(w + "\n");
-  let image: Uint8Array;
+  let image: Uint8Array | undefined;
+  if (parts) {
+    try {
+      image = mergeImages(images, true, partModules(parts));
+    } catch (err) {
+      if (!(err instanceof MergeError)) throw err;
+      // The parts themselves, or the parts with the other images: find out which, the slow way.
+      let joined = joinParts(parts);
+      if (!joined) {
+        const whole = await buildInThread(sources, inputs.defines, false);
+        if (!whole.image) throw new RuleCompileError(whole.errors);
+        joined = whole.image;
+      }
+      images.splice(pendingAt, parts.length, joined);
+      parts = undefined;
+    }
+  }
   try {
-    image = mergeImages(images, true);
+    image ??= mergeImages(images, true);
   } catch (err) {
     if (err instanceof MergeError) throw new UsageError(`--rules: ${err.message}`);
     throw err;
   }
   const s = imageSummary(image);
-  return { image, yaraRules: s.yaraRules, fileExternals: s.fileExternals };
+  return { image, yaraRules: s.yaraRules, fileExternals: s.fileExternals, parts: parts?.length ?? (pending ? 1 : 0) };
 }
 
-/** buildImage in the `compile.js` thread (see compile-worker.ts); in this thread without that asset (sources, tests). */
-function buildInThread(sources: RuleSource[], defines: Record<string, ExternalValue>): Promise<{ image?: Uint8Array; errors: Diagnostic[] }> {
+/**
+ * buildImage in `compile.js` threads (see compile-worker.ts): the sources cut into COMPILE_PARTS
+ * parts by file, a thread each, whose images the caller merges (joinParts' checks); the whole set
+ * in one thread when a part cannot be compiled alone (image.ts, buildPart), or with `split`
+ * false. In this thread without that asset (sources, tests).
+ */
+async function buildInThread(sources: RuleSource[], defines: Record<string, ExternalValue>, split = true): Promise<{ image?: Uint8Array; parts?: Uint8Array[]; errors: Diagnostic[] }> {
   let code: string;
   try {
     code = getAsset("compile.js").toString("utf8");
   } catch {
-    return Promise.resolve(buildImage(sources, defines));
+    return buildImage(sources, defines);
   }
-  return new Promise((resolve, reject) => {
-    const w = new Worker(code, { eval: true, workerData: { sources, defines } });
-    let answer: { image?: Uint8Array; errors: Diagnostic[] } | undefined;
-    w.once("message", (m: { image?: Uint8Array; errors?: Diagnostic[] }) => (answer = { image: m.image, errors: m.errors ?? [] }));
-    w.once("error", reject);
-    w.once("exit", (code) => (answer ? resolve(answer) : reject(new Error(`the rule compiler's thread ended (exit code ${code}) without an answer`))));
-  });
+  type Answer = { image?: Uint8Array | null; errors?: Diagnostic[] };
+  const started: Worker[] = [];
+  const run = (data: { sources: RuleSource[]; defines: Record<string, ExternalValue>; part?: boolean }): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const w = new Worker(code, { eval: true, workerData: data });
+      started.push(w);
+      let answer: Answer | undefined;
+      w.once("message", (m: Answer) => (answer = m));
+      w.once("error", reject);
+      w.once("exit", (code) => (answer ? resolve(answer) : reject(new Error(`the rule compiler's thread ended (exit code ${code}) without an answer`))));
+    });
+  const parts = split ? splitSources(sources, COMPILE_PARTS) : [sources];
+  if (parts.length > 1) {
+    // A part that must be compiled with the whole set ends the others' work at once.
+    const images = await Promise.all(
+      parts.map((p) =>
+        run({ sources: p, defines, part: true }).then((m) => {
+          if (!m.image) throw new WholeSet();
+          return m.image;
+        }),
+      ),
+    ).catch((err: unknown) => {
+      for (const w of started) void w.terminate();
+      if (err instanceof WholeSet) return null;
+      throw err;
+    });
+    if (images) return { parts: images, errors: [] };
+  }
+  const m = await run({ sources, defines });
+  return { image: m.image ?? undefined, errors: m.errors ?? [] };
 }
+
+/**
+ * Parts of a large rule set, whatever the machine: the program is then the same bytes on every
+ * machine. Two, as a scan has at least two cores to count on; each thread pays its own start, JIT
+ * and heap (+15-25 % CPU in all with two parts for signature-base).
+ */
+const COMPILE_PARTS = 2;
+
+class WholeSet extends Error {}
 
 /** A --define may set a compiled program's external to another value, not to another type. */
 function checkDefines(p: string, compiled: Record<string, ExternalValue>, scan: Record<string, ExternalValue>): void {
@@ -253,6 +314,7 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
   let program: Uint8Array | null = null;
   let yaraRules = 0;
   let perFileExternals: (keyof FileExternals)[] = [];
+  let compiledParts = 0;
   if (opts.engine === "yara-x") {
     // Every rule in YARA-X, which compiles text: compiled programs give back their rules' sources.
     if (opts.bundled) yara.push(...imageSources(bundledCompiled(packs).image));
@@ -262,6 +324,7 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
   } else {
     const set = await compileRuleSet({ bundled: opts.bundled, packs, rules: inputs, defines, thread: true });
     if (set.image) program = shared(set.image);
+    compiledParts = set.parts;
     yaraRules = set.yaraRules;
     perFileExternals = set.fileExternals.filter((k) => settable.includes(k));
   }
@@ -277,7 +340,7 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
   return {
     yara,
     program,
-    programNote: `${program ? `one program of ${imageSummary(program).rules} rule(s)` : "no program (YARA-X compiles the sources in each worker)"}, ${inputs.some((i) => i.kind === "sources") ? "sources compiled" : "read"} in ${ruleMs} ms`,
+    programNote: `${program ? `one program of ${imageSummary(program).rules} rule(s)` : "no program (YARA-X compiles the sources in each worker)"}, ${inputs.some((i) => i.kind === "sources") ? `sources compiled${compiledParts > 1 ? ` in ${compiledParts} parts` : ""}` : "read"} in ${ruleMs} ms`,
     hashDb,
     defines,
     perFileExternals,

@@ -1,15 +1,20 @@
 // A thread that compiles YARA sources into a program image (image.ts) and ends: the parse trees
 // and compiler tables of a large rule set (~250 MB for signature-base) go with the thread's heap
 // instead of staying in the main thread's for the whole scan. Started by cli/signatures.ts from
-// the `compile.js` asset; answers { image } (a view on a SharedArrayBuffer) or { errors }.
+// the `compile.js` asset, for the whole set or for one part of it (buildPart: the parts compile
+// side by side and are merged); answers { image } (a view on a SharedArrayBuffer), { errors }, or
+// for a part that must be compiled with the whole set, { image: null }.
 import { parentPort, workerData } from "node:worker_threads";
-import { buildImage } from "./image";
+import { buildImage, buildPart } from "./image";
 import type { ExternalValue, RuleSource } from "./yarax";
 
-const { sources, defines } = workerData as { sources: RuleSource[]; defines: Record<string, ExternalValue> };
-const out = buildImage(sources, defines);
-if (out.image) {
-  const image = new Uint8Array(new SharedArrayBuffer(out.image.byteLength));
-  image.set(out.image);
-  parentPort!.postMessage({ image });
-} else parentPort!.postMessage({ errors: out.errors });
+const { sources, defines, part } = workerData as { sources: RuleSource[]; defines: Record<string, ExternalValue>; part?: boolean };
+if (part) parentPort!.postMessage({ image: buildPart(sources, defines) });
+else {
+  const out = buildImage(sources, defines);
+  if (out.image) {
+    const image = new Uint8Array(new SharedArrayBuffer(out.image.byteLength));
+    image.set(out.image);
+    parentPort!.postMessage({ image });
+  } else parentPort!.postMessage({ errors: out.errors });
+}

@@ -14,8 +14,14 @@ export function includePath(name: string, from: string): string {
   return path.resolve(path.dirname(from), name);
 }
 
+const MAY_INCLUDE = /\binclude\s*(?:"|\/[/*])/;
+
 /** The `include "<name>"` directives of a text: the name and where the directive starts. */
 function directives(text: string): { name: string; start: number; end: number }[] {
+  // Most rule files include nothing: without the word followed by a string (or a comment, which
+  // may stand between the two tokens), no directive, and no tokenizing of every file before the
+  // compile starts.
+  if (!MAY_INCLUDE.test(text)) return [];
   const errors: LexError[] = [];
   const t = tokenize(text, errors);
   const out: { name: string; start: number; end: number }[] = [];

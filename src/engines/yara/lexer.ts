@@ -15,6 +15,20 @@ const KEYWORDS = new Map<string, string>(
 );
 
 /**
+ * The keywords by length and first character (index length * 128 + code): the word at a position
+ * is looked up without cutting it out of the source (a substring per identifier was most of the
+ * tokenizer's garbage).
+ */
+const KEYWORD_INDEX: string[][] = [];
+for (const k of KEYWORDS.keys()) (KEYWORD_INDEX[k.length * 128 + k.charCodeAt(0)] ??= []).push(k);
+
+function keywordAt(src: string, start: number, end: number): string | undefined {
+  const list = end - start < 16 ? KEYWORD_INDEX[(end - start) * 128 + src.charCodeAt(start)] : undefined;
+  if (list) for (const k of list) if (src.startsWith(k, start)) return k;
+  return undefined;
+}
+
+/**
  * Token kinds are strings: a keyword is its own word, punctuation its own characters, and the rest
  * "ident", "int", "float", "string", "regex", "hex" (a whole `{ ... }` hex string), "$" "#" "@" "!"
  * (pattern identifier, count, offset, length: the text holds the name), "error" (the lexer has
@@ -94,7 +108,7 @@ export function tokenize(src: string, errors: LexError[]): Tokens {
     const start = i;
     if (c < 128 && (IDENT[c]! & 1) !== 0) {
       i = identEnd(i + 1);
-      push(KEYWORDS.get(src.slice(start, i)) ?? "ident", start, i);
+      push(keywordAt(src, start, i) ?? "ident", start, i);
       continue;
     }
     if (c >= C_0 && c <= C_9) {

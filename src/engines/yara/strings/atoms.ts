@@ -128,15 +128,22 @@ function choiceQuality(atoms: Uint8Array[], offMin: number, offMax: number | nul
   return worst - 2 * Math.log2(atoms.length) - spread;
 }
 
-/** Every combination of one member per set (sets.length <= 4, product <= MAX_EXPANSIONS). */
+/** Every combination of one member per set (sets.length <= 4, product <= MAX_EXPANSIONS), the first set's member varying slowest. */
 function expand(sets: number[][]): Uint8Array[] {
-  let out: number[][] = [[]];
-  for (const s of sets) {
-    const next: number[][] = [];
-    for (const prefix of out) for (const b of s) next.push([...prefix, b]);
-    out = next;
+  let total = 1;
+  for (let i = 0; i < sets.length; i++) total *= sets[i]!.length;
+  const out: Uint8Array[] = new Array<Uint8Array>(total);
+  for (let k = 0; k < total; k++) {
+    const atom = new Uint8Array(sets.length);
+    let rest = k;
+    for (let i = sets.length - 1; i >= 0; i--) {
+      const s = sets[i]!;
+      atom[i] = s[rest % s.length]!;
+      rest = Math.floor(rest / s.length);
+    }
+    out[k] = atom;
   }
-  return out.map((a) => Uint8Array.from(a));
+  return out;
 }
 
 function shift(c: AtomChoice | null, min: number, max: number | null): AtomChoice | null {
@@ -234,7 +241,7 @@ function catChoice(items: Node[], top: boolean): AtomChoice | null {
         if (!m || product * m.length > MAX_EXPANSIONS) break;
         product *= m.length;
         let low = Infinity;
-        for (const b of m) low = Math.min(low, byteScore(b));
+        for (let x = 0; x < m.length; x++) low = Math.min(low, byteScore(m[x]!));
         score += low + 3;
         if (m.length === 1 && m[0] === 0) zeros++;
         // As atomQuality: repeated bytes and small integers (01 00 00 00) are common.

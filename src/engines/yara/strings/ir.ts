@@ -192,12 +192,16 @@ export function flatten(n: Node): Node {
 }
 
 /** Smallest and largest number of bytes a node can match (max null = unbounded). */
-export function width(n: Node): { min: number; max: number | null } {
+/** A set's and an assertion's widths, shared: width() runs for every item of every hex string. */
+const ONE_BYTE: Readonly<{ min: number; max: number | null }> = Object.freeze({ min: 1, max: 1 });
+const NO_BYTE: Readonly<{ min: number; max: number | null }> = Object.freeze({ min: 0, max: 0 });
+
+export function width(n: Node): Readonly<{ min: number; max: number | null }> {
   switch (n.t) {
     case "set":
-      return { min: 1, max: 1 };
+      return ONE_BYTE;
     case "assert":
-      return { min: 0, max: 0 };
+      return NO_BYTE;
     case "cat": {
       let min = 0;
       let max: number | null = 0;
