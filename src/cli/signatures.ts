@@ -13,6 +13,7 @@ import { buildImage, countRules, ImageError, imageSources, imageSummary, joinPar
 import { RuleCompileError } from "../pool/pool";
 import { bundledHashDb, bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
 import { getAsset } from "../util/assets";
+import { shared } from "../util/shared";
 import { VERSION } from "./version";
 import type { SignatureInfo } from "../types";
 import { UsageError } from "./options";
@@ -274,13 +275,6 @@ function checkDefines(p: string, compiled: Record<string, ExternalValue>, scan: 
   }
 }
 
-/** The bytes in a SharedArrayBuffer: every worker attaches to the same copy. */
-export function shared(bytes: Uint8Array): Uint8Array {
-  if (bytes.buffer instanceof SharedArrayBuffer) return bytes;
-  const out = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
-  out.set(bytes);
-  return out;
-}
 
 export async function loadSignatures(opts: { bundled: boolean; packs?: string[]; noPacks?: string[]; rules: string[]; hashes: string[]; defines: Record<string, string>; engine?: "auto" | "yara-x" }): Promise<LoadedSignatures> {
   const lists: HashListInput[] = [];

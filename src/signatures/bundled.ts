@@ -20,6 +20,7 @@ import { FP_EXCLUSIONS, IMPORT_EXCLUSIONS, packHashFiles, packNames, packRuleFil
 import version from "../../signatures/VERSION";
 import { VERSION } from "../cli/version";
 import { getAsset, inSea } from "../util/assets";
+import { shared } from "../util/shared";
 
 export interface BundledFile {
   /** Path under signatures/, as shown in reports ("bundled/yara/test-files.yar"). */
@@ -221,10 +222,8 @@ function program(name: string): { header: CompiledHeader; image: Uint8Array } {
   const out = unpack(body.subarray(p.offset, p.offset + p.length));
   // Copied once into shared memory, where the image's arrays are viewed (aligned: offset 0) and
   // where the workers attach to it: the decompressed buffer is dropped, not kept beside its copy.
-  const file = new Uint8Array(new SharedArrayBuffer(out.length));
-  file.set(out);
   // zstd's frame checksum has checked these bytes: no second digest over 18.5 MB at every start.
-  return readCompiled(file, `the bundled signatures (${name})`, VERSION, { checked: true });
+  return readCompiled(shared(out), `the bundled signatures (${name})`, VERSION, { checked: true });
 }
 
 /** The bundled packs, in build order (the core set, "ring3", first). */

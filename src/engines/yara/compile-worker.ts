@@ -5,6 +5,7 @@
 // side by side and are merged); answers { image } (a view on a SharedArrayBuffer), { errors }, or
 // for a part that must be compiled with the whole set, { image: null }.
 import { parentPort, workerData } from "node:worker_threads";
+import { shared } from "../../util/shared";
 import { buildImage, buildPart } from "./image";
 import type { ExternalValue, RuleSource } from "./yarax";
 
@@ -12,9 +13,6 @@ const { sources, defines, part } = workerData as { sources: RuleSource[]; define
 if (part) parentPort!.postMessage({ image: buildPart(sources, defines) });
 else {
   const out = buildImage(sources, defines);
-  if (out.image) {
-    const image = new Uint8Array(new SharedArrayBuffer(out.image.byteLength));
-    image.set(out.image);
-    parentPort!.postMessage({ image });
-  } else parentPort!.postMessage({ errors: out.errors });
+  if (out.image) parentPort!.postMessage({ image: shared(out.image) });
+  else parentPort!.postMessage({ errors: out.errors });
 }
