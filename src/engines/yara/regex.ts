@@ -12,6 +12,7 @@ import {
   emptySet,
   foldCase,
   literal,
+  size,
   toSource,
   union,
   width,
@@ -415,16 +416,7 @@ export function parseYaraRegex(source: string, flags: { nocase: boolean; dotAll:
 
 /** One byte (a set of one member): what regex-syntax makes a literal of (`B`, `[B]`, `\x42`). */
 function singleByte(n: Node): boolean {
-  if (n.t !== "set") return false;
-  let count = 0;
-  for (const w of n.set) {
-    let v = w;
-    while (v !== 0) {
-      v &= v - 1;
-      if (++count > 1) return false;
-    }
-  }
-  return count === 1;
+  return n.t === "set" && size(n.set) === 1;
 }
 
 /** A concatenation of single bytes with no capturing group inside: one HIR Literal. */
