@@ -3,8 +3,6 @@
 // UNKNOWN on every file (ast.ts `deferred`), so YARA-X decides it on every file (one scan call per
 // file: the cost the warning states). Only when YARA-X compiles the whole set without error; a set
 // YARA-X rejects keeps the fast path's errors.
-import * as path from "node:path";
-import * as fs from "node:fs";
 import type { Rule, SourceFile } from "./ast";
 import { compileProgram, type Program } from "./eval";
 import { includer } from "./includes";
@@ -85,28 +83,8 @@ function offsetOf(text: string, line: number, column: number): number {
 
 /** YARA-X's WASM for this thread: instantiated here when nobody has yet (the compile thread). */
 function ensureYaraX(): boolean {
-  if (yaraxReady()) return true;
-  const candidates = [
-    process.env.RING3_ASSET_DIR ? path.join(process.env.RING3_ASSET_DIR, "yara_x_js_bg.wasm") : "",
-    path.join(__dirname, "assets", "yara_x_js_bg.wasm"),
-    path.join(__dirname, "../../../node_modules/@virustotal/yara-x/pkg/yara_x_js_bg.wasm"),
-  ];
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const sea = require("node:sea") as { isSea(): boolean; getAsset(k: string): ArrayBuffer };
-    if (sea.isSea()) {
-      initYaraX(new Uint8Array(sea.getAsset("yara_x_js_bg.wasm")));
-      return true;
-    }
-  } catch {
-    // not a single executable: the file-system layout below
-  }
-  for (const c of candidates) {
-    if (!c || !fs.existsSync(c)) continue;
-    initYaraX(fs.readFileSync(c));
-    return true;
-  }
-  return false;
+  initYaraX();
+  return yaraxReady();
 }
 
 /**

@@ -89,7 +89,7 @@ export interface EngineInit {
 export function createEngine(init: EngineInit): { engine?: YaraEngine; errors: Diagnostic[] } {
   const t0 = performance.now();
   if (init.mode === "yara-x") {
-    initYaraX(init.wasm ?? undefined);
+    initYaraX(init.wasm);
     const sources = init.sources ?? (init.program ? imageSources(init.program) : []);
     const out = compile(sources, init.program ? { ...imageSummary(init.program).defines, ...init.defines } : init.defines);
     if (!out.rules) return { errors: out.errors };
@@ -326,7 +326,7 @@ function ownFindings(rules: CompiledRule[], members: number[], findings: Finding
 
 /** One YARA-X scanner over some rules of a program (their own texts, in order, by namespace). */
 function compileRuleGroup(init: EngineInit, rules: CompiledRule[], defines: Record<string, ExternalValue>, ordered: number[], st: EngineStats): YaraScanner {
-  initYaraX(init.wasm ?? undefined); // once per thread; a no-op after the first
+  initYaraX(init.wasm); // once per thread; a no-op after the first
   st.groupsCompiled++;
   const compiler = new Compiler();
   try {

@@ -3,7 +3,9 @@
 // and WASM module per call inside yara-x: 2-170 ms by rule-set size, see ARCHITECTURE.md); the
 // fast path that avoids it for most files is issue #3's job.
 import { initSync, Compiler, type Rules, type Scanner } from "@virustotal/yara-x";
-import { getAsset, inSea } from "../../util/assets";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { getAsset } from "../../util/assets";
 import type { Finding, Severity, StringMatch } from "../../types";
 import { MAX_STRING_MATCHES, SEVERITIES } from "../../types";
 import { expandIncludes } from "./includes";
@@ -37,14 +39,15 @@ export interface Diagnostic {
 
 let externrefs: WebAssembly.Table | undefined;
 
-/** Instantiates the YARA-X WASM module (once per thread). */
-export function initYaraX(module: WebAssembly.Module | Uint8Array | undefined): void {
+/**
+ * Instantiates the YARA-X WASM module (once per thread). Without `module` (the single executable
+ * gives its workers no bytes; the rule compiler's thread gets none), the thread finds them itself:
+ * the executable's asset or the assets folder beside the bundle, else the npm package's file.
+ */
+export function initYaraX(module?: WebAssembly.Module | Uint8Array | null): void {
   if (externrefs) return;
-  // The single executable gives no bytes to its workers: they are its asset.
-  if (module === undefined) {
-    if (!inSea()) return;
-    module = getAsset("yara_x_js_bg.wasm");
-  }
+  module ??= ownWasm();
+  if (!module) return;
   // WebAssembly.Module takes no view of shared memory: the scan's shared bytes are copied once.
   if (module instanceof Uint8Array && module.buffer instanceof SharedArrayBuffer) module = new Uint8Array(module);
   externrefs = initSync({ module }).__wbindgen_externrefs;
@@ -58,6 +61,15 @@ export function initYaraX(module: WebAssembly.Module | Uint8Array | undefined): 
  * pool starts a fresh one), and a worker whose engine trapped retires at once.
  */
 const EXTERNREF_RETIRE_AT = 14_000;
+
+function ownWasm(): Uint8Array | undefined {
+  try {
+    return getAsset("yara_x_js_bg.wasm");
+  } catch {
+    const pkg = path.join(__dirname, "../../../node_modules/@virustotal/yara-x/pkg/yara_x_js_bg.wasm");
+    return fs.existsSync(pkg) ? fs.readFileSync(pkg) : undefined;
+  }
+}
 
 /** Whether this thread has YARA-X's WASM instantiated. */
 export function yaraxReady(): boolean {
