@@ -79,10 +79,9 @@ export function heapLimit(env: string | undefined): number {
 /**
  * Each worker's young generation (MB). V8's default (up to 3 x 16 MB semi-spaces) is resident in
  * every worker, and the scan loop allocates little per file. Measured on the bench corpus with
- * signature-base, 2 workers: peak RSS 553 MB with the default against 490 MB with 4 MB, at the same
- * CPU time (22.9 s both). The large-file set (3 GB sparse file, 95-125 MB executables) showed
- * 15 against 48 s once and 31 against 22 s the other way round: its sys time swings with the
- * shared machine (1.4-11 s), not with this setting (page faults 99k-126k either way).
+ * signature-base, 2 workers: peak RSS 500-528 MB with 4 MB against 598-615 MB with the default, at
+ * the same CPU time. (A large-file run once taken for a slowdown of this cap, 15 against 48 s, was
+ * the bench's freshly made 3 GB sparse file being read for the first time: about 27 s of it.)
  */
 const WORKER_YOUNG_MB = youngLimit(process.env.RING3_WORKER_YOUNG_MB);
 /** RING3_WORKER_YOUNG_MB: 1-64 MB, or 0 for V8's default. */
