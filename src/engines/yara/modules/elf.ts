@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { UNKNOWN, type ArrayValue, type ByteSource, type ModuleFactory, type StructValue, type Unknown, type Value } from "../contracts";
 import { FileReader, WHOLE_FILE_MAX } from "../reader";
-import { func, struct, truncUsize } from "./util";
+import { func, lazyStruct, struct, truncUsize } from "./util";
 
 const SHN_LORESERVE = 0xff00;
 const PT_DYNAMIC = 2;
@@ -714,9 +714,7 @@ const CONSTANT_VALUES = new Map(Object.entries(CONSTANTS).map(([k, v]) => [k, Bi
 
 function load(source: ByteSource): StructValue {
   // Nothing is read until the first field access; constants need no file.
-  let root: StructValue | undefined;
-  const get = (): StructValue => (root ??= parsedRoot(FileReader.from(source)));
-  return { kind: "struct", field: (name) => CONSTANT_VALUES.get(name) ?? get().field(name) };
+  return lazyStruct(() => parsedRoot(FileReader.from(source)), (name) => CONSTANT_VALUES.get(name));
 }
 
 function parsedRoot(data: FileReader): StructValue {

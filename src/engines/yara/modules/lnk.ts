@@ -5,7 +5,7 @@
 // before it, as YARA-X does.
 import { type ArrayValue, type ByteSource, type ModuleFactory, type StructValue, type Value } from "../contracts";
 import { FileReader } from "../reader";
-import { struct } from "./util";
+import { lazyStruct, struct } from "./util";
 
 const HEADER_SIZE = 0x4c;
 /** 00021401-0000-0000-C000-000000000046, as stored. */
@@ -285,20 +285,17 @@ const ENUMS: Record<string, StructValue> = {
 };
 
 function load(source: ByteSource): StructValue {
-  let root: StructValue | undefined;
-  const get = (): StructValue => {
-    if (root) return root;
-    const f = parse(FileReader.from(source));
-    const all: Record<string, Value> = {};
-    for (const k of READ) all[k] = f[k];
-    // A repeated field is never undefined in YARA-X: an empty list where there is none.
-    all.target_id_list ??= shellItems(new Uint8Array(0));
-    return (root = struct(all));
-  };
-  return {
-    kind: "struct",
-    field: (name) => LNK_CONSTANTS[name] ?? ENUMS[name] ?? get().field(name),
-  };
+  return lazyStruct(
+    () => {
+      const f = parse(FileReader.from(source));
+      const all: Record<string, Value> = {};
+      for (const k of READ) all[k] = f[k];
+      // A repeated field is never undefined in YARA-X: an empty list where there is none.
+      all.target_id_list ??= shellItems(new Uint8Array(0));
+      return struct(all);
+    },
+    (name) => LNK_CONSTANTS[name] ?? ENUMS[name],
+  );
 }
 
 export const lnk: ModuleFactory = { name: "lnk", load };

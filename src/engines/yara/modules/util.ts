@@ -25,6 +25,16 @@ export function struct(fields: Record<string, Value | (() => Value)>): StructVal
 }
 
 /**
+ * A module's value whose root is built from the file only when a field that needs it is first
+ * read: `constant` answers the names that need no file (a module's constants), `parse` builds the
+ * rest, once.
+ */
+export function lazyStruct(parse: () => StructValue, constant?: (name: string) => Value | undefined): StructValue {
+  let root: StructValue | undefined;
+  return { kind: "struct", field: (name) => constant?.(name) ?? (root ??= parse()).field(name) };
+}
+
+/**
  * A module function. YARA-X propagates undefined arguments to an undefined result, and ring3 cannot
  * decide when an argument is UNKNOWN; `impl` sees only defined, decided arguments.
  */

@@ -6,6 +6,7 @@ import { UNKNOWN, type ByteSource, type ModuleFactory, type StructValue, type Va
 import { FileReader } from "../../reader";
 import { Bytes } from "../pe/bytes";
 import { array, int, struct, type Fields } from "../pe/values";
+import { lazyStruct } from "../util";
 import { Assembly, bytesOf, guids, userStrings, type Class, type Method, type Version } from "./assembly";
 import { parseMetadata, TooLarge, type Metadata } from "./metadata";
 
@@ -224,19 +225,16 @@ export const dotnet: ModuleFactory = {
   name: "dotnet",
   load(source: ByteSource): StructValue {
     // Nothing is read until the first field access.
-    let root: StructValue | undefined;
-    const get = (): StructValue => {
-      if (root) return root;
+    return lazyStruct(() => {
       const file = FileReader.from(source);
       let m: Metadata | undefined;
       try {
         m = parseMetadata(new Bytes(file, 0, file.size));
       } catch (e) {
         if (!(e instanceof TooLarge)) throw e;
-        return (root = { kind: "struct", field: () => UNKNOWN });
+        return { kind: "struct", field: () => UNKNOWN };
       }
-      return (root = struct(m ? dotnetFields(m) : notDotnet()));
-    };
-    return { kind: "struct", field: (name) => get().field(name) };
+      return struct(m ? dotnetFields(m) : notDotnet());
+    });
   },
 };

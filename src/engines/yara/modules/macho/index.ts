@@ -8,7 +8,7 @@ import { UNKNOWN, type ByteSource, type ModuleFactory, type StructValue, type Un
 import { FileReader, WHOLE_FILE_MAX } from "../../reader";
 import { equalsIgnoreAsciiCase } from "../pe/bytes";
 import { array, int, struct, type Fields } from "../pe/values";
-import { func, isInt, isStr } from "../util";
+import { func, isInt, isStr, lazyStruct } from "../util";
 import { MACHO_CONSTANTS } from "./constants";
 import {
   parseMachO,
@@ -286,9 +286,7 @@ function rootFields(macho: MachO | undefined): Fields {
 
 function load(source: ByteSource): StructValue {
   // Nothing is read until the first field access; constants need no file.
-  let root: StructValue | undefined;
-  const get = (): StructValue => (root ??= parsedRoot(FileReader.from(source)));
-  return { kind: "struct", field: (name) => CONSTANTS.get(name) ?? get().field(name) };
+  return lazyStruct(() => parsedRoot(FileReader.from(source)), (name) => CONSTANTS.get(name));
 }
 
 const MAGICS = new Set([0xfeedface, 0xcefaedfe, 0xfeedfacf, 0xcffaedfe, 0xcafebabe, 0xbebafeca, 0xcafebabf, 0xbfbafeca]);

@@ -16,6 +16,7 @@ import { MAGIC_PE32, MAGIC_PE64, type Section } from "./headers";
 import { imphash, parseImports, type ImportedDll } from "./imports";
 import { parseResources, parseVersionInfo, type Resource, type ResourceId, type Resources } from "./resources";
 import { parseRich, type RichHeader } from "./rich";
+import { lazyStruct } from "../util";
 import { array, dict, func, int, struct, type Fields } from "./values";
 
 /** The lazily parsed parts of one PE file. */
@@ -531,13 +532,10 @@ export const pe: ModuleFactory = {
   name: "pe",
   load(source: ByteSource): StructValue {
     // Nothing is read until the first field access.
-    let root: StructValue | undefined;
-    const get = (): StructValue => {
-      if (root) return root;
+    return lazyStruct(() => {
       const file = FileReader.from(source);
       const f = PeFile.parse(new Bytes(file, 0, file.size));
-      return (root = f ? struct(fields(new Parts(f))) : (notPe ??= struct(fields(undefined))));
-    };
-    return { kind: "struct", field: (name) => get().field(name) };
+      return f ? struct(fields(new Parts(f))) : (notPe ??= struct(fields(undefined)));
+    });
   },
 };

@@ -1,24 +1,12 @@
 // Small builders for the evaluator's Value model (contracts.ts): structs whose fields are computed
 // on first read and then kept, arrays over a lazily built list, dicts over key/value byte pairs.
-import { UNKNOWN, type ArrayValue, type DictValue, type FuncValue, type StructValue, type Unknown, type Value } from "../../contracts";
+import { UNKNOWN, type ArrayValue, type DictValue, type FuncValue, type Unknown, type Value } from "../../contracts";
 import { bytesEqual } from "./bytes";
 
 export type Fields = Record<string, () => Value>;
 
-/** A struct over field getters; a name that is not a field is UNKNOWN (never a guess). */
-export function struct(fields: Fields): StructValue {
-  const cache = new Map<string, Value>();
-  return {
-    kind: "struct",
-    field(name) {
-      if (cache.has(name)) return cache.get(name);
-      const get = Object.hasOwn(fields, name) ? fields[name] : undefined;
-      const v = get ? get() : UNKNOWN;
-      cache.set(name, v);
-      return v;
-    },
-  };
-}
+/** Structs are the small modules' (a name that is not a field is UNKNOWN, never a guess). */
+export { struct } from "../util";
 
 /** An array whose items are built on first use: undefined = the array is undefined, UNKNOWN = not known. */
 export function array(items: () => Value[] | undefined | Unknown): ArrayValue {
