@@ -39,6 +39,10 @@ const WHOLE_TEXT_MAX = 16 << 20;
 const TEXT_BLOCK = 1 << 20;
 /** Blocks of text kept per scan of large data. */
 const TEXT_WINDOWS = 4;
+/** How far past a start a verifier's window reaches: the longest sure match, plus two bytes for \b and wide \b. */
+function reachOf(v: { maxWidth: number | null }): number {
+  return v.maxWidth !== null && v.maxWidth < MAX_SURE_LENGTH ? v.maxWidth + 2 : MAX_SURE_LENGTH + 2;
+}
 /** Candidate start ranges shorter than this are verified start by start (sticky), not searched. */
 const FEW_STARTS = 16;
 /** How far before an atom hit a regex match may start (YARA-X's backward scan limit). */
@@ -947,7 +951,7 @@ class ScanRun {
       return re.exec(this.latin1());
     }
     const from = Math.max(0, s - 2);
-    const reach = v.maxWidth !== null && v.maxWidth < MAX_SURE_LENGTH ? v.maxWidth + 2 : MAX_SURE_LENGTH + 2;
+    const reach = reachOf(v);
     const window = this.textOf(from, Math.min(this.data.length, s + reach));
     re.lastIndex = s - from;
     return re.exec(window);
@@ -972,7 +976,7 @@ class ScanRun {
     // last start ends (plus two bytes for \b and wide \b), or to the length limit: a match from a start <= hi is
     // never cut by the window's end unless it reaches MAX_SURE_LENGTH, which makes it incomplete.
     const from = Math.max(0, lo - 2);
-    const reach = v.maxWidth !== null && v.maxWidth < MAX_SURE_LENGTH ? v.maxWidth + 2 : MAX_SURE_LENGTH + 2;
+    const reach = reachOf(v);
     const window = this.textOf(from, Math.min(n, hi + reach));
     if (hi - lo < FEW_STARTS) {
       // A few starts: one sticky exec each. A global search would go on looking for the leftmost
