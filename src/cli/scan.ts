@@ -82,15 +82,17 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
   // Bytes, not a compiled Module: most scans never call YARA-X, and compiling its 5.8 MB here cost
   // ~0.5 s at every start. A worker compiles them when it first needs YARA-X; in the single
   // executable it reads them from its own asset then (two 5.8 MB copies less at every start).
-  const wasm = inSea() ? null : shared(getAsset("yara_x_js_bg.wasm"));
   const pool = new Pool({
     size: cfg.workers,
-    source: getAsset("worker.js").toString("utf8"),
     // YARA-X's WASM build does not honour its own scan timeout (measured), so this is the bound.
     hardTimeoutMs: cfg.timeoutPerFile * 1000,
-    init: {
-      wasm,
-      program: sigs.program,
+    start: () => ({
+      source: getAsset("worker.js").toString("utf8"),
+      init: {
+      wasm: inSea() ? null : shared(getAsset("yara_x_js_bg.wasm")),
+      // Copied into shared memory here, when a worker first needs it: an empty folder or a rescan
+      // answered from the cache never pays the 18.5 MB copy of the default program.
+      program: sigs.program ? shared(sigs.program) : null,
       yara: sigs.yara,
       engine: cfg.engine,
       stats: cfg.stats,
@@ -104,7 +106,8 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
       sevenZipWasm: cfg.archives ? sevenZipWasm() : null,
       // issue 12: YARA-X's trap marks, per rule of the sources (indexes past the end are never marked).
       ...(cfg.engine === "yara-x" ? { trapMemo: new SharedArrayBuffer(4 * (sigs.info.yaraRules + 1024)) } : {}),
-    },
+      },
+    }),
   });
   // The workers start when the walk finds the first file (an empty folder costs no worker
   // start-up). YARA-X alone compiles its rules in the workers: start them at once then, so that a

@@ -23,7 +23,7 @@ import { CORE_PACK } from "../signatures/attribution"; // issue 10
 export interface LoadedSignatures {
   /** Sources for YARA-X alone (--engine yara-x without the bundled set or compiled files); else empty. */
   yara: RuleSource[];
-  /** The scan's compiled rule program, in a SharedArrayBuffer; null without YARA rules or with `yara`. */
+  /** The scan's compiled rule program (copied into a SharedArrayBuffer when the workers start); null without YARA rules or with `yara`. */
   program: Uint8Array | null;
   hashDb: HashDb | null;
   defines: Record<string, ExternalValue>;
@@ -317,7 +317,7 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
     perFileExternals = referencedExternals(yara, settable);
   } else {
     const set = await compileRuleSet({ bundled: opts.bundled, packs, rules: inputs, defines, thread: true });
-    if (set.image) program = shared(set.image);
+    program = set.image;
     compiledParts = set.parts;
     yaraRules = set.yaraRules;
     perFileExternals = set.fileExternals.filter((k) => settable.includes(k));

@@ -48,8 +48,12 @@ interface Slot {
 
 export interface PoolOptions {
   size: number;
-  source: string;
-  init: WorkerInit;
+  /**
+   * The worker's code and its start data, made when the first worker starts: a scan that finds no
+   * file (an empty folder, a rescan answered from the cache) never copies the program into shared
+   * memory nor decodes the worker's source.
+   */
+  start: () => { source: string; init: WorkerInit };
   /** A file that takes longer than this (ms) is abandoned: its worker is killed and replaced. 0: never. */
   hardTimeoutMs: number;
   /** Files per message (default BATCH). */
@@ -104,6 +108,7 @@ export class Pool {
   private closing = false;
   private startError?: Error;
   private readyWaiters: (() => void)[] = [];
+  private started?: { source: string; init: WorkerInit };
   /** Workers replaced: after a crash or timeout, or retired before YARA-X's leak traps. */
   respawns = 0;
   /** --stats: the engines' counters over every file answered (workers replaced included). */
@@ -159,9 +164,10 @@ export class Pool {
 
   private spawn(): Slot {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
-    const worker = new Worker(this.opts.source, {
+    this.started ??= this.opts.start();
+    const worker = new Worker(this.started.source, {
       eval: true,
-      workerData: { ...this.opts.init, control },
+      workerData: { ...this.started.init, control },
       // The JS heap of a worker stays small (bytes live in Buffers and WASM memory); a runaway
       // heap ends that worker, not the scan.
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, ...(WORKER_YOUNG_MB !== undefined ? { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } : {}) },

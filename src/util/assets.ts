@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-let sea: { isSea(): boolean; getAsset(key: string): ArrayBuffer } | undefined;
+let sea: { isSea(): boolean; getAsset(key: string): ArrayBuffer; getRawAsset?(key: string): ArrayBuffer } | undefined;
 try {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   sea = require("node:sea");
@@ -19,6 +19,15 @@ export function inSea(): boolean {
 export function getAsset(name: string): Buffer {
   if (inSea()) return Buffer.from(sea!.getAsset(name));
   return fs.readFileSync(path.join(assetDir(), name));
+}
+
+/**
+ * The asset's bytes to read, not to write: inside a single executable a view of the executable's
+ * own (read-only) mapping, without getAsset's copy (5 ms of every start for the signatures).
+ */
+export function assetView(name: string): Buffer {
+  if (inSea() && sea!.getRawAsset) return Buffer.from(sea!.getRawAsset(name));
+  return getAsset(name);
 }
 
 export function assetDir(): string {
