@@ -89,23 +89,23 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
     start: () => ({
       source: getAsset("worker.js").toString("utf8"),
       init: {
-      wasm: inSea() ? null : shared(getAsset("yara_x_js_bg.wasm")),
-      // Copied into shared memory here, when a worker first needs it: an empty folder or a rescan
-      // answered from the cache never pays the 18.5 MB copy of the default program.
-      program: sigs.program ? shared(sigs.program) : null,
-      yara: sigs.yara,
-      engine: cfg.engine,
-      stats: cfg.stats,
-      defines: sigs.defines,
-      perFileExternals: sigs.perFileExternals,
-      hashDb: sigs.hashDb ? sigs.hashDb.toShared() : null,
-      maxFilesize: cfg.maxFilesize,
-      timeoutMs: cfg.timeoutPerFile * 1000,
-      hashClean: cfg.all,
-      archives: cfg.archives,
-      sevenZipWasm: cfg.archives ? sevenZipWasm() : null,
-      // issue 12: YARA-X's trap marks, per rule of the sources (indexes past the end are never marked).
-      ...(cfg.engine === "yara-x" ? { trapMemo: new SharedArrayBuffer(4 * (sigs.info.yaraRules + 1024)) } : {}),
+        wasm: inSea() ? null : shared(getAsset("yara_x_js_bg.wasm")),
+        // Copied into shared memory here, when a worker first needs it: an empty folder or a rescan
+        // answered from the cache never pays the 18.5 MB copy of the default program.
+        program: sigs.program ? shared(sigs.program) : null,
+        yara: sigs.yara,
+        engine: cfg.engine,
+        stats: cfg.stats,
+        defines: sigs.defines,
+        perFileExternals: sigs.perFileExternals,
+        hashDb: sigs.hashDb ? sigs.hashDb.toShared() : null,
+        maxFilesize: cfg.maxFilesize,
+        timeoutMs: cfg.timeoutPerFile * 1000,
+        hashClean: cfg.all,
+        archives: cfg.archives,
+        sevenZipWasm: cfg.archives ? sevenZipWasm() : null,
+        // issue 12: YARA-X's trap marks, per rule of the sources (indexes past the end are never marked).
+        ...(cfg.engine === "yara-x" ? { trapMemo: new SharedArrayBuffer(4 * (sigs.info.yaraRules + 1024)) } : {}),
       },
     }),
   });
