@@ -86,28 +86,33 @@ export async function runScan(cfg: ScanConfig): Promise<ExitCode> {
     size: cfg.workers,
     // YARA-X's WASM build does not honour its own scan timeout (measured), so this is the bound.
     hardTimeoutMs: cfg.timeoutPerFile * 1000,
-    start: () => ({
-      source: getAsset("worker.js").toString("utf8"),
-      init: {
-        wasm: inSea() ? null : shared(getAsset("yara_x_js_bg.wasm")),
-        // Copied into shared memory here, when a worker first needs it: an empty folder or a rescan
-        // answered from the cache never pays the 18.5 MB copy of the default program.
-        program: sigs.program ? shared(sigs.program) : null,
-        yara: sigs.yara,
-        engine: cfg.engine,
-        stats: cfg.stats,
-        defines: sigs.defines,
-        perFileExternals: sigs.perFileExternals,
-        hashDb: sigs.hashDb ? sigs.hashDb.toShared() : null,
-        maxFilesize: cfg.maxFilesize,
-        timeoutMs: cfg.timeoutPerFile * 1000,
-        hashClean: cfg.all,
-        archives: cfg.archives,
-        sevenZipWasm: cfg.archives ? sevenZipWasm() : null,
-        // issue 12: YARA-X's trap marks, per rule of the sources (indexes past the end are never marked).
-        ...(cfg.engine === "yara-x" ? { trapMemo: new SharedArrayBuffer(4 * (sigs.info.yaraRules + 1024)) } : {}),
-      },
-    }),
+    start: () => {
+      // Copied into shared memory here, when a worker first needs it: an empty folder or a rescan
+      // answered from the cache never pays the 18.5 MB copy of the default program. The plain copy
+      // is let go, or it would stay beside the workers' one for the whole scan.
+      const program = sigs.program ? shared(sigs.program) : null;
+      sigs.program = null;
+      return {
+        source: getAsset("worker.js").toString("utf8"),
+        init: {
+          wasm: inSea() ? null : shared(getAsset("yara_x_js_bg.wasm")),
+          program,
+          yara: sigs.yara,
+          engine: cfg.engine,
+          stats: cfg.stats,
+          defines: sigs.defines,
+          perFileExternals: sigs.perFileExternals,
+          hashDb: sigs.hashDb ? sigs.hashDb.toShared() : null,
+          maxFilesize: cfg.maxFilesize,
+          timeoutMs: cfg.timeoutPerFile * 1000,
+          hashClean: cfg.all,
+          archives: cfg.archives,
+          sevenZipWasm: cfg.archives ? sevenZipWasm() : null,
+          // issue 12: YARA-X's trap marks, per rule of the sources (indexes past the end are never marked).
+          ...(cfg.engine === "yara-x" ? { trapMemo: new SharedArrayBuffer(4 * (sigs.info.yaraRules + 1024)) } : {}),
+        },
+      };
+    },
   });
   // The workers start when the walk finds the first file (an empty folder costs no worker
   // start-up). YARA-X alone compiles its rules in the workers: start them at once then, so that a
