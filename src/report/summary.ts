@@ -46,7 +46,8 @@ export class Summarizer {
       case "clean":
       case "detected":
       case "partial":
-        this.bytesScanned += r.size ?? 0;
+        // Bytes read this run: a result from --cache was not read again.
+        if (r.cached !== true) this.bytesScanned += r.size ?? 0;
         break;
       case "skipped":
       case "error":

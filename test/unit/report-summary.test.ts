@@ -88,6 +88,13 @@ describe("counts", () => {
     expect(s.bytesScanned).toBe(0);
   });
 
+  test("a result from the cache was not read this run: counted as cached, not in bytesScanned", () => {
+    const s = new Summarizer(performance.now(), { cache: true });
+    s.add({ ...R.clean, size: 1000, cached: true });
+    s.add({ ...R.clean, size: 24 });
+    expect(s.summary()).toMatchObject({ files: 2, clean: 2, cached: 1, bytesScanned: 24 });
+  });
+
   test("an explicit duration is rounded; without one it runs from construction", () => {
     expect(new Summarizer().summary(1500.4).durationMs).toBe(1500);
     const s = new Summarizer(performance.now() - 250);
