@@ -17,6 +17,7 @@ import { Compiler } from "@virustotal/yara-x";
 import type { Finding } from "../../types";
 import { UNKNOWN, type ByteSource, type MatchTable, type ModuleFactory, type Tri } from "./contracts";
 import { compileProgram, type CompiledRule, type Program } from "./eval";
+import type { FileGates, RuleGate } from "./gates";
 import { emptyStats, type EngineMode, type EngineStats } from "./stats";
 import { MODULES } from "./modules";
 import { includer } from "./includes";
@@ -161,6 +162,8 @@ export function createDirectEngine(init: EngineInit): { engine?: YaraEngine; err
 }
 
 const GROUP_CACHE = 64;
+/** RING3_RULE_GATES=0 verifies every hit, gates or not (for measurements and the tests that compare). */
+const RULE_GATES = process.env.RING3_RULE_GATES !== "0";
 
 /** Test-only failpoint (RING3_FAILPOINT=ruletrap:NAME): YARA-X "traps" on any group holding rule NAME. */
 const TRAP_FAILPOINT = /^ruletrap:(.+)$/.exec(process.env.RING3_FAILPOINT ?? "")?.[1];
@@ -366,6 +369,9 @@ class FastEngine implements YaraEngine {
   /** The matcher's window buffer, lent from one file to the next. */
   private readonly streamPool: StreamPool = { buf: new Uint8Array(0) };
   private streamBusy = false;
+  /** The rules' gates (gates.ts), and the shut ones of the file scanned whole now. */
+  private readonly gates: FileGates | null;
+  private readonly shut: Uint8Array;
 
   private constructor(
     private readonly init: EngineInit,
@@ -381,18 +387,26 @@ class FastEngine implements YaraEngine {
     private readonly defines: Record<string, ExternalValue>,
     /** See Attached.trapMemo. */
     private readonly trapMemo?: Int32Array,
+    ruleGates?: readonly (RuleGate | undefined)[],
   ) {
     this.st = emptyStats("auto");
     this.st.rules = program.rules.length;
     this.st.patterns = patterns.patterns;
     this.st.atoms = patterns.atoms;
     this.externals = { ...defines };
+    this.gates = null;
+    if (ruleGates && RULE_GATES) {
+      const owner = new Int32Array(patterns.patterns);
+      for (const r of program.rules) for (const p of r.patterns) owner[p] = r.index;
+      this.gates = patterns.useGates(ruleGates, (p) => owner[p]!);
+    }
+    this.shut = new Uint8Array(this.gates?.size ?? 1);
   }
 
   static attach(init: EngineInit, image: Uint8Array, t0: number): YaraEngine {
     const a = attachImage(image, init.defines);
     const set = patternSetOf(a.tables, a.variant);
-    const engine = new FastEngine(init, a.program, set, MODULES, a.anchors, a.patternIds, a.patternPrivate, a.defines, a.trapMemo);
+    const engine = new FastEngine(init, a.program, set, MODULES, a.anchors, a.patternIds, a.patternPrivate, a.defines, a.trapMemo, a.gates);
     engine.st.loadMs = performance.now() - t0;
     return engine;
   }
@@ -413,7 +427,7 @@ class FastEngine implements YaraEngine {
     const decls = compiled.program.decls;
     const ids = decls.map((d) => d.id);
     const priv = Uint8Array.from(decls, (d) => (d.modifiers.private ? 1 : 0));
-    const engine = new FastEngine(init, compiled.program, set, MODULES, anchoredPatterns(parsed, compiled.program), ids, priv, init.defines);
+    const engine = new FastEngine(init, compiled.program, set, MODULES, anchoredPatterns(parsed, compiled.program), ids, priv, init.defines, undefined, compiled.program.gates);
     engine.st.loadMs = performance.now() - t0;
     return { engine, errors: [] };
   }
@@ -425,22 +439,27 @@ class FastEngine implements YaraEngine {
   scan(data: Uint8Array, ext: FileExternals): Finding[] {
     this.st.files++;
     const m0 = performance.now();
-    const matches = this.patterns.scan(data);
+    const matches = this.patterns.scan(data, this.gates?.mark(data.length, data, this.shut));
     this.st.matchMs += performance.now() - m0;
     // A buffer's rules are always decided: YARA-X takes the bytes as they are.
     return this.finish(matches, FileReader.of(data), ext).findings;
   }
 
-  begin(_size: number): FileScan {
+  begin(size: number): FileScan {
     // The pooled window buffer serves one file at a time; a file begun while another is open
     // gets a buffer of its own.
     const pool = this.streamBusy ? undefined : this.streamPool;
     this.streamBusy ||= pool !== undefined;
-    const stream = this.patterns.stream(undefined, pool);
+    // This file's shut gates, marked from its first chunk (before the matcher sees any byte).
+    const shut = this.gates ? new Uint8Array(this.gates.size) : undefined;
+    let marked = false;
+    const stream = this.patterns.stream(undefined, pool, shut);
     let matchMs = 0;
     return {
       feed: (chunk) => {
         const m0 = performance.now();
+        if (!marked && shut) this.gates!.mark(size, chunk, shut);
+        marked = true;
         stream.feed(chunk);
         matchMs += performance.now() - m0;
       },

@@ -8,6 +8,7 @@ import type { Expr, Rule, SourceFile, StringDecl } from "./ast";
 import { assembleProgram, compileProgram, computeDeps, conditionCompiler, type CompiledRule, type HeaderGuard, type Program, type ProgramPlan } from "./eval";
 import type { Fn } from "./eval/compile";
 import { deferFailing, deferredRule, type DeferredRule } from "./deferred";
+import type { RuleGate } from "./gates";
 import { allTexts, includer } from "./includes";
 import { parse } from "./parser";
 import { atomTableOf, compilePatternTables, type PatternTables } from "./strings";
@@ -366,8 +367,41 @@ function imageOf(sources: RuleSource[], defines: Record<string, ExternalValue>, 
     sources: sources.map((s) => ({ name: s.name, namespace: s.namespace })),
     deferred,
   };
-  const arrays: Record<string, Typed> = { ...tableArrays(tables), patPrivate, anchors: anchorPairs, trapMemo: new Int32Array(rows.length), textOff, text: Buffer.concat(texts), metaOff, metaJson: Buffer.concat(metas), ...ruleArrays(rows, files, importSets, program.decls.map((d) => d.id)) };
+  const arrays: Record<string, Typed> = {
+    ...tableArrays(tables),
+    patPrivate,
+    anchors: anchorPairs,
+    trapMemo: new Int32Array(rows.length),
+    textOff,
+    text: Buffer.concat(texts),
+    metaOff,
+    metaJson: Buffer.concat(metas),
+    ...ruleArrays(rows, files, importSets, program.decls.map((d) => d.id)),
+    ...gateArrays(program.gates ?? [], rows.length),
+  };
   return encode(meta, arrays, shared);
+}
+
+/** Each rule's gate (gates.ts) as five Int32 columns; a rule without one has spec 0, min 0, max -1. */
+const GATE_ARRAYS = ["rGateSpec", "rGateOff", "rGateVal", "rGateMin", "rGateMax"] as const;
+
+function gateArrays(gates: readonly (RuleGate | undefined)[], rules: number): Record<string, Typed> {
+  const col = (f: (g: RuleGate) => number, none: number) => Int32Array.from({ length: rules }, (_, i) => (gates[i] ? f(gates[i]) : none));
+  return {
+    rGateSpec: col((g) => g.spec, 0),
+    rGateOff: col((g) => g.off, 0),
+    rGateVal: col((g) => g.val, 0),
+    rGateMin: col((g) => g.min, 0),
+    rGateMax: col((g) => g.max, -1),
+  };
+}
+
+/** The gates stored in an image, or undefined for an image made before they were. */
+function storedGates(arrays: Record<string, Typed>, rules: number): RuleGate[] | undefined {
+  const cols = GATE_ARRAYS.map((k) => arrays[k] as Int32Array | undefined);
+  if (cols.some((c) => !c || c.length !== rules)) return undefined;
+  const [spec, off, val, min, max] = cols as Int32Array[];
+  return Array.from({ length: rules }, (_, i) => ({ spec: spec![i]!, off: off![i]!, val: val![i]!, min: min![i]!, max: max![i]! }));
 }
 
 function jsonBytes(v: unknown): Buffer {
@@ -686,7 +720,10 @@ export function mergeImages(images: Uint8Array[], shared = false, reserved?: Rea
     deferred: metas.flatMap((m) => m.deferred ?? []),
   };
   const blobs = { textOff: blobOffsets("text", "textOff"), text: cat("text", u8), metaOff: blobOffsets("metaJson", "metaOff"), metaJson: cat("metaJson", u8) };
-  return encode(meta, { ...tables, ...rulesStored, ...blobs, patPrivate: cat("patPrivate", u8), anchors, trapMemo: i32(nRules) }, shared);
+  // Gates only when every part has them (an older image has none: its rules are never skipped).
+  const gated = parts.every((p) => GATE_ARRAYS.every((k) => p.arrays[k] !== undefined));
+  const gates: Record<string, Typed> = gated ? Object.fromEntries(GATE_ARRAYS.map((k) => [k, cat(k, i32)])) : {};
+  return encode(meta, { ...tables, ...rulesStored, ...blobs, ...gates, patPrivate: cat("patPrivate", u8), anchors, trapMemo: i32(nRules) }, shared);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -753,6 +790,8 @@ export interface Attached {
    * Absent in images made before it existed.
    */
   trapMemo?: Int32Array;
+  /** Per rule, its gate: the matcher skips the hits of rules a file cannot satisfy (absent in older images). */
+  gates?: (RuleGate | undefined)[];
 }
 
 const AST_CACHE = 256;
@@ -891,7 +930,18 @@ export function attachImage(bytes: Uint8Array, defines: Record<string, ExternalV
   const ap = arrays.anchors as Int32Array;
   for (let i = 0; i < ap.length; i += 2) anchors.set(ap[i]!, ap[i + 1]!);
   const memo = arrays.trapMemo as Int32Array | undefined;
-  return { program, tables, variant, anchors, patternIds: meta.patternIds, patternPrivate: arrays.patPrivate as Uint8Array, defines: all, ...(memo && memo.length === rules.length ? { trapMemo: memo } : {}) };
+  const gates = storedGates(arrays, rules.length);
+  return {
+    program,
+    tables,
+    variant,
+    anchors,
+    patternIds: meta.patternIds,
+    patternPrivate: arrays.patPrivate as Uint8Array,
+    defines: all,
+    ...(memo && memo.length === rules.length ? { trapMemo: memo } : {}),
+    ...(gates ? { gates } : {}),
+  };
 }
 
 /**

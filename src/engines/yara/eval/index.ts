@@ -12,6 +12,7 @@ import { UNKNOWN, type ByteSource, type MatchTable, type ModuleFactory, type Tri
 import { FileReader } from "../reader";
 import { compileCondition, type Diagnostic, type Env, type Fn, type RegexCompiler, type Scope } from "./compile";
 import { caught, externalValue, readInt, type V } from "./values";
+import { ruleGate, type RuleGate } from "../gates";
 
 export type { Diagnostic, RegexCompiler } from "./compile";
 
@@ -45,6 +46,8 @@ export interface Program {
   decls: StringDecl[];
   /** One file: the outcome of every rule (private and global included), by rule index. */
   evaluate(ctx: EvalContext): Tri[];
+  /** Per rule, what its condition demands of the file before its patterns matter (gates.ts); compiled programs only. */
+  gates?: (RuleGate | undefined)[];
 }
 
 export interface EvalContext {
@@ -80,6 +83,7 @@ export function compileProgram(
   const rules: CompiledRule[] = [];
   const conditions: Fn[] = [];
   const guards: (HeaderGuard | undefined)[] = [];
+  const gates: (RuleGate | undefined)[] = [];
   const decls: StringDecl[] = [];
 
   const externalNames = Object.keys(opts.externals);
@@ -122,7 +126,9 @@ export function compileProgram(
         slotCount: 0,
       };
       conditions.push(compileCondition(rule.condition, scope));
-      guards.push(ns.has("uint8") || ns.has("uint16") || ns.has("uint32") ? undefined : headerGuard(rule.condition));
+      const guard = ns.has("uint8") || ns.has("uint16") || ns.has("uint32") ? undefined : headerGuard(rule.condition);
+      guards.push(guard);
+      gates.push(ruleGate(rule.condition, guard));
       slotCount = Math.max(slotCount, scope.slotCount);
       rule.strings.forEach((d, i) => {
         // YARA-X rejects unused patterns, except those whose identifier starts with `$_`.
@@ -152,6 +158,7 @@ export function compileProgram(
 
   computeDeps(rules);
   const program = new CompiledProgram(rules, decls, conditions, guards, slotCount, externalNames, opts.externals, moduleNames);
+  program.gates = gates;
   return { program, errors, warnings };
 }
 
@@ -285,6 +292,7 @@ function earlierRules(all: Map<string, number>, before: number): Map<string, num
 const NO_MATCHES: MatchTable = { get: () => undefined, hits: () => [] };
 
 class CompiledProgram implements Program {
+  gates?: (RuleGate | undefined)[];
   /** Rules evaluated on every file (they may be true without a hit), ascending. */
   private readonly always: number[];
   /** Rules that may be true without a hit, but only on files with given header bytes. */

@@ -13,20 +13,30 @@ import { verifyBase64 } from "./base64";
 import { regexesOf, variantsOf, type Variant } from "./variants";
 import { matchStream, type MatchStream, type StreamGeometry, type StreamPool } from "./stream";
 import { CHUNK, MARGIN, WasmFilter } from "./wasm";
+import { FileGates, type RuleGate } from "../gates";
 
 export type { MatchStream } from "./stream";
 
 export interface PatternSet {
   readonly patterns: number;
   readonly atoms: number;
-  /** One pass over the bytes: every pattern's matches, exactly as YARA-X reports them, or complete=false where not decidable. */
-  scan(data: Uint8Array): MatchTable;
+  /**
+   * One pass over the bytes: every pattern's matches, exactly as YARA-X reports them, or
+   * complete=false where not decidable. `shut`: the file's shut gates (FileGates.mark, with the
+   * gates given to useGates): the patterns of rules behind them are not verified, and have no match.
+   */
+  scan(data: Uint8Array, shut?: Uint8Array): MatchTable;
   /**
    * The same MatchTable as scan() over bytes given in chunks, in memory bounded by one window
    * (`step` new bytes, default 8 MiB, plus the overlaps) and the matches; `pool` lends the
    * window buffer from one file to the next.
    */
-  stream(step?: number, pool?: StreamPool): MatchStream;
+  stream(step?: number, pool?: StreamPool, shut?: Uint8Array): MatchStream;
+  /**
+   * The rules' gates (gates.ts; `ruleOf`: the rule of a pattern): scan and stream then skip the
+   * hits of patterns whose gate a file's `shut` marks. The FileGates marks a file's shut gates.
+   */
+  useGates(ruleGates: readonly (RuleGate | undefined)[], ruleOf: (pattern: number) => number): FileGates;
 }
 
 /**
@@ -518,6 +528,12 @@ class CompiledSet implements PatternSet {
   private readonly run: ScanRun;
   private readonly wasm: WasmFilter | null;
   private readonly geometry: StreamGeometry;
+  /** Per variant, the gate of its rule (0: none); the current file's shut gates (gate 0 never is). */
+  private varGate: Int32Array;
+  private readonly canonical: Int32Array;
+  private shut: Uint8Array = FileGates.OPEN;
+  /** No gate shut, as long as the gate groups (a file scanned without its shut gates). */
+  private open: Uint8Array = FileGates.OPEN;
 
   /** `variant(vi)`: the variant object, for the verifiers that need more than the flat tables. */
   constructor(t: PatternTables, variant: (vi: number) => Variant, loop: "wasm" | "js") {
@@ -540,6 +556,8 @@ class CompiledSet implements PatternSet {
     this.kinds = t.kinds;
     this.varPattern = t.varPattern;
     this.run = new ScanRun(t, variant);
+    this.varGate = new Int32Array(t.kinds.length);
+    this.canonical = t.canonical;
     this.geometry = { before: t.geo[0]!, after: t.geo[1]!, unbounded: Array.from(t.geoUnbounded) };
     this.wasm = loop === "wasm" ? WasmFilter.create(this.filter4, this.shortGate, this.table4.keys, this.table4.first, { off: t.chkOff, mask: t.chkMask, value: t.chkValue }, this.table4.bits, FILTER_BITS) : null;
   }
@@ -556,13 +574,22 @@ class CompiledSet implements PatternSet {
     return { "1": this.byLength[1]!, "2": this.byLength[2]!, "3": this.byLength[3]!, "4": this.byLength[4]! };
   }
 
-  stream(step?: number, pool?: StreamPool): MatchStream {
-    return matchStream((d) => this.scan(d), this.geometry, step, pool);
+  useGates(ruleGates: readonly (RuleGate | undefined)[], ruleOf: (pattern: number) => number): FileGates {
+    const gates = new FileGates(ruleGates, this.varPattern, this.canonical, ruleOf);
+    this.varGate = gates.varGate;
+    this.open = new Uint8Array(gates.size);
+    return gates;
   }
 
-  scan(data: Uint8Array): MatchTable {
+  stream(step?: number, pool?: StreamPool, shut?: Uint8Array): MatchStream {
+    return matchStream((d) => this.scan(d, shut), this.geometry, step, pool);
+  }
+
+  scan(data: Uint8Array, given?: Uint8Array): MatchTable {
     const run = this.run;
     run.begin(data);
+    const shut = given && given.length === this.open.length ? given : this.open;
+    this.shut = shut;
     const n = data.length;
     const f4 = this.filter4;
     const t4 = this.table4;
@@ -605,7 +632,7 @@ class CompiledSet implements PatternSet {
       const g = w & 0xffff;
       if ((gate[g >>> 5]! >>> (g & 31)) & 1) this.short(w, i, n);
     }
-    for (const vi of this.atomless) run.scanWhole(vi);
+    for (const vi of this.atomless) if (shut[this.varGate[vi]!] === 0) run.scanWhole(vi);
     return run.finish();
   }
 
@@ -631,8 +658,12 @@ class CompiledSet implements PatternSet {
   /** Atom hit at `at`: every entry of the slot, verified by its variant's kind. */
   private entries(from: number, to: number, at: number): void {
     const run = this.run;
+    const shut = this.shut;
+    const varGate = this.varGate;
     for (let e = from; e < to; e++) {
       const vi = this.entVariant[e]!;
+      // A rule this file cannot satisfy (its gate is shut): its patterns need no verifying.
+      if (shut[varGate[vi]!] !== 0) continue;
       switch (this.kinds[vi]) {
         case KIND_LITERAL:
           run.literal(vi, at - this.entOffMin[e]!);
