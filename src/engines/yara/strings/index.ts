@@ -782,8 +782,11 @@ class ScanRun {
   private readonly aliases = new Map<number, number[]>();
 
   private readonly varPattern: Int32Array;
-  /** Variant objects built so far (see CompiledSet's constructor). */
-  private readonly made: (Variant | undefined)[] = [];
+  /**
+   * Variant objects built so far (see CompiledSet's constructor). Dense, filled up front: an array
+   * filled out of order by index becomes a dictionary, and this lookup runs on every regex hit.
+   */
+  private readonly made: (Variant | undefined)[];
 
   constructor(
     t: PatternTables,
@@ -797,6 +800,7 @@ class ScanRun {
       if (!list) this.aliases.set(c, (list = []));
       list.push(p);
     });
+    this.made = new Array<Variant | undefined>(variants).fill(undefined);
     this.pEpoch = new Int32Array(patterns);
     this.pHead = new Int32Array(patterns);
     this.pTail = new Int32Array(patterns);
