@@ -87,9 +87,20 @@ function readHead(spec: number, off: number, head: Uint8Array): number | undefin
  */
 export class FileGates {
   readonly varGate: Int32Array;
-  private readonly list: RuleGate[] = [];
-  /** Per group (index - 1), its gates' indexes in `list`. */
-  private readonly groups: Int32Array[] = [];
+  // The distinct gates, flat: each header read by index (-1: none), its value and size bounds.
+  private readonly gRead: Int32Array;
+  private readonly gVal: Int32Array;
+  private readonly gMin: Int32Array;
+  private readonly gMax: Int32Array;
+  // The distinct header reads: spec and offset; per file, the value read and whether it is known.
+  private readonly rSpec: Int32Array;
+  private readonly rOff: Int32Array;
+  private readonly rValue: Int32Array;
+  /** Per read, for the current file: 0 read, 1 past the end of the file (undefined), 2 not in the bytes given. */
+  private readonly rState: Uint8Array;
+  /** Groups (index - 1), flat: group k's gates are gMembers[gFrom[k] .. gFrom[k + 1]). */
+  private readonly gFrom: Int32Array;
+  private readonly gMembers: Int32Array;
   private readonly gateShut: Uint8Array;
 
   /**
@@ -97,43 +108,65 @@ export class FileGates {
    * uses; `ruleOf`: a pattern's rule.
    */
   constructor(ruleGates: readonly (RuleGate | undefined)[], varPattern: Int32Array, canonical: Int32Array, ruleOf: (pattern: number) => number) {
+    const list: RuleGate[] = [];
     const ids = new Map<string, number>();
     const gateOfRule = new Int32Array(ruleGates.length).fill(-1);
     ruleGates.forEach((g, r) => {
       if (!g) return;
       const key = `${g.spec}:${g.off}:${g.val}:${g.min}:${g.max}`;
       let id = ids.get(key);
-      if (id === undefined) ids.set(key, (id = this.list.push(g) - 1));
+      if (id === undefined) ids.set(key, (id = list.push(g) - 1));
       gateOfRule[r] = id;
     });
-    this.gateShut = new Uint8Array(this.list.length);
+    const reads = new Map<string, number>();
+    const readList: [number, number][] = [];
+    this.gRead = Int32Array.from(list, (g) => {
+      if (g.spec === 0) return -1;
+      const key = `${g.spec}:${g.off}`;
+      let r = reads.get(key);
+      if (r === undefined) reads.set(key, (r = readList.push([g.spec, g.off]) - 1));
+      return r;
+    });
+    this.gVal = Int32Array.from(list, (g) => g.val);
+    this.gMin = Int32Array.from(list, (g) => g.min);
+    this.gMax = Int32Array.from(list, (g) => g.max);
+    this.rSpec = Int32Array.from(readList, (r) => r[0]);
+    this.rOff = Int32Array.from(readList, (r) => r[1]);
+    this.rValue = new Int32Array(readList.length);
+    this.rState = new Uint8Array(readList.length);
+    this.gateShut = new Uint8Array(list.length);
     this.varGate = new Int32Array(varPattern.length);
-    if (this.list.length === 0) return;
     // Per canonical pattern, the gates of its users; null once a user has none.
     const users = new Map<number, Set<number> | null>();
-    for (let p = 0; p < canonical.length; p++) {
-      const c = canonical[p]!;
-      const g = gateOfRule[ruleOf(p)]!;
-      const seen = users.has(c) ? users.get(c)! : new Set<number>();
-      if (seen === null || g < 0) users.set(c, null);
-      else users.set(c, seen.add(g));
+    if (list.length > 0) {
+      for (let p = 0; p < canonical.length; p++) {
+        const c = canonical[p]!;
+        const g = gateOfRule[ruleOf(p)]!;
+        const seen = users.has(c) ? users.get(c)! : new Set<number>();
+        if (seen === null || g < 0) users.set(c, null);
+        else users.set(c, seen.add(g));
+      }
     }
     const groupIds = new Map<string, number>();
+    const groups: number[][] = [];
     const groupOf = new Map<number, number>();
     for (const [c, gates] of users) {
       if (gates === null) continue;
       const members = [...gates].sort((a, b) => a - b);
       const key = members.join(",");
       let id = groupIds.get(key);
-      if (id === undefined) groupIds.set(key, (id = this.groups.push(Int32Array.from(members))));
+      if (id === undefined) groupIds.set(key, (id = groups.push(members)));
       groupOf.set(c, id);
     }
+    this.gFrom = new Int32Array(groups.length + 1);
+    groups.forEach((m, k) => (this.gFrom[k + 1] = this.gFrom[k]! + m.length));
+    this.gMembers = Int32Array.from(groups.flat());
     for (let vi = 0; vi < varPattern.length; vi++) this.varGate[vi] = groupOf.get(varPattern[vi]!) ?? 0;
   }
 
   /** Groups, group 0 (none) included: the length of a file's array of shut groups. */
   get size(): number {
-    return this.groups.length + 1;
+    return this.gFrom.length;
   }
 
   /** None shut: the array for a file no gate applies to, or when gates are not used. */
@@ -145,25 +178,31 @@ export class FileGates {
    * known yet, and its gate stays open.
    */
   mark(size: number, head: Uint8Array, shut: Uint8Array): Uint8Array {
-    for (let i = 0; i < this.list.length; i++) {
-      const g = this.list[i]!;
-      let dead = size < g.min || (g.max >= 0 && size > g.max);
-      if (!dead && g.spec !== 0) {
-        // A read past the end of the file is undefined, and the rule false.
-        if (g.off + (g.spec & 7) > size) dead = true;
-        else {
-          const v = readHead(g.spec, g.off, head);
-          dead = v !== undefined && v !== g.val;
-        }
+    for (let r = 0; r < this.rSpec.length; r++) {
+      const spec = this.rSpec[r]!;
+      const off = this.rOff[r]!;
+      // A read past the end of the file is undefined, and the rule false.
+      if (off + (spec & 7) > size) this.rState[r] = 1;
+      else {
+        const v = readHead(spec, off, head);
+        this.rState[r] = v === undefined ? 2 : 0;
+        this.rValue[r] = v ?? 0;
       }
-      this.gateShut[i] = dead ? 1 : 0;
+    }
+    const gShut = this.gateShut;
+    for (let i = 0; i < gShut.length; i++) {
+      let dead = size < this.gMin[i]! || (this.gMax[i]! >= 0 && size > this.gMax[i]!);
+      const r = this.gRead[i]!;
+      if (!dead && r >= 0) dead = this.rState[r] === 1 || (this.rState[r] === 0 && this.rValue[r] !== this.gVal[i]);
+      gShut[i] = dead ? 1 : 0;
     }
     shut[0] = 0;
-    for (let k = 0; k < this.groups.length; k++) {
-      const members = this.groups[k]!;
+    const from = this.gFrom;
+    const members = this.gMembers;
+    for (let k = 1; k < from.length; k++) {
       let all = 1;
-      for (let j = 0; j < members.length && all; j++) all = this.gateShut[members[j]!]!;
-      shut[k + 1] = all;
+      for (let j = from[k - 1]!; j < from[k]! && all; j++) all = gShut[members[j]!]!;
+      shut[k] = all;
     }
     return shut;
   }
