@@ -516,9 +516,11 @@ class FastEngine implements YaraEngine {
     const found: { index: number; finding: Finding }[] = [];
     const unknown: number[] = [];
     for (let i = 0; i < outcome.length; i++) {
+      // Nearly every rule is false on a file: that test first, before the rule object is read.
+      const o = outcome[i];
+      if (o === false) continue;
       const r = rules[i]!;
       if (r.private) continue;
-      const o = outcome[i];
       if (o === true) {
         // True, but some of its strings' matches are not all known: YARA-X lists them exactly.
         if (r.patterns.some((p) => matches.get(p)?.complete === false)) unknown.push(i);
