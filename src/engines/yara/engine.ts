@@ -372,6 +372,8 @@ class FastEngine implements YaraEngine {
   /** The rules' gates (gates.ts), and the shut ones of the file scanned whole now. */
   private readonly gates: FileGates | null;
   private readonly shut: Uint8Array;
+  /** The rules' outcomes on the file being finished, filled afresh for each (decide reads them at once). */
+  private readonly outcomes: Tri[];
 
   private constructor(
     private readonly init: EngineInit,
@@ -401,6 +403,7 @@ class FastEngine implements YaraEngine {
       this.gates = patterns.useGates(ruleGates, (p) => owner[p]!);
     }
     this.shut = new Uint8Array(this.gates?.size ?? 1);
+    this.outcomes = new Array<Tri>(program.rules.length).fill(false);
   }
 
   static attach(init: EngineInit, image: Uint8Array, t0: number): YaraEngine {
@@ -485,7 +488,7 @@ class FastEngine implements YaraEngine {
     const st = this.st;
     const e0 = performance.now();
     for (const k of this.init.perFileExternals) this.externals[k] = ext[k];
-    const outcome = this.program.evaluate({ source: file, matches, externals: this.externals, modules: this.modules });
+    const outcome = this.program.evaluate({ source: file, matches, externals: this.externals, modules: this.modules, into: this.outcomes });
     st.evalMs += performance.now() - e0;
 
     const rules = this.program.rules;

@@ -59,6 +59,11 @@ export interface EvalContext {
   externals: Record<string, string | number | boolean>;
   /** By name: pe, elf, math, hash, string, time, console. */
   modules: Record<string, ModuleFactory>;
+  /**
+   * An array of the program's outcomes to fill instead of a new one, for a caller done with the
+   * previous file's (one array per rule per file was most of a worker's garbage).
+   */
+  into?: Tri[];
 }
 
 export interface CompileOptions {
@@ -393,7 +398,7 @@ class CompiledProgram implements Program {
   }
 
   evaluate(ctx: EvalContext): Tri[] {
-    const out = this.base.slice();
+    const out = ctx.into !== undefined && ctx.into.length === this.base.length ? ctx.into.fill(false) : this.base.slice();
     const env = this.env;
     if ((ctx.data === undefined) === (ctx.source === undefined)) throw new Error("evaluate: give the file as data or as source, one of them");
     env.file = ctx.data ? FileReader.of(ctx.data) : FileReader.from(ctx.source!);
