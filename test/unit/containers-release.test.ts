@@ -17,6 +17,7 @@ import type { ContainerFormat, Member } from "../../src/containers/types";
 import { createEngine, type YaraEngine } from "../../src/engines/yara/engine";
 import { FileStage, type Engines } from "../../src/scan";
 import * as A from "../support/archives";
+import * as F from "./containers-carriers-fixtures";
 
 const MiB = 1 << 20;
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -207,6 +208,17 @@ rule tail_byte { condition: filesize > 100000 and uint8(filesize - 1) == 0x68 }
     expect(summary(txz)).toEqual(want);
     // The same container again, after the releases: the same answers (nothing kept a released buffer).
     expect(summary(scan("p2.zip", A.zip(entries.map((e) => ({ ...e, method: "deflate" as const }))), stage))).toEqual(want);
+  });
+
+  test("a compound file's streams are read again after they are yielded: never released", () => {
+    // A PowerPoint stream over 64 KiB (a padding record first), its object after the padding.
+    const pad = new Uint8Array(8 + 100_000);
+    new DataView(pad.buffer).setUint32(4, 100_000, true);
+    const object = sample(5_000, 41, { at: 4_000, text: "MARKER-9c1d" });
+    const stream = Uint8Array.from([...pad, ...F.pptDocument(object)]);
+    const r = scan("deck.ppt", F.cfb([{ path: "PowerPoint Document", data: stream }]));
+    const found = r.members.filter((m) => m.verdict === "detected").map((m) => m.members!.join("!"));
+    expect(found).toEqual(["PowerPoint Document.object-1"]);
   });
 
   test("a zip inside a zip: the outer member is released only after what is inside it", () => {
