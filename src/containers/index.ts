@@ -46,6 +46,23 @@ const NATIVE: Partial<Record<ContainerFormat, ContainerReader>> = {
   ),
 };
 
+/** Smaller buffers are left to the garbage collector: Buffer's pool slabs (8 KiB) are shared. */
+const RELEASE_MIN = 64 << 10;
+
+/**
+ * Hands an owned member's bytes (Member.owned) back to the allocator at once. Left to the garbage
+ * collector, unpacked members piled up in old space until a full collection (a worker's young
+ * generation is capped at 4 MB), and glibc then kept the freed space in the worker's arena.
+ * After this the member's `data` is empty (detached): call it only when the scan of the member,
+ * and of everything inside it, is over.
+ */
+export function releaseMember(m: Member): void {
+  if (!m.owned || m.data === undefined) return;
+  const buf = m.data.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer; detached?: boolean };
+  if (!(buf instanceof ArrayBuffer) || buf.byteLength < RELEASE_MIN || buf.detached || typeof buf.transfer !== "function") return;
+  buf.transfer(0);
+}
+
 /** Read through 7z-wasm, with ring3's own additions on top (VBA source, PowerPoint objects). */
 const LAYERED: Partial<Record<ContainerFormat, ContainerReader>> = { msi: readOle };
 

@@ -50,14 +50,14 @@ const MAX_BUFFER = Math.min(2 ** 31 - 1, (zlib.constants as unknown as { kMaxLen
  * firstPart), with the cap's problem. Truncated input: what was decoded before the end, with
  * archive-corrupt. Damaged input: corrupt. `declared` is the size the container claims, if any.
  */
-export function decode(codec: Codec, input: Uint8Array, cap: OutputCap, budget: Budget, what: string, declared?: number): Decoded {
+export function decode(codec: Codec, input: Uint8Array, cap: OutputCap, budget: Budget, what: string, declared?: number, hint?: number): Decoded {
   const fn = codecOf(codec);
   if (!fn) return { problem: { code: "archive-unsupported", message: `${codec} needs Node 22.15 or later` } };
   const maxOutputLength = Math.max(1, Math.min(cap.limit, MAX_BUFFER));
   // A declared size over the cap: no need to spend a full cap of output proving it.
   if (declared !== undefined && declared > cap.limit) return firstPart(fn, input, cap, budget, what, declared);
   try {
-    const out = fn(input, { maxOutputLength });
+    const out = fn(input, { maxOutputLength, chunkSize: chunkFor(declared ?? hint, input.length, maxOutputLength) });
     if (out.length > cap.limit) return { problem: capProblem(cap, budget, what) }; // cap.limit 0
     return { data: out };
   } catch (err) {
@@ -75,6 +75,23 @@ export function decode(codec: Codec, input: Uint8Array, cap: OutputCap, budget: 
       return { problem: corrupt };
     }
   }
+}
+
+/** zlib's own output chunk (Node's default). */
+const DEFAULT_CHUNK = 16 << 10;
+/** Deflate's largest expansion (about 1032:1): a size claimed beyond it is a lie, not a hint. */
+const DEFLATE_MAX_RATIO = 1032;
+
+/**
+ * zlib's output chunk for one call: the size the container states, plus one byte, so that the
+ * output lands in one buffer of its own, with no list of 16 KiB chunks to join into a second copy
+ * (issue 9: half the transient memory of a member, and one allocation instead of hundreds). The
+ * size is only a hint: a wrong one costs more chunks (never smaller than Node's default) or
+ * untouched capacity (never past the cap nor deflate's largest ratio); the output is the same.
+ */
+function chunkFor(size: number | undefined, inputLength: number, maxOutputLength: number): number {
+  if (size === undefined || !(size >= DEFAULT_CHUNK)) return DEFAULT_CHUNK;
+  return Math.max(DEFAULT_CHUNK, Math.min(size + 1, maxOutputLength + 1, DEFLATE_MAX_RATIO * inputLength + DEFAULT_CHUNK, MAX_BUFFER));
 }
 
 const PART_TRIES = 4;

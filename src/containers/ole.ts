@@ -14,7 +14,8 @@ const dec = new TextDecoder();
 export function* readOle(data: Uint8Array, budget: Budget): Iterable<Member> {
   const streams: Member[] = [];
   for (const m of readWith7z("msi", data, budget)) {
-    yield m;
+    // The streams are read again below (VBA, PowerPoint objects): never the scan's to release.
+    yield m.owned ? { ...m, owned: false } : m;
     if (m.data && m.name.length > 0) streams.push(m);
   }
   const byName = new Map(streams.map((m) => [dec.decode(m.name), m.data!]));

@@ -23,12 +23,16 @@ function* readStream(codec: Codec, name: Uint8Array, data: Uint8Array, budget: B
   // gzip's trailer (the last member's size mod 2^32) is not used: in a truncated stream those
   // bytes are compressed data, and a garbage "declared size" made a cut file of zeros look like a
   // bomb (archive-ratio) instead of archive-corrupt. decode() finds the real size within the cap.
-  const d = decode(codec, data, cap, budget, codec === "gzip" ? "gzip stream" : "zstd stream");
+  // The trailer's size serves only to size zlib's output buffer (see chunkFor).
+  const hint = codec === "gzip" && data.length >= 18 ? new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(data.length - 4, true) : undefined;
+  const d = decode(codec, data, cap, budget, codec === "gzip" ? "gzip stream" : "zstd stream", undefined, hint);
+  // zlib's output is the member's own buffer, read no more after the yield.
+  const owned = d.data !== undefined;
   if (d.data && !budget.charge(d.data.length)) {
-    yield { name, data: d.data, problem: capProblem({ limit: 0, code: "archive-total-size" }, budget, codec) };
+    yield { name, data: d.data, owned, problem: capProblem({ limit: 0, code: "archive-total-size" }, budget, codec) };
     return;
   }
-  yield d.problem ? { name, data: d.data, problem: d.problem } : { name, data: d.data };
+  yield d.problem ? { name, data: d.data, owned, problem: d.problem } : { name, data: d.data, owned };
 }
 
 export function readGzip(data: Uint8Array, budget: Budget): Iterable<Member> {

@@ -80,6 +80,13 @@ export interface Member {
    */
   problem?: ContainerProblem;
   /** Directories, links, devices inside archives are not scanned and not yielded. */
+  /**
+   * Issue 9 (peak RSS): `data` is a buffer of its own (a decoder's output, not a view on the
+   * container's bytes nor on 7z-wasm's heap) that the reader never reads again once the member is
+   * yielded, so the scan may hand it back to the allocator as soon as the member is scanned
+   * (releaseMember).
+   */
+  owned?: boolean;
 }
 
 /**

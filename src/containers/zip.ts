@@ -316,6 +316,8 @@ function unpack(r: Reader, e: Entry, start: number | ContainerProblem, overlaps:
   const packed = r.bytes.subarray(start, start + e.packed);
   let data: Uint8Array | undefined;
   let trouble: ContainerProblem | undefined;
+  /** Deflate and zstd unpack into a buffer of the member's own (Member.owned); stored data is a view. */
+  let owned = false;
   const cap = outputCap(budget, e.packed);
   if (e.method === 0) {
     // Stored: a view, no copy; only the size budgets apply (the ratio is 1).
@@ -328,6 +330,7 @@ function unpack(r: Reader, e: Entry, start: number | ContainerProblem, overlaps:
     const d = decode(e.method === 8 ? "deflate-raw" : "zstd", packed, cap, budget, "zip member", e.size);
     data = d.data;
     trouble = d.problem;
+    owned = data !== undefined;
   } else if (VIA_7Z.has(e.method) && sevenZipAvailable()) {
     if (e.size > cap.limit) return { name, problem: capProblem(cap, budget, "zip member") };
     // 7-Zip reads these methods; it is handed a one-member zip so that the archive's names, and
@@ -344,14 +347,14 @@ function unpack(r: Reader, e: Entry, start: number | ContainerProblem, overlaps:
     return { name, problem: problem("archive-unsupported", `zip: compression ${method} is not supported`) };
   }
   if (data && !budget.charge(data.length)) {
-    return { name, data, problem: capProblem({ limit: 0, code: "archive-total-size" }, budget, "zip") };
+    return { name, data, owned, problem: capProblem({ limit: 0, code: "archive-total-size" }, budget, "zip") };
   }
   if (!trouble && data) {
     if (data.length !== e.size) trouble = problem("archive-corrupt", `zip: member unpacks to ${data.length} bytes, ${e.size} declared`);
     else if (crc32(data) !== e.crc) trouble = problem("archive-corrupt", "zip: member's CRC-32 does not match");
   }
   if (!trouble && mismatch) trouble = problem("archive-corrupt", "zip: local header names the member differently from the central directory");
-  return trouble ? { name, data, problem: trouble } : { name, data };
+  return trouble ? { name, data, owned, problem: trouble } : { name, data, owned };
 }
 
 /** Deflate data cut short: whatever decodes before the cut, within the member's cap. */
@@ -426,8 +429,8 @@ function* readLocalHeaders(r: Reader, budget: Budget, why: ContainerProblem): It
         // The descriptor may be cut off after the data (issue 13's fuzzer: a read past the end threw).
         const crcAt = start + consumed + (r.sig(start + consumed, 0x08074b50) ? 4 : 0);
         const crcOk = r.has(crcAt, 4) && crc32(data) === r.u32(crcAt);
-        if (!within) yield { name: e.name, data, problem: capProblem({ limit: 0, code: "archive-total-size" }, budget, "zip") };
-        else yield crcOk ? { name: e.name, data } : { name: e.name, data, problem: problem("archive-corrupt", "zip: member's CRC-32 does not match") };
+        if (!within) yield { name: e.name, data, owned: true, problem: capProblem({ limit: 0, code: "archive-total-size" }, budget, "zip") };
+        else yield crcOk ? { name: e.name, data, owned: true } : { name: e.name, data, owned: true, problem: problem("archive-corrupt", "zip: member's CRC-32 does not match") };
         if (!within) return;
       }
       p = start + consumed;

@@ -18,6 +18,17 @@ import { matchFile, overReason, sizePlan, STREAM_ABOVE, type FileMatch, type Mat
 import { FileSource, bufferSource } from "./source";
 import { verdictOf } from "./verdict";
 
+/**
+ * `next`, after handing `old` (the stage's own buffer, seen by no one after this file) back to the
+ * allocator at once: left to the garbage collector, each outgrown buffer stayed resident until a
+ * full collection (issue 9, peak RSS).
+ */
+function replaced<T extends Buffer>(old: Buffer, next: T): T {
+  const ab = old.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer };
+  if (ab instanceof ArrayBuffer && old.byteOffset === 0 && old.length === ab.byteLength && typeof ab.transfer === "function") ab.transfer(0);
+  return next;
+}
+
 /** What to scan: path bytes (null: standard input), the root it was found under, whether links are followed. */
 export interface FileInput {
   path: Uint8Array | null;
@@ -169,7 +180,7 @@ export class FileStage {
       if (fd !== 0) fs.closeSync(fd);
       // A container held whole may have grown the buffer to --max-filesize: not kept for the next
       // file (plain files this large are streamed, so the next one rarely needs it).
-      if (this.buffer.length > STREAM_ABOVE + 1) this.buffer = Buffer.allocUnsafe(CHUNK);
+      if (this.buffer.length > STREAM_ABOVE + 1) this.buffer = replaced(this.buffer, Buffer.allocUnsafe(CHUNK));
     }
   }
 
@@ -279,9 +290,14 @@ export class FileStage {
 
   private ensure(capacity: number): void {
     if (this.buffer.length >= capacity) return;
-    const next = Buffer.allocUnsafe(Math.max(capacity, Math.min(this.buffer.length * 2, this.engines.maxFilesize + 1)));
+    // Past the first chunk, straight to the size of the largest plain file held whole: one
+    // allocation per worker instead of a doubling series whose freed steps raised glibc's mmap
+    // threshold, so that later buffers of those sizes came from the thread's arena and stayed
+    // resident there (issue 9). Pages never written are never resident.
+    const grown = this.buffer.length <= STREAM_ABOVE ? STREAM_ABOVE + 1 : this.buffer.length * 2;
+    const next = Buffer.allocUnsafe(Math.max(capacity, Math.min(grown, this.engines.maxFilesize + 1)));
     this.buffer.copy(next, 0, 0, this.buffer.length);
-    this.buffer = next;
+    this.buffer = replaced(this.buffer, next);
   }
 
   /** uid -> user name, from /etc/passwd (read once; "" where unknown or on Windows). */

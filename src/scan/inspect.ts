@@ -3,7 +3,7 @@
 // per top-level file. The file stage (file.ts) calls it for a file's bytes with what its read pass
 // already computed; members re-enter it. Member names are data only: they name results and never
 // reach the file system.
-import { createBudget, identify, openContainer } from "../containers";
+import { createBudget, identify, openContainer, releaseMember } from "../containers";
 import type { Budget, ContainerFormat, ContainerProblem, Limits, Member } from "../containers/types";
 import type { HashDb } from "../engines/hash/db";
 import { digestBytes } from "../engines/hash/digest";
@@ -176,10 +176,13 @@ class Walk {
           if (m.problem) this.problem(problems, chain, m.problem);
           stats.format.push(inner);
           this.open(inner, m.data, chain, name, stats, problems, layers + 1);
+          releaseMember(m);
           continue;
         }
       }
       this.member(m, chain, STREAMS.has(format) || format === "szdd" ? streamName(name) : "", stats); // szdd: issue 11
+      // Its result holds digests, not bytes: the unpacked bytes can go now (issue 9, peak RSS).
+      releaseMember(m);
     }
   }
 
