@@ -20,7 +20,7 @@ import type {
   StringModifiers,
   StringSet,
 } from "./ast";
-import { isUnicodeSpace, tokenize, type LexError } from "./lexer";
+import { isUnicodeSpace, lineAt, tokenize, type LexError } from "./lexer";
 
 export interface ParseError {
   file: string;
@@ -180,9 +180,10 @@ function byteToken(value: number, mask: number, not: boolean): ByteToken {
 
 class FileParser {
   private readonly kinds: string[];
-  private readonly starts: number[];
-  private readonly ends: number[];
-  private readonly lines: number[];
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
+  /** The line of the last position asked for: the next one is near it. */
+  private line = 0;
   private readonly lineStarts: number[];
   /** Index of the current token. */
   private i = 0;
@@ -200,7 +201,6 @@ class FileParser {
     this.kinds = tokens.kinds;
     this.starts = tokens.starts;
     this.ends = tokens.ends;
-    this.lines = tokens.lines;
     this.lineStarts = tokens.lineStarts;
   }
 
@@ -1011,7 +1011,9 @@ class FileParser {
     };
     const sequence = (depth: number): HexToken[] => {
       const out: HexToken[] = [];
-      const at: number[] = [];
+      // Where the first and the last token start (for the jump errors).
+      let firstAt = -1;
+      let lastAt = -1;
       const seqStart = j;
       for (;;) {
         skip();
@@ -1049,11 +1051,12 @@ class FileParser {
           tok = byte(true);
         } else tok = byte(false);
         out.push(tok);
-        at.push(from);
+        if (firstAt < 0) firstAt = from;
+        lastAt = from;
       }
       if (out.length === 0) bad(seqStart, depth > 0 ? "empty alternative" : "empty hex string");
-      if (out[0]!.type === "jump") bad(at[0]!, "a jump cannot start a hex string or alternative");
-      if (out[out.length - 1]!.type === "jump") bad(at[at.length - 1]!, "a jump cannot end a hex string or alternative");
+      if (out[0]!.type === "jump") bad(firstAt, "a jump cannot start a hex string or alternative");
+      if (out[out.length - 1]!.type === "jump") bad(lastAt, "a jump cannot end a hex string or alternative");
       return out;
     };
     return sequence(0);
@@ -1067,8 +1070,8 @@ class FileParser {
   }
 
   private pos(t: number): Pos {
-    const line = this.lines[t]!;
     const offset = this.starts[t]!;
+    const line = (this.line = lineAt(this.lineStarts, offset, this.line));
     return { line: line + 1, column: offset - this.lineStarts[line]! + 1, offset };
   }
 
