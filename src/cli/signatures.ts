@@ -3,16 +3,15 @@
 // not scanned content) and compiled once into the program every worker attaches to.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Worker } from "node:worker_threads";
 import { HashDb, type HashListInput } from "../engines/hash/db";
 import { FILE_EXTERNALS, parseExternalValue, type Diagnostic, type ExternalValue, type FileExternals, type RuleSource } from "../engines/yara/yarax";
 import { CompiledFileError, isCompiled, MAGIC, readCompiled, type CompiledHeader } from "../engines/yara/compiled";
 import { readIncludes } from "../engines/yara/includes";
 import { deferredWarnings } from "../engines/yara/deferred";
-import { buildImage, countRules, ImageError, imageSources, imageSummary, joinParts, mergeImages, MergeError, partModules, referencedExternals, splitSources } from "../engines/yara/image";
+import { buildImage, countRules, ImageError, imageSources, imageSummary, joinParts, mergeImages, MergeError, partModules, referencedExternals } from "../engines/yara/image";
+import { buildInThread, startCompileThreads, type CompileThread } from "./compile-threads";
 import { RuleCompileError } from "../pool/pool";
 import { bundledHashDb, bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
-import { getAsset } from "../util/assets";
 import { shared } from "../util/shared";
 import { VERSION } from "./version";
 import type { SignatureInfo } from "../types";
@@ -92,13 +91,7 @@ export function readRuleInput(p: string): RuleInput {
   if (files.length === 1 && files[0] === p) {
     let head: Buffer;
     try {
-      const fd = fs.openSync(p, "r");
-      try {
-        head = Buffer.alloc(MAGIC.length);
-        head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
-      } finally {
-        fs.closeSync(fd);
-      }
+      head = fileHead(p);
     } catch (err) {
       throw new UsageError(`--rules ${p}: ${(err as Error).message}`);
     }
@@ -122,6 +115,32 @@ export function readRuleInput(p: string): RuleInput {
     }
   }
   return { kind: "sources", path: p, files: files.map((f) => readIncludes({ name: f, text: readText("--rules", f), namespace: "default" })) };
+}
+
+/** The size of the YARA sources under --rules paths (compiled files count 0; so do paths readRuleInput will refuse). */
+function sourceBytes(paths: string[]): number {
+  let bytes = 0;
+  for (const p of paths) {
+    try {
+      const files = ruleFiles(p);
+      if (files.length === 1 && files[0] === p && isCompiled(fileHead(p))) continue;
+      for (const f of files) bytes += fs.statSync(f).size;
+    } catch {
+      // reported by readRuleInput
+    }
+  }
+  return bytes;
+}
+
+/** A file's first bytes, as many as a compiled rule file's magic. */
+function fileHead(p: string): Buffer {
+  const fd = fs.openSync(p, "r");
+  try {
+    const head = Buffer.alloc(MAGIC.length);
+    return head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** A file's bytes at offset 0 of their own buffer (the image's arrays are viewed where they lie). */
@@ -156,11 +175,14 @@ export async function compileRuleSet(inputs: {
   defines: Record<string, ExternalValue>;
   /** Compile sources in a thread of their own, whose memory is freed when it ends (a scan). */
   thread?: boolean;
+  /** With `thread`: compile threads already started (startCompileThreads); those not needed are ended. */
+  threads?: CompileThread[];
 }): Promise<{ image: Uint8Array | null; yaraRules: number; fileExternals: (keyof FileExternals)[]; /** Threads the sources were compiled in side by side (0: none, 1: whole). */ parts: number }> {
   const sources = inputs.rules.flatMap((r) => (r.kind === "sources" ? r.files : []));
   // The compile starts first: the bundled image and the compiled files are read meanwhile.
   const pending: Promise<{ image?: Uint8Array; parts?: Uint8Array[]; errors: Diagnostic[] }> | undefined =
-    sources.length === 0 ? undefined : inputs.thread ? buildInThread(sources, inputs.defines) : Promise.resolve(buildImage(sources, inputs.defines));
+    sources.length === 0 ? undefined : inputs.thread ? buildInThread(sources, inputs.defines, true, inputs.threads) : Promise.resolve(buildImage(sources, inputs.defines));
+  if (!pending) for (const t of inputs.threads ?? []) t.end();
   pending?.catch(() => undefined); // awaited below; not "unhandled" if reading the others throws first
   const images: Uint8Array[] = [];
   let pendingAt = -1;
@@ -212,60 +234,6 @@ export async function compileRuleSet(inputs: {
   return { image, yaraRules: s.yaraRules, fileExternals: s.fileExternals, parts: parts?.length ?? (pending ? 1 : 0) };
 }
 
-/**
- * buildImage in `compile.js` threads (see compile-worker.ts): the sources cut into COMPILE_PARTS
- * parts by file, a thread each, whose images the caller merges (joinParts' checks); the whole set
- * in one thread when a part cannot be compiled alone (image.ts, buildPart), or with `split`
- * false. In this thread without that asset (sources, tests).
- */
-async function buildInThread(sources: RuleSource[], defines: Record<string, ExternalValue>, split = true): Promise<{ image?: Uint8Array; parts?: Uint8Array[]; errors: Diagnostic[] }> {
-  let code: string;
-  try {
-    code = getAsset("compile.js").toString("utf8");
-  } catch {
-    return buildImage(sources, defines);
-  }
-  type Answer = { image?: Uint8Array | null; errors?: Diagnostic[] };
-  const started: Worker[] = [];
-  const run = (data: { sources: RuleSource[]; defines: Record<string, ExternalValue>; part?: boolean }): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const w = new Worker(code, { eval: true, workerData: data });
-      started.push(w);
-      let answer: Answer | undefined;
-      w.once("message", (m: Answer) => (answer = m));
-      w.once("error", reject);
-      w.once("exit", (code) => (answer ? resolve(answer) : reject(new Error(`the rule compiler's thread ended (exit code ${code}) without an answer`))));
-    });
-  const parts = split ? splitSources(sources, COMPILE_PARTS) : [sources];
-  if (parts.length > 1) {
-    // A part that must be compiled with the whole set ends the others' work at once.
-    const images = await Promise.all(
-      parts.map((p) =>
-        run({ sources: p, defines, part: true }).then((m) => {
-          if (!m.image) throw new WholeSet();
-          return m.image;
-        }),
-      ),
-    ).catch((err: unknown) => {
-      for (const w of started) void w.terminate();
-      if (err instanceof WholeSet) return null;
-      throw err;
-    });
-    if (images) return { parts: images, errors: [] };
-  }
-  const m = await run({ sources, defines });
-  return { image: m.image ?? undefined, errors: m.errors ?? [] };
-}
-
-/**
- * Parts of a large rule set, whatever the machine: the program is then the same bytes on every
- * machine. Two, as a scan has at least two cores to count on; each thread pays its own start, JIT
- * and heap (+15-25 % CPU in all with two parts for signature-base).
- */
-const COMPILE_PARTS = 2;
-
-class WholeSet extends Error {}
-
 /** A --define may set a compiled program's external to another value, not to another type. */
 function checkDefines(p: string, compiled: Record<string, ExternalValue>, scan: Record<string, ExternalValue>): void {
   for (const [k, v] of Object.entries(scan)) {
@@ -293,16 +261,24 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
     if (!prebuilt) for (const f of bundledHashes(packs)) lists.push({ name: f.name, text: f.text });
   }
   const t0 = performance.now();
+  const threads = opts.engine === "yara-x" ? [] : startCompileThreads(sourceBytes(opts.rules));
   const inputs: RuleInput[] = [];
-  for (const r of opts.rules) {
-    sources.push(r);
-    inputs.push(readRuleInput(r));
+  let defines: Record<string, ExternalValue>;
+  let settable: (keyof FileExternals)[];
+  try {
+    for (const r of opts.rules) {
+      sources.push(r);
+      inputs.push(readRuleInput(r));
+    }
+    for (const h of opts.hashes) {
+      sources.push(h);
+      lists.push({ name: h, text: readText("--hashes", h) });
+    }
+    ({ defines, perFileExternals: settable } = externalDefines(opts.defines));
+  } catch (err) {
+    for (const t of threads) t.end();
+    throw err;
   }
-  for (const h of opts.hashes) {
-    sources.push(h);
-    lists.push({ name: h, text: readText("--hashes", h) });
-  }
-  const { defines, perFileExternals: settable } = externalDefines(opts.defines);
 
   let yara: RuleSource[] = [];
   let program: Uint8Array | null = null;
@@ -316,7 +292,7 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
     yaraRules = yara.reduce((n, s) => n + countRules(s), 0);
     perFileExternals = referencedExternals(yara, settable);
   } else {
-    const set = await compileRuleSet({ bundled: opts.bundled, packs, rules: inputs, defines, thread: true });
+    const set = await compileRuleSet({ bundled: opts.bundled, packs, rules: inputs, defines, thread: true, threads });
     if (set.image) program = shared(set.image);
     compiledParts = set.parts;
     yaraRules = set.yaraRules;
