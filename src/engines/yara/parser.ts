@@ -167,13 +167,14 @@ type ByteToken = Extract<HexToken, { type: "byte" }>;
  * a few thousand distinct (value, mask, not) triples, and allocating each one is most of the
  * parser's garbage.
  */
-const BYTE_TOKENS = new Map<number, ByteToken>();
+const BYTE_TOKENS: (ByteToken | undefined)[] = new Array<ByteToken | undefined>(0x20000).fill(undefined);
 function byteToken(value: number, mask: number, not: boolean): ByteToken {
+  // An array, not a Map: one lookup per hex byte (~600k for signature-base).
   const key = value | (mask << 8) | (not ? 0x10000 : 0);
-  let tok = BYTE_TOKENS.get(key);
+  let tok = BYTE_TOKENS[key];
   if (tok === undefined) {
     tok = Object.freeze({ type: "byte", value, mask, not }) as ByteToken;
-    BYTE_TOKENS.set(key, tok);
+    BYTE_TOKENS[key] = tok;
   }
   return tok;
 }
@@ -396,10 +397,12 @@ class FileParser {
   private parseModifiers(decl: StringDecl): void {
     const kinds = this.kinds;
     const m = decl.modifiers;
-    const seen = new Map<string, number>();
+    // Made for the first modifier: most strings have none.
+    let seen: Map<string, number> | undefined;
     while (MODIFIERS.has(kinds[this.i]!)) {
       const t = this.i++;
       const name = kinds[t] as ModifierName;
+      seen ??= new Map<string, number>();
       if (seen.has(name)) this.error(t, `duplicate modifier "${name}"`);
       seen.set(name, t);
       if (!ALLOWED_MODIFIERS[decl.kind].has(name)) this.error(t, `modifier "${name}" is not allowed with a ${KIND_NAME[decl.kind]}`);
@@ -440,6 +443,7 @@ class FileParser {
     }
     // YARA's default: a text string or regex with neither `ascii` nor `wide` is ascii.
     if (decl.kind !== "hex" && !m.wide) m.ascii = true;
+    if (seen === undefined || seen.size < 2) return;
     for (const [a, b] of INCOMPATIBLE) {
       const ta = seen.get(a);
       const tb = seen.get(b);
