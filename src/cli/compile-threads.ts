@@ -14,7 +14,12 @@ import { getAsset } from "../util/assets";
  * false. `ready`: threads started before the sources were read, used first (the others are
  * ended). In this thread without that asset (sources, tests).
  */
-export async function buildInThread(sources: RuleSource[], defines: Record<string, ExternalValue>, split = true, ready: CompileThread[] = []): Promise<{ image?: Uint8Array; parts?: Uint8Array[]; errors: Diagnostic[] }> {
+export async function buildInThread(
+  sources: RuleSource[],
+  defines: Record<string, ExternalValue>,
+  split = true,
+  ready: CompileThread[] = [],
+): Promise<{ image?: Uint8Array; parts?: Uint8Array[]; errors: Diagnostic[]; /** Every thread that answered ran compile.js from the code cache. */ codeCache?: boolean }> {
   const spare = [...ready];
   const started: CompileThread[] = [];
   const run = (job: CompileJob): Promise<CompileAnswer> => {
@@ -44,12 +49,13 @@ export async function buildInThread(sources: RuleSource[], defines: Record<strin
       if (err instanceof WholeSet) return null;
       throw err;
     });
-    if (images) return { parts: images, errors: [] };
+    if (images) return { parts: images, errors: [], codeCache: started.length > 0 && started.every((t) => t.codeCache()) };
   }
   const answer = run({ sources, defines });
   endSpare();
   const m = await answer;
-  return { image: m.image ?? undefined, errors: m.errors ?? [] };
+  const last = started[started.length - 1];
+  return { image: m.image ?? undefined, errors: m.errors ?? [], codeCache: last?.codeCache() ?? false };
 }
 
 type CompileAnswer = { image?: Uint8Array | null; errors?: Diagnostic[] };
@@ -60,6 +66,8 @@ export interface CompileThread {
   /** Its answer, once posted a job; rejected when the thread fails or ends without one. */
   answer: Promise<CompileAnswer>;
   end(): void;
+  /** Whether V8 took the code cache for its compile.js (known once it has answered). */
+  codeCache(): boolean;
 }
 
 /**
@@ -71,9 +79,11 @@ export interface CompileThread {
  * only costs that compile. null without the asset.
  */
 let threadCode: { code: string; cache?: Uint8Array } | null | undefined;
-const BOOT = `const { workerData } = require("node:worker_threads");
+const BOOT = `const { workerData, parentPort } = require("node:worker_threads");
 require("node:v8").setFlagsFromString("--enable-experimental-regexp-engine-on-excessive-backtracks");
-new (require("node:vm").Script)(workerData.code, { filename: "compile.js", cachedData: workerData.cache }).runInThisContext();`;
+const script = new (require("node:vm").Script)(workerData.code, { filename: "compile.js", cachedData: workerData.cache });
+parentPort.postMessage({ codeCache: workerData.cache !== undefined && !script.cachedDataRejected });
+script.runInThisContext();`;
 
 /** Starts a compile thread that waits for its job; null without the `compile.js` asset. */
 function startCompileThread(): CompileThread | null {
@@ -93,14 +103,18 @@ function startCompileThread(): CompileThread | null {
   }
   if (!threadCode) return null;
   const w = new Worker(BOOT, { eval: true, workerData: threadCode });
+  let codeCache = false;
   const answer = new Promise<CompileAnswer>((resolve, reject) => {
     let got: CompileAnswer | undefined;
-    w.once("message", (m: CompileAnswer) => (got = m));
+    w.on("message", (m: CompileAnswer | { codeCache: boolean }) => {
+      if ("codeCache" in m) codeCache = m.codeCache;
+      else got = m;
+    });
     w.once("error", reject);
     w.once("exit", (code) => (got ? resolve(got) : reject(new Error(`the rule compiler's thread ended (exit code ${code}) without an answer`))));
   });
   answer.catch(() => undefined); // a thread ended before its job is not an error
-  return { post: (job) => w.postMessage(job), answer, end: () => void w.terminate() };
+  return { post: (job) => w.postMessage(job), answer, end: () => void w.terminate(), codeCache: () => codeCache };
 }
 
 /**

@@ -177,10 +177,18 @@ export async function compileRuleSet(inputs: {
   thread?: boolean;
   /** With `thread`: compile threads already started (startCompileThreads); those not needed are ended. */
   threads?: CompileThread[];
-}): Promise<{ image: Uint8Array | null; yaraRules: number; fileExternals: (keyof FileExternals)[]; /** Threads the sources were compiled in side by side (0: none, 1: whole). */ parts: number }> {
+}): Promise<{
+  image: Uint8Array | null;
+  yaraRules: number;
+  fileExternals: (keyof FileExternals)[];
+  /** Threads the sources were compiled in side by side (0: none, 1: whole). */
+  parts: number;
+  /** The sources were compiled in threads that ran from the build's code cache (compile-threads.ts). */
+  codeCache: boolean;
+}> {
   const sources = inputs.rules.flatMap((r) => (r.kind === "sources" ? r.files : []));
   // The compile starts first: the bundled image and the compiled files are read meanwhile.
-  const pending: Promise<{ image?: Uint8Array; parts?: Uint8Array[]; errors: Diagnostic[] }> | undefined =
+  const pending: Promise<{ image?: Uint8Array; parts?: Uint8Array[]; errors: Diagnostic[]; codeCache?: boolean }> | undefined =
     sources.length === 0 ? undefined : inputs.thread ? buildInThread(sources, inputs.defines, true, inputs.threads) : Promise.resolve(buildImage(sources, inputs.defines));
   if (!pending) for (const t of inputs.threads ?? []) t.end();
   pending?.catch(() => undefined); // awaited below; not "unhandled" if reading the others throws first
@@ -194,8 +202,10 @@ export async function compileRuleSet(inputs: {
     } else if (pendingAt < 0) pendingAt = images.push(new Uint8Array(0)) - 1;
   }
   let parts: Uint8Array[] | undefined;
+  let codeCache = false;
   if (pending) {
     const built = await pending;
+    codeCache = built.codeCache ?? false;
     if (built.parts) {
       // Merged once, with the other images (a second pass over the parts' merge cost ~0.1 s).
       parts = built.parts;
@@ -205,7 +215,7 @@ export async function compileRuleSet(inputs: {
       images[pendingAt] = built.image;
     }
   }
-  if (images.length === 0) return { image: null, yaraRules: 0, fileExternals: [], parts: 0 };
+  if (images.length === 0) return { image: null, yaraRules: 0, fileExternals: [], parts: 0, codeCache };
   for (const im of inputs.bundled ? images.slice(1) : images) for (const w of deferredWarnings(imageSummary(im).deferred)) process.stderr.write(w + "\n");
   let image: Uint8Array | undefined;
   if (parts) {
@@ -231,7 +241,7 @@ export async function compileRuleSet(inputs: {
     throw err;
   }
   const s = imageSummary(image);
-  return { image, yaraRules: s.yaraRules, fileExternals: s.fileExternals, parts: parts?.length ?? (pending ? 1 : 0) };
+  return { image, yaraRules: s.yaraRules, fileExternals: s.fileExternals, parts: parts?.length ?? (pending ? 1 : 0), codeCache };
 }
 
 /** A --define may set a compiled program's external to another value, not to another type. */
@@ -285,6 +295,7 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
   let yaraRules = 0;
   let perFileExternals: (keyof FileExternals)[] = [];
   let compiledParts = 0;
+  let codeCache = false;
   if (opts.engine === "yara-x") {
     // Every rule in YARA-X, which compiles text: compiled programs give back their rules' sources.
     if (opts.bundled) yara.push(...imageSources(bundledCompiled(packs).image));
@@ -295,6 +306,7 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
     const set = await compileRuleSet({ bundled: opts.bundled, packs, rules: inputs, defines, thread: true, threads });
     if (set.image) program = shared(set.image);
     compiledParts = set.parts;
+    codeCache = set.codeCache;
     yaraRules = set.yaraRules;
     perFileExternals = set.fileExternals.filter((k) => settable.includes(k));
   }
@@ -310,7 +322,7 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
   return {
     yara,
     program,
-    programNote: `${program ? `one program of ${imageSummary(program).rules} rule(s)` : "no program (YARA-X compiles the sources in each worker)"}, ${inputs.some((i) => i.kind === "sources") ? `sources compiled${compiledParts > 1 ? ` in ${compiledParts} parts` : ""}` : "read"} in ${ruleMs} ms`,
+    programNote: `${program ? `one program of ${imageSummary(program).rules} rule(s)` : "no program (YARA-X compiles the sources in each worker)"}, ${inputs.some((i) => i.kind === "sources") ? `sources compiled${compiledParts > 1 ? ` in ${compiledParts} parts` : ""}` : "read"} in ${ruleMs} ms${codeCache ? " (compile threads from the code cache)" : ""}`,
     hashDb,
     defines,
     perFileExternals,
