@@ -122,6 +122,8 @@ export async function bundle({ root = ROOT, outDir = path.join(root, "dist"), ma
   // 7-Zip in WebAssembly (7z-wasm, LGPL-2.1+: notice in licenses/) for the containers' long tail.
   const sevenOut = path.join(outDir, "assets/7zz.wasm");
   if (writeIfChanged(sevenOut, fs.readFileSync(e.sevenZip))) changed.push(path.relative(root, sevenOut));
+  const cacheOut = path.join(outDir, "assets/compile.cache");
+  if (writeIfChanged(cacheOut, compileCodeCache(root, path.join(outDir, "assets/compile.js")))) changed.push(path.relative(root, cacheOut));
   const rules = await compiledSignatures(root, esbuild, options);
   const rulesOut = path.join(outDir, "assets/bundled.rules");
   if (writeIfChanged(rulesOut, rules.bytes)) changed.push(path.relative(root, rulesOut));
@@ -158,6 +160,60 @@ async function compiledSignatures(root, esbuild, options) {
   fs.writeFileSync(keyFile, digest);
   return { bytes, inputs };
 }
+
+/**
+ * The V8 code cache of compile.js (the `compile.cache` asset; cli/signatures.ts runs each compile
+ * thread's code with it): made by the product's Node in a process of its own, after compiling a
+ * sample of the signatures with compile.js, so that it holds the bytecode of every function such
+ * a compile runs (a cache made before running holds only the top level). The flag regex.ts sets
+ * is set first, as the threads set it: V8 refuses a cache made under other flags. Made again only
+ * when compile.js or the sample changes (V8's bytes differ from run to run).
+ */
+function compileCodeCache(root, compileJs) {
+  const files = [path.join(root, "signatures/yara"), path.join(root, "signatures/packs")]
+    .flatMap((d) => fs.readdirSync(d, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && /\.yara?$/.test(e.name)).map((e) => path.join(e.parentPath, e.name)).sort());
+  // About 1 MB of rules: every kind of string and condition, in a second of build time.
+  const sample = [];
+  let size = 0;
+  for (const f of files) {
+    if (size >= 1 << 20) break;
+    sample.push(f);
+    size += fs.statSync(f).size;
+  }
+  const node = linuxNode(root);
+  const key = createHash("sha256").update(fs.readFileSync(compileJs)).update(fs.readFileSync(node)).update(CODE_CACHE_MAKER);
+  for (const f of sample) key.update(path.relative(root, f)).update("\0").update(fs.readFileSync(f)).update("\0");
+  const digest = key.digest("hex");
+  const cacheFile = path.join(root, ".cache/build/compile.cache");
+  const keyFile = `${cacheFile}.key`;
+  if (fs.existsSync(cacheFile) && fs.existsSync(keyFile) && fs.readFileSync(keyFile, "utf8") === digest) return fs.readFileSync(cacheFile);
+  fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+  execFileSync(node, ["-e", CODE_CACHE_MAKER, compileJs, cacheFile, ...sample], { stdio: ["ignore", "ignore", "inherit"] });
+  fs.writeFileSync(keyFile, digest);
+  return fs.readFileSync(cacheFile);
+}
+
+/** Run by `node -e` with the arguments compile.js, the cache file, the sample's rule files. */
+const CODE_CACHE_MAKER = `
+const fs = require("node:fs");
+const vm = require("node:vm");
+require("node:v8").setFlagsFromString("--enable-experimental-regexp-engine-on-excessive-backtracks");
+const [compileJs, out, ...files] = process.argv.slice(1);
+const script = new vm.Script(fs.readFileSync(compileJs, "utf8"), { filename: "compile.js" });
+// A namespace per file: two packs may have rules of the same name.
+const sources = files.map((f) => ({ name: f, text: fs.readFileSync(f, "utf8"), namespace: f }));
+// The file externals every scan defines (cli/signatures.ts, externalDefines).
+const defines = { filename: "", filepath: "", extension: "", filetype: "", owner: "" };
+let answer;
+// compile.js reads its job from workerData and answers on parentPort: both given here.
+const threads = { workerData: { job: { sources, defines } }, parentPort: { postMessage: (m) => (answer = m) } };
+const real = globalThis.require;
+globalThis.require = (m) => (m === "node:worker_threads" || m === "worker_threads" ? threads : real(m));
+script.runInThisContext();
+globalThis.require = real;
+if (!answer || !answer.image) throw new Error("compile.js did not compile the sample: " + JSON.stringify(answer && answer.errors).slice(0, 500));
+fs.writeFileSync(out, script.createCachedData());
+`;
 
 // ---------------------------------------------------------------------------------------------
 // Single executables
@@ -240,6 +296,7 @@ export function sea({ root = ROOT, platform, useCodeCache = platform === "linux"
       "7zz.wasm": path.join(dist, "assets/7zz.wasm"),
       "bundled.rules": path.join(dist, "assets/bundled.rules"),
       "compile.js": path.join(dist, "assets/compile.js"),
+      "compile.cache": path.join(dist, "assets/compile.cache"),
     },
   };
   // Skip when nothing that goes into the executable changed since it was last written.

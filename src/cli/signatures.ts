@@ -3,17 +3,15 @@
 // not scanned content) and compiled once into the program every worker attaches to.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Worker } from "node:worker_threads";
 import { HashDb, type HashListInput } from "../engines/hash/db";
 import { FILE_EXTERNALS, parseExternalValue, type Diagnostic, type ExternalValue, type FileExternals, type RuleSource } from "../engines/yara/yarax";
 import { CompiledFileError, isCompiled, MAGIC, readCompiled, type CompiledHeader } from "../engines/yara/compiled";
 import { readIncludes } from "../engines/yara/includes";
 import { deferredWarnings } from "../engines/yara/deferred";
-import { buildImage, countRules, ImageError, imageSources, imageSummary, joinParts, mergeImages, MergeError, partModules, referencedExternals, splitSources } from "../engines/yara/image";
+import { buildImage, countRules, ImageError, imageSources, imageSummary, joinParts, mergeImages, MergeError, partModules, referencedExternals } from "../engines/yara/image";
+import { buildInThread, startCompileThreads, type CompileThread } from "./compile-threads";
 import { RuleCompileError } from "../pool/pool";
 import { bundledHashDb, bundledHashes, BUNDLED_VERSION, bundledCompiled, bundledContentId } from "../signatures/bundled";
-import { getAsset } from "../util/assets";
-import { shared } from "../util/shared";
 import { VERSION } from "./version";
 import type { SignatureInfo } from "../types";
 import { UsageError } from "./options";
@@ -92,13 +90,7 @@ export function readRuleInput(p: string): RuleInput {
   if (files.length === 1 && files[0] === p) {
     let head: Buffer;
     try {
-      const fd = fs.openSync(p, "r");
-      try {
-        head = Buffer.alloc(MAGIC.length);
-        head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
-      } finally {
-        fs.closeSync(fd);
-      }
+      head = fileHead(p);
     } catch (err) {
       throw new UsageError(`--rules ${p}: ${(err as Error).message}`);
     }
@@ -122,6 +114,32 @@ export function readRuleInput(p: string): RuleInput {
     }
   }
   return { kind: "sources", path: p, files: files.map((f) => readIncludes({ name: f, text: readText("--rules", f), namespace: "default" })) };
+}
+
+/** The size of the YARA sources under --rules paths (compiled files count 0; so do paths readRuleInput will refuse). */
+function sourceBytes(paths: string[]): number {
+  let bytes = 0;
+  for (const p of paths) {
+    try {
+      const files = ruleFiles(p);
+      if (files.length === 1 && files[0] === p && isCompiled(fileHead(p))) continue;
+      for (const f of files) bytes += fs.statSync(f).size;
+    } catch {
+      // reported by readRuleInput
+    }
+  }
+  return bytes;
+}
+
+/** A file's first bytes, as many as a compiled rule file's magic. */
+function fileHead(p: string): Buffer {
+  const fd = fs.openSync(p, "r");
+  try {
+    const head = Buffer.alloc(MAGIC.length);
+    return head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** A file's bytes at offset 0 of their own buffer (the image's arrays are viewed where they lie). */
@@ -156,11 +174,22 @@ export async function compileRuleSet(inputs: {
   defines: Record<string, ExternalValue>;
   /** Compile sources in a thread of their own, whose memory is freed when it ends (a scan). */
   thread?: boolean;
-}): Promise<{ image: Uint8Array | null; yaraRules: number; fileExternals: (keyof FileExternals)[]; /** Threads the sources were compiled in side by side (0: none, 1: whole). */ parts: number }> {
+  /** With `thread`: compile threads already started (startCompileThreads); those not needed are ended. */
+  threads?: CompileThread[];
+}): Promise<{
+  image: Uint8Array | null;
+  yaraRules: number;
+  fileExternals: (keyof FileExternals)[];
+  /** Threads the sources were compiled in side by side (0: none, 1: whole). */
+  parts: number;
+  /** The sources were compiled in threads that ran from the build's code cache (compile-threads.ts). */
+  codeCache: boolean;
+}> {
   const sources = inputs.rules.flatMap((r) => (r.kind === "sources" ? r.files : []));
   // The compile starts first: the bundled image and the compiled files are read meanwhile.
-  const pending: Promise<{ image?: Uint8Array; parts?: Uint8Array[]; errors: Diagnostic[] }> | undefined =
-    sources.length === 0 ? undefined : inputs.thread ? buildInThread(sources, inputs.defines) : Promise.resolve(buildImage(sources, inputs.defines));
+  const pending: Promise<{ image?: Uint8Array; parts?: Uint8Array[]; errors: Diagnostic[]; codeCache?: boolean }> | undefined =
+    sources.length === 0 ? undefined : inputs.thread ? buildInThread(sources, inputs.defines, true, inputs.threads) : Promise.resolve(buildImage(sources, inputs.defines));
+  if (!pending) for (const t of inputs.threads ?? []) t.end();
   pending?.catch(() => undefined); // awaited below; not "unhandled" if reading the others throws first
   const images: Uint8Array[] = [];
   let pendingAt = -1;
@@ -172,8 +201,10 @@ export async function compileRuleSet(inputs: {
     } else if (pendingAt < 0) pendingAt = images.push(new Uint8Array(0)) - 1;
   }
   let parts: Uint8Array[] | undefined;
+  let codeCache = false;
   if (pending) {
     const built = await pending;
+    codeCache = built.codeCache ?? false;
     if (built.parts) {
       // Merged once, with the other images (a second pass over the parts' merge cost ~0.1 s).
       parts = built.parts;
@@ -183,7 +214,7 @@ export async function compileRuleSet(inputs: {
       images[pendingAt] = built.image;
     }
   }
-  if (images.length === 0) return { image: null, yaraRules: 0, fileExternals: [], parts: 0 };
+  if (images.length === 0) return { image: null, yaraRules: 0, fileExternals: [], parts: 0, codeCache };
   for (const im of inputs.bundled ? images.slice(1) : images) for (const w of deferredWarnings(imageSummary(im).deferred)) process.stderr.write(w + "\n");
   let image: Uint8Array | undefined;
   if (parts) {
@@ -209,62 +240,8 @@ export async function compileRuleSet(inputs: {
     throw err;
   }
   const s = imageSummary(image);
-  return { image, yaraRules: s.yaraRules, fileExternals: s.fileExternals, parts: parts?.length ?? (pending ? 1 : 0) };
+  return { image, yaraRules: s.yaraRules, fileExternals: s.fileExternals, parts: parts?.length ?? (pending ? 1 : 0), codeCache };
 }
-
-/**
- * buildImage in `compile.js` threads (see compile-worker.ts): the sources cut into COMPILE_PARTS
- * parts by file, a thread each, whose images the caller merges (joinParts' checks); the whole set
- * in one thread when a part cannot be compiled alone (image.ts, buildPart), or with `split`
- * false. In this thread without that asset (sources, tests).
- */
-async function buildInThread(sources: RuleSource[], defines: Record<string, ExternalValue>, split = true): Promise<{ image?: Uint8Array; parts?: Uint8Array[]; errors: Diagnostic[] }> {
-  let code: string;
-  try {
-    code = getAsset("compile.js").toString("utf8");
-  } catch {
-    return buildImage(sources, defines);
-  }
-  type Answer = { image?: Uint8Array | null; errors?: Diagnostic[] };
-  const started: Worker[] = [];
-  const run = (data: { sources: RuleSource[]; defines: Record<string, ExternalValue>; part?: boolean }): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const w = new Worker(code, { eval: true, workerData: data });
-      started.push(w);
-      let answer: Answer | undefined;
-      w.once("message", (m: Answer) => (answer = m));
-      w.once("error", reject);
-      w.once("exit", (code) => (answer ? resolve(answer) : reject(new Error(`the rule compiler's thread ended (exit code ${code}) without an answer`))));
-    });
-  const parts = split ? splitSources(sources, COMPILE_PARTS) : [sources];
-  if (parts.length > 1) {
-    // A part that must be compiled with the whole set ends the others' work at once.
-    const images = await Promise.all(
-      parts.map((p) =>
-        run({ sources: p, defines, part: true }).then((m) => {
-          if (!m.image) throw new WholeSet();
-          return m.image;
-        }),
-      ),
-    ).catch((err: unknown) => {
-      for (const w of started) void w.terminate();
-      if (err instanceof WholeSet) return null;
-      throw err;
-    });
-    if (images) return { parts: images, errors: [] };
-  }
-  const m = await run({ sources, defines });
-  return { image: m.image ?? undefined, errors: m.errors ?? [] };
-}
-
-/**
- * Parts of a large rule set, whatever the machine: the program is then the same bytes on every
- * machine. Two, as a scan has at least two cores to count on; each thread pays its own start, JIT
- * and heap (+15-25 % CPU in all with two parts for signature-base).
- */
-const COMPILE_PARTS = 2;
-
-class WholeSet extends Error {}
 
 /** A --define may set a compiled program's external to another value, not to another type. */
 function checkDefines(p: string, compiled: Record<string, ExternalValue>, scan: Record<string, ExternalValue>): void {
@@ -293,22 +270,31 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
     if (!prebuilt) for (const f of bundledHashes(packs)) lists.push({ name: f.name, text: f.text });
   }
   const t0 = performance.now();
+  const threads = opts.engine === "yara-x" ? [] : startCompileThreads(sourceBytes(opts.rules));
   const inputs: RuleInput[] = [];
-  for (const r of opts.rules) {
-    sources.push(r);
-    inputs.push(readRuleInput(r));
+  let defines: Record<string, ExternalValue>;
+  let settable: (keyof FileExternals)[];
+  try {
+    for (const r of opts.rules) {
+      sources.push(r);
+      inputs.push(readRuleInput(r));
+    }
+    for (const h of opts.hashes) {
+      sources.push(h);
+      lists.push({ name: h, text: readText("--hashes", h) });
+    }
+    ({ defines, perFileExternals: settable } = externalDefines(opts.defines));
+  } catch (err) {
+    for (const t of threads) t.end();
+    throw err;
   }
-  for (const h of opts.hashes) {
-    sources.push(h);
-    lists.push({ name: h, text: readText("--hashes", h) });
-  }
-  const { defines, perFileExternals: settable } = externalDefines(opts.defines);
 
   let yara: RuleSource[] = [];
   let program: Uint8Array | null = null;
   let yaraRules = 0;
   let perFileExternals: (keyof FileExternals)[] = [];
   let compiledParts = 0;
+  let codeCache = false;
   if (opts.engine === "yara-x") {
     // Every rule in YARA-X, which compiles text: compiled programs give back their rules' sources.
     if (opts.bundled) yara.push(...imageSources(bundledCompiled(packs).image));
@@ -316,9 +302,10 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
     yaraRules = yara.reduce((n, s) => n + countRules(s), 0);
     perFileExternals = referencedExternals(yara, settable);
   } else {
-    const set = await compileRuleSet({ bundled: opts.bundled, packs, rules: inputs, defines, thread: true });
+    const set = await compileRuleSet({ bundled: opts.bundled, packs, rules: inputs, defines, thread: true, threads });
     program = set.image;
     compiledParts = set.parts;
+    codeCache = set.codeCache;
     yaraRules = set.yaraRules;
     perFileExternals = set.fileExternals.filter((k) => settable.includes(k));
   }
@@ -334,7 +321,7 @@ export async function loadSignatures(opts: { bundled: boolean; packs?: string[];
   return {
     yara,
     program,
-    programNote: `${program ? `one program of ${imageSummary(program).rules} rule(s)` : "no program (YARA-X compiles the sources in each worker)"}, ${inputs.some((i) => i.kind === "sources") ? `sources compiled${compiledParts > 1 ? ` in ${compiledParts} parts` : ""}` : "read"} in ${ruleMs} ms`,
+    programNote: `${program ? `one program of ${imageSummary(program).rules} rule(s)` : "no program (YARA-X compiles the sources in each worker)"}, ${inputs.some((i) => i.kind === "sources") ? `sources compiled${compiledParts > 1 ? ` in ${compiledParts} parts` : ""}` : "read"} in ${ruleMs} ms${codeCache ? " (compile threads from the code cache)" : ""}`,
     hashDb,
     defines,
     perFileExternals,

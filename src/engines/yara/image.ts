@@ -262,7 +262,7 @@ function compileCost(text: string): number {
 }
 
 /** Below this compile cost per part, splitting costs more (a thread's start, the merge) than it saves. */
-const PART_MIN_COST = 1 << 20;
+export const PART_MIN_COST = 1 << 20;
 
 /**
  * The parts' images as one (mergeImages), or null when the set must be compiled whole: a part

@@ -36,10 +36,15 @@ function keywordAt(src: string, start: number, end: number): string | undefined 
  */
 export interface Tokens {
   kinds: string[];
-  starts: number[];
-  ends: number[];
-  /** 0-based line of each token's first character. */
-  lines: number[];
+  /**
+   * Offsets in typed arrays (off the garbage-collected heap: a large rule set has millions of
+   * tokens, and plain arrays of them were a tenth of the compile's garbage). An index past the last
+   * token reads undefined, as in a plain array.
+   */
+  starts: Int32Array;
+  ends: Int32Array;
+  /** 0-based line of each token's first character (computed on first use: the parser finds lines itself). */
+  readonly lines: ArrayLike<number>;
   /** Offset of the first character of each line. */
   lineStarts: number[];
 }
@@ -69,21 +74,27 @@ const PUNCT1 = new Map<number, string>(
 
 export function tokenize(src: string, errors: LexError[]): Tokens {
   const kinds: string[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const lines: number[] = [];
+  // About one token per 5 characters in rule files; grown by doubling past that.
+  let starts = new Int32Array((src.length >> 2) + 16);
+  let ends = new Int32Array(starts.length);
   const lineStarts = [0];
   for (let i = src.indexOf("\n"); i !== -1; i = src.indexOf("\n", i + 1)) lineStarts.push(i + 1);
 
   const n = src.length;
-  let line = 0;
+  let count = 0;
   let i = 0;
   const push = (kind: string, start: number, end: number): void => {
-    while (line + 1 < lineStarts.length && lineStarts[line + 1]! <= start) line++;
+    if (count === starts.length) {
+      const s2 = new Int32Array(2 * count);
+      s2.set(starts);
+      starts = s2;
+      const e2 = new Int32Array(2 * count);
+      e2.set(ends);
+      ends = e2;
+    }
     kinds.push(kind);
-    starts.push(start);
-    ends.push(end);
-    lines.push(line);
+    starts[count] = start;
+    ends[count++] = end;
   };
   const fail = (start: number, end: number, message: string): void => {
     errors.push({ offset: start, message });
@@ -220,7 +231,31 @@ export function tokenize(src: string, errors: LexError[]): Tokens {
     fail(start, i, `unexpected character ${JSON.stringify(src.slice(start, i))}`);
   }
   push("eof", n, n);
-  return { kinds, starts, ends, lines, lineStarts };
+  const out = { kinds, starts: starts.subarray(0, count), ends: ends.subarray(0, count), lineStarts };
+  let lines: Int32Array | undefined;
+  return Object.defineProperty(out, "lines", { get: () => (lines ??= lineNumbers(out.starts, lineStarts)) }) as Tokens;
+}
+
+/** The 0-based line of each offset (ascending) in `starts`. */
+function lineNumbers(starts: Int32Array, lineStarts: number[]): Int32Array {
+  const out = new Int32Array(starts.length);
+  let line = 0;
+  for (let k = 0; k < starts.length; k++) {
+    while (line + 1 < lineStarts.length && lineStarts[line + 1]! <= starts[k]!) line++;
+    out[k] = line;
+  }
+  return out;
+}
+
+/**
+ * The 0-based line of `offset`, searched from `hint` (the line of a nearby offset: the parser asks
+ * in almost ascending order, so this is a step or two).
+ */
+export function lineAt(lineStarts: number[], offset: number, hint: number): number {
+  let line = hint < lineStarts.length ? hint : lineStarts.length - 1;
+  while (line > 0 && lineStarts[line]! > offset) line--;
+  while (line + 1 < lineStarts.length && lineStarts[line + 1]! <= offset) line++;
+  return line;
 }
 
 /** Whitespace beyond ASCII that YARA-X also skips (no-break and typographic spaces). */

@@ -20,7 +20,7 @@ import type {
   StringModifiers,
   StringSet,
 } from "./ast";
-import { isUnicodeSpace, tokenize, type LexError } from "./lexer";
+import { isUnicodeSpace, lineAt, tokenize, type LexError } from "./lexer";
 
 export interface ParseError {
   file: string;
@@ -167,22 +167,24 @@ type ByteToken = Extract<HexToken, { type: "byte" }>;
  * a few thousand distinct (value, mask, not) triples, and allocating each one is most of the
  * parser's garbage.
  */
-const BYTE_TOKENS = new Map<number, ByteToken>();
+const BYTE_TOKENS: (ByteToken | undefined)[] = new Array<ByteToken | undefined>(0x20000).fill(undefined);
 function byteToken(value: number, mask: number, not: boolean): ByteToken {
+  // An array, not a Map: one lookup per hex byte (~600k for signature-base).
   const key = value | (mask << 8) | (not ? 0x10000 : 0);
-  let tok = BYTE_TOKENS.get(key);
+  let tok = BYTE_TOKENS[key];
   if (tok === undefined) {
     tok = Object.freeze({ type: "byte", value, mask, not }) as ByteToken;
-    BYTE_TOKENS.set(key, tok);
+    BYTE_TOKENS[key] = tok;
   }
   return tok;
 }
 
 class FileParser {
   private readonly kinds: string[];
-  private readonly starts: number[];
-  private readonly ends: number[];
-  private readonly lines: number[];
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
+  /** The line of the last position asked for: the next one is near it. */
+  private line = 0;
   private readonly lineStarts: number[];
   /** Index of the current token. */
   private i = 0;
@@ -200,7 +202,6 @@ class FileParser {
     this.kinds = tokens.kinds;
     this.starts = tokens.starts;
     this.ends = tokens.ends;
-    this.lines = tokens.lines;
     this.lineStarts = tokens.lineStarts;
   }
 
@@ -396,10 +397,12 @@ class FileParser {
   private parseModifiers(decl: StringDecl): void {
     const kinds = this.kinds;
     const m = decl.modifiers;
-    const seen = new Map<string, number>();
+    // Made for the first modifier: most strings have none.
+    let seen: Map<string, number> | undefined;
     while (MODIFIERS.has(kinds[this.i]!)) {
       const t = this.i++;
       const name = kinds[t] as ModifierName;
+      seen ??= new Map<string, number>();
       if (seen.has(name)) this.error(t, `duplicate modifier "${name}"`);
       seen.set(name, t);
       if (!ALLOWED_MODIFIERS[decl.kind].has(name)) this.error(t, `modifier "${name}" is not allowed with a ${KIND_NAME[decl.kind]}`);
@@ -440,6 +443,7 @@ class FileParser {
     }
     // YARA's default: a text string or regex with neither `ascii` nor `wide` is ascii.
     if (decl.kind !== "hex" && !m.wide) m.ascii = true;
+    if (seen === undefined || seen.size < 2) return;
     for (const [a, b] of INCOMPATIBLE) {
       const ta = seen.get(a);
       const tb = seen.get(b);
@@ -1011,7 +1015,9 @@ class FileParser {
     };
     const sequence = (depth: number): HexToken[] => {
       const out: HexToken[] = [];
-      const at: number[] = [];
+      // Where the first and the last token start (for the jump errors).
+      let firstAt = -1;
+      let lastAt = -1;
       const seqStart = j;
       for (;;) {
         skip();
@@ -1049,11 +1055,12 @@ class FileParser {
           tok = byte(true);
         } else tok = byte(false);
         out.push(tok);
-        at.push(from);
+        if (firstAt < 0) firstAt = from;
+        lastAt = from;
       }
       if (out.length === 0) bad(seqStart, depth > 0 ? "empty alternative" : "empty hex string");
-      if (out[0]!.type === "jump") bad(at[0]!, "a jump cannot start a hex string or alternative");
-      if (out[out.length - 1]!.type === "jump") bad(at[at.length - 1]!, "a jump cannot end a hex string or alternative");
+      if (out[0]!.type === "jump") bad(firstAt, "a jump cannot start a hex string or alternative");
+      if (out[out.length - 1]!.type === "jump") bad(lastAt, "a jump cannot end a hex string or alternative");
       return out;
     };
     return sequence(0);
@@ -1067,8 +1074,8 @@ class FileParser {
   }
 
   private pos(t: number): Pos {
-    const line = this.lines[t]!;
     const offset = this.starts[t]!;
+    const line = (this.line = lineAt(this.lineStarts, offset, this.line));
     return { line: line + 1, column: offset - this.lineStarts[line]! + 1, offset };
   }
 
