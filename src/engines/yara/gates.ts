@@ -5,6 +5,8 @@
 // corpora, 41-48 % of all verifier hits; YARA verifies them all).
 import type { Expr } from "./ast";
 import type { HeaderGuard } from "./eval";
+import { readInt } from "./eval/values";
+import { FileReader } from "./reader";
 
 /**
  * One rule's gate. `spec` 0: no header read; else the read's width in bytes (1, 2, 4), plus 8 when
@@ -65,19 +67,6 @@ export function ruleGate(condition: Expr, guard: HeaderGuard | undefined): RuleG
   }
   if (spec === 0 && min === 0 && max < 0) return undefined;
   return { spec, off, val, min, max };
-}
-
-/** The header read of a gate on `head`, as its low 32 bits, or undefined past the bytes given. */
-function readHead(spec: number, off: number, head: Uint8Array): number | undefined {
-  const size = spec & 7;
-  if (off + size > head.length) return undefined;
-  let v = 0;
-  for (let i = 0; i < size; i++) v = (v << 8) | head[off + (spec & 8 ? i : size - 1 - i)]!;
-  if (spec & 16) {
-    const shift = 32 - 8 * size;
-    return (v << shift) >> shift;
-  }
-  return size === 4 ? v | 0 : v;
 }
 
 /**
@@ -178,15 +167,18 @@ export class FileGates {
    * known yet, and its gate stays open.
    */
   mark(size: number, head: Uint8Array, shut: Uint8Array): Uint8Array {
+    const reader = FileReader.of(head);
     for (let r = 0; r < this.rSpec.length; r++) {
       const spec = this.rSpec[r]!;
       const off = this.rOff[r]!;
       // A read past the end of the file is undefined, and the rule false.
       if (off + (spec & 7) > size) this.rState[r] = 1;
       else {
-        const v = readHead(spec, off, head);
-        this.rState[r] = v === undefined ? 2 : 0;
-        this.rValue[r] = v ?? 0;
+        // Read as the condition reads it (values.ts), past the bytes given: not known yet.
+        const v = readInt(reader, BigInt(off), (spec & 7) as 1 | 2 | 4, (spec & 16) !== 0, (spec & 8) !== 0);
+        const known = typeof v === "bigint";
+        this.rState[r] = known ? 0 : 2;
+        this.rValue[r] = known ? Number(BigInt.asIntN(32, v)) : 0;
       }
     }
     const gShut = this.gateShut;
