@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ring3, tempDir, write } from "./helpers";
+import { findingsByFile, ring3, tempDir, write } from "./helpers";
 
 /** `count` rules per file, each with its own marker string, some hex and regex: ~2.5 MB of compile cost in all. */
 function ruleFile(file: number, count: number, extra = ""): string {
@@ -20,12 +20,7 @@ function ruleFile(file: number, count: number, extra = ""): string {
 }
 
 /** Findings per file, as rule names sorted. */
-function findings(out: string): Record<string, string[]> {
-  const report = JSON.parse(out) as { results: { path: string; findings: { rule: string }[] }[] };
-  const by: Record<string, string[]> = {};
-  for (const r of report.results) by[path.basename(r.path)] = r.findings.map((f) => f.rule).sort();
-  return by;
-}
+const findings = (out: string) => findingsByFile(out);
 
 describe("a large rule set compiled in parts", () => {
   let dir: string;

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, EICAR, ring3, ROOT, tempDir, write } from "./helpers";
+import { BIN, EICAR, findingsByFile, ring3, ROOT, tempDir, write } from "./helpers";
 
 const RULES = String.raw`
 rule Test_Marker : demo {
@@ -39,13 +39,8 @@ rule Test_Other {
 }
 `;
 
-/** Findings per file, as rule names sorted: what two scans must agree on. */
-function findings(out: string): Record<string, string[]> {
-  const report = JSON.parse(out) as { results: { path: string; findings: { rule: string; strings: unknown[] }[] }[] };
-  const by: Record<string, string[]> = {};
-  for (const r of report.results) by[path.basename(r.path)] = r.findings.map((f) => `${f.rule} ${JSON.stringify(f.strings)}`).sort();
-  return by;
-}
+/** Findings per file, as each rule with its strings, sorted: what two scans must agree on. */
+const findings = (out: string) => findingsByFile(out, (f) => `${f.rule} ${JSON.stringify(f.strings)}`);
 
 describe("ring3 rules compile, then scan --rules FILE", () => {
   let dir: string;

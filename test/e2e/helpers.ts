@@ -73,6 +73,22 @@ export function json(run: Pick<Run, "code" | "stdout" | "stderr">): Json {
   }
 }
 
+/** A finding of a JSON report, as the tests that compare two scans render it. */
+export interface ReportFinding {
+  rule: string;
+  tags: string[];
+  description?: string;
+  strings?: unknown[];
+}
+
+/** A JSON report's findings per file (by base name), each rendered (default: the rule name), sorted. */
+export function findingsByFile(out: string, render: (f: ReportFinding) => string = (f) => f.rule): Record<string, string[]> {
+  const report = JSON.parse(out) as { results: { path: string; findings: ReportFinding[] }[] };
+  const by: Record<string, string[]> = {};
+  for (const r of report.results) by[path.basename(r.path)] = r.findings.map(render).sort();
+  return by;
+}
+
 export function ndjson(run: Run): Json[] {
   return run.stdout
     .split("\n")

@@ -5,14 +5,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ring3, tempDir, write } from "./helpers";
+import { findingsByFile, ring3, tempDir, write } from "./helpers";
 
-function findings(out: string): Record<string, string[]> {
-  const report = JSON.parse(out) as { results: { path: string; findings: { rule: string }[] }[] };
-  const by: Record<string, string[]> = {};
-  for (const r of report.results) by[path.basename(r.path)] = r.findings.map((f) => f.rule).sort();
-  return by;
-}
+const findings = (out: string) => findingsByFile(out);
 
 describe("include directives", () => {
   let dir: string;

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ring3, tempDir, write } from "./helpers";
+import { findingsByFile, ring3, tempDir, write } from "./helpers";
 
 const RULES = `import "pe"
 rule Fast_Marker { strings: $a = "fast-marker-fb1" condition: $a }
@@ -23,12 +23,7 @@ rule Uses_Refused { condition: Refused_Marker and filesize < 1000 }
 rule After_Marker { strings: $c = "after-marker-fb3" condition: $c }
 `;
 
-function findings(out: string): Record<string, string[]> {
-  const report = JSON.parse(out) as { results: { path: string; findings: { rule: string; tags: string[]; description: string }[] }[] };
-  const by: Record<string, string[]> = {};
-  for (const r of report.results) by[path.basename(r.path)] = r.findings.map((f) => `${f.rule}[${f.tags.join(",")}]${f.description ? ` ${f.description}` : ""}`).sort();
-  return by;
-}
+const findings = (out: string) => findingsByFile(out, (f) => `${f.rule}[${f.tags.join(",")}]${f.description ? ` ${f.description}` : ""}`);
 
 describe("rules the fast path refuses go to YARA-X", () => {
   let dir: string;
