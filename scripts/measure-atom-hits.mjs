@@ -9,6 +9,7 @@ import * as esbuild from "esbuild";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
+import { corpusFiles } from "./corpus-files.mjs";
 const root = process.env.ROOT ?? "/work/wt-matcher";
 const out = path.join(os.tmpdir(), `ring3-atom-hits-${process.pid}`);
 esbuild.buildSync({ entryPoints: { strings: root + "/src/engines/yara/strings/index.ts", parser: root + "/src/engines/yara/parser.ts", evaluator: root + "/src/engines/yara/eval/index.ts" }, bundle: true, platform: "node", format: "esm", outdir: out, logLevel: "error" });
@@ -29,8 +30,7 @@ const proto = Object.getPrototypeOf(set);
 const orig = proto.entries;
 let totalHits = 0, slots = 0;
 if (process.env.MODE === "noop") proto.entries = function () {}; else if (process.env.MODE?.startsWith("skip")) { const skip = new Set(process.env.MODE.slice(4).split(",").map(Number)); proto.entries = function (from, to, at) { for (let e = from; e < to; e++) if (!skip.has(this.kinds[this.entVariant[e]])) orig.call(this, e, e + 1, at); }; } else if (process.env.MODE !== "plain") proto.entries = function (from, to, at) { slots++; for (let e = from; e < to; e++) { const vi = this.entVariant[e]; hits.set(vi, (hits.get(vi) ?? 0) + 1); totalHits++; } return orig.call(this, from, to, at); };
-function walk(dir, acc) { for (const e of fs.readdirSync(dir, { withFileTypes: true })) { const p = path.join(dir, e.name); if (e.isDirectory()) walk(p, acc); else if (e.isFile()) acc.push(p); } return acc; }
-const files = walk(process.argv[2] ?? "/work/main/.bench/corpus2/small", []).sort();
+const files = corpusFiles(process.argv[2] ?? "/work/main/.bench/corpus2/small");
 const limit = Number(process.argv[3] ?? 80) * 1e6;
 // sample evenly
 let bytes = 0; let ms = 0;

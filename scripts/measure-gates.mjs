@@ -7,6 +7,7 @@
 import * as esbuild from "esbuild";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { corpusFiles } from "./corpus-files.mjs";
 const out = path.resolve(".cache/measure-gates");
 esbuild.buildSync({
   entryPoints: { image: "src/engines/yara/image.ts", strings: "src/engines/yara/strings/index.ts", compiled: "src/engines/yara/compiled.ts" },
@@ -35,15 +36,7 @@ const gates = set.useGates(a.gates, (p) => owner[p]);
 const shut = new Uint8Array(gates.size);
 const open = new Uint8Array(gates.size);
 
-function walk(dir, acc) {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) walk(p, acc);
-    else if (e.isFile()) acc.push(p);
-  }
-  return acc;
-}
-const files = walk(process.argv[3], []).sort();
+const files = corpusFiles(process.argv[3]);
 const step = Math.max(1, Math.floor(files.length / Number(process.argv[4] ?? 1500)));
 let on = 0;
 let off = 0;

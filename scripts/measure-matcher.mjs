@@ -8,6 +8,7 @@ import * as esbuild from "esbuild";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { corpusFiles } from "./corpus-files.mjs";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const args = process.argv.slice(2);
@@ -71,15 +72,7 @@ const atomsByLength = set.atomsByLength?.();
 const undecidable = new Set(warnings.map((w) => w.index)).size;
 
 // --- corpus -----------------------------------------------------------------------------------
-function walk(dir, acc) {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) walk(p, acc);
-    else if (e.isFile()) acc.push(p);
-  }
-  return acc;
-}
-const files = fs.existsSync(corpusDir) ? walk(corpusDir, []).sort() : [];
+const files = fs.existsSync(corpusDir) ? corpusFiles(corpusDir) : [];
 const bySub = {};
 let bytes = 0;
 let scanMs = 0;
