@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
 import { corpusFiles } from "./corpus-files.mjs";
-const root = process.env.ROOT ?? "/work/wt-matcher";
+const root = process.env.ROOT ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const out = path.join(os.tmpdir(), `ring3-atom-hits-${process.pid}`);
 esbuild.buildSync({ entryPoints: { strings: root + "/src/engines/yara/strings/index.ts", parser: root + "/src/engines/yara/parser.ts", evaluator: root + "/src/engines/yara/eval/index.ts" }, bundle: true, platform: "node", format: "esm", outdir: out, logLevel: "error" });
 const { compilePatterns } = await import(out + "/strings.js");
