@@ -149,7 +149,7 @@ export function zstdContentSize(z: Uint8Array): number {
 }
 
 const pack = (b: Buffer): Buffer =>
-  Buffer.from(mask(zlib.zstdCompressSync(b, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 19, [zlib.constants.ZSTD_c_checksumFlag]: 1 }, pledgedSrcSize: b.length } as zlib.ZstdOptions)));
+  mask(zlib.zstdCompressSync(b, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 19, [zlib.constants.ZSTD_c_checksumFlag]: 1 }, pledgedSrcSize: b.length } as zlib.ZstdOptions));
 
 /**
  * A stream of the asset, unmasked (on a copy: the asset is read-only) and decompressed into one
