@@ -17,6 +17,7 @@ import { readGzip, readZstd } from "./stream";
 import { readTar } from "./tar";
 import type { Budget, ContainerFormat, ContainerReader, Member } from "./types";
 import { readZip } from "./zip";
+import { releaseBuffer } from "../util/release";
 
 export { DEFAULT_LIMITS, createBudget, type RingBudget } from "./budget";
 export { identify } from "./identify";
@@ -57,10 +58,9 @@ const RELEASE_MIN = 64 << 10;
  * and of everything inside it, is over.
  */
 export function releaseMember(m: Member): void {
-  if (!m.owned || m.data === undefined) return;
-  const buf = m.data.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer; detached?: boolean };
-  if (!(buf instanceof ArrayBuffer) || buf.byteLength < RELEASE_MIN || buf.detached || typeof buf.transfer !== "function") return;
-  buf.transfer(0);
+  if (!m.owned || m.data === undefined || m.data.buffer.byteLength < RELEASE_MIN) return;
+  // The whole buffer, though the member may be a view on part of it (zlib's output, sized one byte past).
+  releaseBuffer(m.data, true);
 }
 
 /** Read through 7z-wasm, with ring3's own additions on top (VBA source, PowerPoint objects). */

@@ -18,6 +18,7 @@ import * as fs from "node:fs";
 import SevenZip, { type SevenZipModule } from "7z-wasm";
 import { EMPTY_NAME, RATIO_FLOOR, membersProblem, problem, remainingOf, timeProblem } from "./budget";
 import type { Budget, ContainerFormat, ContainerProblem, Member } from "./types";
+import { releaseBuffer } from "../util/release";
 
 interface MemNode {
   contents: Uint8Array | Int8Array | null;
@@ -213,9 +214,8 @@ function reserve(node: MemNode, need: number, heap: ArrayBuffer): void {
   const next = new Uint8Array(Math.max(need, 2 * cap));
   if (cur) {
     if (node.usedBytes > 0) next.set(new Uint8Array(cur.buffer, cur.byteOffset, Math.min(node.usedBytes, cur.length)));
-    const old = cur.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer };
     // Never 7-Zip's heap (MEMFS copies what 7-Zip writes out of it; checked all the same).
-    if (old !== heap && old instanceof ArrayBuffer && cur.byteOffset === 0 && cur.byteLength === old.byteLength && typeof old.transfer === "function") old.transfer(0);
+    if (cur.buffer !== heap) releaseBuffer(cur);
   }
   node.contents = next;
 }

@@ -13,6 +13,7 @@ import { fileExternals } from "../engines/yara/filetype";
 import type { FileHashes, Reason, ScanResult } from "../types";
 import { describeType, reasonForError } from "../util/fs-reasons";
 import { displayPath } from "../util/paths";
+import { releaseBuffer } from "../util/release";
 import { EngineTrap, inspectFile, runYara, type Engines, type Inspected } from "./inspect";
 import { matchFile, overReason, sizePlan, STREAM_ABOVE, type FileMatch, type MatchOutcome } from "./match";
 import { FileSource, bufferSource } from "./source";
@@ -24,8 +25,7 @@ import { verdictOf } from "./verdict";
  * full collection (issue 9, peak RSS).
  */
 function replaced<T extends Buffer>(old: Buffer, next: T): T {
-  const ab = old.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer };
-  if (ab instanceof ArrayBuffer && old.byteOffset === 0 && old.length === ab.byteLength && typeof ab.transfer === "function") ab.transfer(0);
+  releaseBuffer(old);
   return next;
 }
 
