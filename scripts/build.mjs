@@ -197,6 +197,7 @@ function compileCodeCache(root, compileJs) {
 const CODE_CACHE_MAKER = `
 const fs = require("node:fs");
 const vm = require("node:vm");
+// regex.ts REGEX_V8_FLAG (the compile-parts e2e test fails if the two ever differ: V8 refuses the cache)
 require("node:v8").setFlagsFromString("--enable-experimental-regexp-engine-on-excessive-backtracks");
 const [compileJs, out, ...files] = process.argv.slice(1);
 const script = new vm.Script(fs.readFileSync(compileJs, "utf8"), { filename: "compile.js" });

@@ -4,6 +4,7 @@
 import { Worker } from "node:worker_threads";
 import type { CompileJob } from "../engines/yara/compile-worker";
 import { buildImage, PART_MIN_COST, splitSources } from "../engines/yara/image";
+import { REGEX_V8_FLAG } from "../engines/yara/regex";
 import type { Diagnostic, ExternalValue, RuleSource } from "../engines/yara/yarax";
 import { getAsset } from "../util/assets";
 
@@ -80,7 +81,7 @@ export interface CompileThread {
  */
 let threadCode: { code: string; cache?: Uint8Array } | null | undefined;
 const BOOT = `const { workerData, parentPort } = require("node:worker_threads");
-require("node:v8").setFlagsFromString("--enable-experimental-regexp-engine-on-excessive-backtracks");
+require("node:v8").setFlagsFromString(${JSON.stringify(REGEX_V8_FLAG)});
 const script = new (require("node:vm").Script)(workerData.code, { filename: "compile.js", cachedData: workerData.cache });
 parentPort.postMessage({ codeCache: workerData.cache !== undefined && !script.cachedDataRejected });
 script.runInThisContext();`;

@@ -27,7 +27,9 @@ export class RegexUnsupported extends Error {}
 // linear-time engine, with the same answer. Set before any RegExp is built (V8 reads it at
 // compile time), once for the process (its flags are shared by the worker threads). A RegExp with
 // lookarounds (\b, ^ and $ of wide and multi-line regexes) cannot go there and keeps backtracking.
-v8.setFlagsFromString("--enable-experimental-regexp-engine-on-excessive-backtracks");
+/** The V8 flag, also set by the compile threads before their code cache is read (cli/compile-threads.ts). */
+export const REGEX_V8_FLAG = "--enable-experimental-regexp-engine-on-excessive-backtracks";
+v8.setFlagsFromString(REGEX_V8_FLAG);
 
 const DIGIT = byteSet(...range(0x30, 0x39));
 const WORD = (() => {
