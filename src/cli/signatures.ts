@@ -252,7 +252,6 @@ function checkDefines(p: string, compiled: Record<string, ExternalValue>, scan: 
   }
 }
 
-
 export async function loadSignatures(opts: { bundled: boolean; packs?: string[]; noPacks?: string[]; rules: string[]; hashes: string[]; defines: Record<string, string>; engine?: "auto" | "yara-x" }): Promise<LoadedSignatures> {
   const lists: HashListInput[] = [];
   const sources: string[] = [];
